@@ -1,0 +1,184 @@
+"""The Python API: ``chat``, ``achat`` and ``map`` over the shared client, returning ``Turn``."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from .client import RUNTIME, Call, Meta, Request, build_request
+from .config import CONFIG
+from .errors import ChatError, ConfigError
+from .state import SESSION
+from .stream import Accumulator, Result
+
+_BODY_NOT_PARAMS = ("model", "messages", "stream", "stream_options")
+
+
+@dataclass
+class Turn:
+    """One answered prompt: the answer, how it was produced, and the raw result."""
+
+    text: str
+    reasoning: str
+    tool_calls: list[dict]
+    usage: dict | None
+    finish_reason: str | None
+    record: dict[str, Any]
+    result: Result = field(repr=False)
+    messages: list[dict[str, Any]] = field(repr=False, default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        return bool(self.record.get("complete"))
+
+    def __repr__(self) -> str:
+        text = self.text if len(self.text) < 60 else self.text[:57] + "..."
+        return f"Turn({self.record.get('provider')}:{self.record.get('model')}, {text!r})"
+
+    def _repr_markdown_(self) -> str:
+        return self.text
+
+
+def resolve_model(spec: str | None) -> tuple[str, str | None]:
+    """``PROVIDER:MODEL``, ``PROVIDER`` or a bare ``MODEL`` on the default provider."""
+    profiles = CONFIG.profiles()
+    default = CONFIG.default_model()
+    spec = spec or default
+    head, sep, tail = spec.partition(":")
+    if head in profiles:
+        return head, (tail or None)
+    if sep and "/" not in head and "@" not in head:
+        raise ConfigError(f"unknown provider {head!r} in {spec!r}",
+                          hint="Use PROVIDER:MODEL with one of: " + ", ".join(profiles) + ".")
+    provider = default.partition(":")[0]
+    if provider not in profiles:
+        raise ConfigError(f"unknown provider {provider!r} in the default model {default!r}")
+    return provider, spec
+
+
+def request_hash(req: Request) -> str:
+    """A hash of the canonical request (provider, model, messages, parameters); no headers."""
+    params = {k: v for k, v in req.body.items() if k not in _BODY_NOT_PARAMS}
+    canon = {"provider": req.provider, "model": req.body.get("model"),
+             "messages": req.body.get("messages"), "params": params}
+    blob = json.dumps(canon, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return "sha256:" + hashlib.sha256(blob.encode()).hexdigest()
+
+
+def prepare(prompt: str | list[dict], model: str | None = None, thread: str | None = None,
+            system: str | None = None, seed: int | None = None, stream: bool = False,
+            tools: list | None = None, images: list | None = None,
+            **params: Any) -> tuple[Request, list[dict]]:
+    """Resolve everything and build the request; raises before anything is sent."""
+    if images:
+        raise ConfigError("images are not supported yet")
+    if tools is not None:
+        if not all(isinstance(t, dict) for t in tools):
+            raise ConfigError("tools must be OpenAI tool definitions (dicts) for now")
+        params["tools"] = tools
+    if seed is not None:
+        params["seed"] = seed
+    provider, model_id = resolve_model(model)
+    if isinstance(prompt, str):
+        new = [{"role": "user", "content": prompt}]
+    elif isinstance(prompt, list) and all(isinstance(m, dict) for m in prompt):
+        new = list(prompt)
+    else:
+        raise ConfigError("the prompt must be a string or a list of message dicts")
+    messages = ([{"role": "system", "content": system}] if system else [])
+    messages += SESSION.history(thread) + new
+    return build_request(provider, model_id, messages, params, stream), new
+
+
+def make_turn(req: Request, result: Result, meta: Meta, thread: str | None,
+              new: list[dict]) -> Turn:
+    params = {k: v for k, v in req.body.items() if k not in _BODY_NOT_PARAMS}
+    record = {
+        "provider": req.provider,
+        "host": urlsplit(req.url).hostname,
+        "model": result.model or req.body.get("model"),
+        "params": params,
+        "thread": thread,
+        "request_hash": request_hash(req),
+        "finish_reason": result.finish_reason,
+        "usage": result.usage,
+        "latency_ms": round(meta.latency_ms, 1),
+        "system_fingerprint": result.system_fingerprint,
+        "replayed": False,
+        "complete": result.complete,
+    }
+    if result.complete:
+        reply: dict[str, Any] = {"role": "assistant", "content": result.answer}
+        if result.tool_calls:
+            reply["tool_calls"] = result.tool_calls
+        SESSION.append(thread, *new, reply)
+    return Turn(result.answer, result.reasoning, result.tool_calls, result.usage,
+                result.finish_reason, record, result, req.body["messages"])
+
+
+def chat(prompt: str | list[dict], model: str | None = None, thread: str | None = None,
+         system: str | None = None, seed: int | None = None, stream: bool = False,
+         tools: list | None = None, images: list | None = None, **params: Any) -> Turn:
+    """Send one prompt and wait for the answer.
+
+    Parameters
+    ----------
+    prompt : the user message (or a list of message dicts).
+    model : ``PROVIDER:MODEL`` (``eigencloud:gpt-oss-120b-f16``), ``PROVIDER`` or ``MODEL``.
+    thread : a thread name to continue (and extend); ``None`` sends the prompt alone.
+    system : a system prompt.
+    seed : sent as the ``seed`` parameter where the provider accepts it.
+    stream : receive the answer as server-sent events.
+    **params : any parameter the provider accepts (checked before sending).
+    """
+    req, new = prepare(prompt, model, thread, system, seed, stream, tools, images, **params)
+    call = Call(req)
+    result = call.wait()
+    return make_turn(req, result, call.meta, thread, new)
+
+
+async def achat(prompt: str | list[dict], model: str | None = None, thread: str | None = None,
+                system: str | None = None, seed: int | None = None, stream: bool = False,
+                tools: list | None = None, images: list | None = None, **params: Any) -> Turn:
+    """``chat`` for async code: awaits the shared client's loop from any event loop."""
+    req, new = prepare(prompt, model, thread, system, seed, stream, tools, images, **params)
+    meta = Meta()
+    fut = RUNTIME.submit(RUNTIME.send(req, None, Accumulator(req.provider), meta))
+    result = await asyncio.wrap_future(fut)
+    return make_turn(req, result, meta, thread, new)
+
+
+def map(prompts: Iterable[str | list[dict]], model: str | None = None, concurrency: int = 8,
+        return_exceptions: bool = False, **params: Any) -> list[Turn | ChatError]:
+    """Send many prompts concurrently (at most ``concurrency`` at once); results keep order.
+
+    A 429 pauses every request to that host for the time the provider asks. With
+    ``return_exceptions=True`` a failed prompt gives its ``ChatError`` in place; otherwise
+    the first error is raised once all requests have finished.
+    """
+    if not isinstance(concurrency, int) or concurrency < 1:
+        raise ConfigError(f"concurrency must be a positive integer, got {concurrency!r}")
+    prepared = [prepare(p, model, **params) for p in prompts]  # all checked before any is sent
+
+    async def run_all() -> list:
+        sem = asyncio.Semaphore(concurrency)
+
+        async def one(req: Request, new: list[dict]) -> Turn:
+            async with sem:
+                meta = Meta()
+                res = await RUNTIME.send(req, None, Accumulator(req.provider), meta)
+                return make_turn(req, res, meta, None, new)
+
+        return await asyncio.gather(*(one(r, n) for r, n in prepared), return_exceptions=True)
+
+    results = RUNTIME.run(run_all())
+    if not return_exceptions:
+        for r in results:
+            if isinstance(r, BaseException):
+                raise r
+    return results

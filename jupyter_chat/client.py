@@ -1,0 +1,520 @@
+"""The one transport: a shared ``httpx.AsyncClient`` on a background event loop.
+
+Magics run inside ipykernel's already-running loop, so they cannot ``await``; they submit
+coroutines to this module's own loop thread and wait (``Call``), while widgets and ``achat``
+submit and carry on. One client per kernel keeps connections warm, lets several requests run
+at once and lets a kernel interrupt cancel a request cleanly (the stream is closed).
+
+Retries, timeouts and error bodies follow providers.md 5.7.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import json
+import queue
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+from httpx_sse import EventSource
+
+from . import __version__
+from ._secrets import redact
+from .config import CONFIG
+from .errors import (
+    AuthenticationError,
+    ChatConnectionError,
+    ChatError,
+    ChatTimeoutError,
+    ConfigError,
+    InvalidRequestError,
+    NotFoundError,
+    ProviderError,
+    RateLimitError,
+    StreamCutError,
+)
+from .stream import Accumulator, Result
+
+OnDelta = Callable[[list], None]
+
+
+@dataclass(repr=False)
+class Request:
+    """A request ready to send. ``headers`` holds the key: never print or store them."""
+
+    provider: str
+    url: str
+    headers: dict[str, str]
+    body: dict[str, Any]
+    stream: bool
+    secret_headers: frozenset[str] = frozenset()
+    chain_id: int | None = None
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.url).hostname or ""
+
+    def public(self) -> dict[str, Any]:
+        """What may be shown or recorded: secret header values masked."""
+        headers = {k: ("***" if k in self.secret_headers else v) for k, v in self.headers.items()}
+        return {"provider": self.provider, "url": self.url, "headers": headers, "body": self.body}
+
+    def __repr__(self) -> str:
+        return f"Request({self.provider!r}, {self.url!r}, stream={self.stream})"
+
+
+@dataclass
+class Meta:
+    """What the transport measured about one request."""
+
+    latency_ms: float = 0.0
+    ttfb_ms: float | None = None  # headers received
+    ttft_ms: float | None = None  # first delta reached the caller
+    attempts: int = 1
+    status: int | None = None
+    headers: dict[str, str] = field(default_factory=dict)  # rate-limit and request-id headers
+
+
+def build_request(
+    provider: str,
+    model: str | None,
+    messages: list[dict[str, Any]],
+    params: dict[str, Any] | None = None,
+    stream: bool = False,
+) -> Request:
+    """Check everything and shape the request; raises before anything is sent."""
+    profile = CONFIG.profile(provider)
+    params = profile.check_params(dict(params or {}))
+    if model is None:
+        model = profile.default_model
+    if model is None:
+        raise ConfigError(f"no model given for {provider}",
+                          hint=f"Use -m {provider}:MODEL or set default_model for it.")
+    profile.check_model(model)
+    if not messages:
+        raise InvalidRequestError("no messages to send", provider=provider)
+    base = profile.resolved_base_url()
+    body: dict[str, Any] = {"model": model, "messages": messages, **params}
+    if stream:
+        body["stream"] = True
+        if profile.stream_usage and profile.accepts("stream_options"):
+            body["stream_options"] = {"include_usage": True, **params.get("stream_options", {})}
+    headers = {"Content-Type": "application/json", "User-Agent": f"jupyter-chat/{__version__}"}
+    if stream:
+        headers["Accept"] = "text/event-stream"
+    headers.update(profile.headers)
+    import os
+
+    for name, var in profile.header_env.items():
+        if os.environ.get(var):
+            headers[name] = os.environ[var]
+    secret = CONFIG.key_for(profile, base)
+    secret_headers = frozenset()
+    if secret is not None:
+        value = secret.reveal()
+        headers[profile.auth_header] = f"{profile.auth_scheme} {value}" if profile.auth_scheme \
+            else value
+        secret_headers = frozenset({profile.auth_header})
+    return Request(provider, base + profile.path, headers, body, stream, secret_headers,
+                   profile.chain_id)
+
+
+# -- error bodies (providers.md 5.7) -----------------------------------------------------------
+def error_message(obj: Any) -> str:
+    """The provider's own message from any of the error body shapes we know."""
+    if isinstance(obj, str):
+        return obj.strip()
+    if not isinstance(obj, dict):
+        return ""
+    err = obj.get("error")
+    if isinstance(err, dict):
+        msg = err.get("message")
+        if isinstance(msg, (dict, list)):
+            msg = json.dumps(msg)[:300]
+        return str(msg or err.get("type") or err.get("code") or "").strip()
+    if isinstance(err, str):
+        return err.strip()
+    detail = obj.get("detail")
+    if isinstance(detail, list):  # FastAPI validation errors
+        parts = []
+        for d in detail[:3]:
+            if isinstance(d, dict):
+                loc = ".".join(str(x) for x in d.get("loc", []) if x != "body")
+                parts.append(f"{loc}: {d.get('msg', '')}" if loc else str(d.get("msg", "")))
+            else:
+                parts.append(str(d))
+        return "; ".join(parts)
+    if isinstance(detail, dict):
+        return str(detail.get("message") or detail.get("error") or json.dumps(detail)[:300])
+    for key in ("detail", "details", "message"):
+        if isinstance(obj.get(key), str):
+            return obj[key].strip()
+    return ""
+
+
+def _error_code(obj: Any) -> str | None:
+    if isinstance(obj, dict) and isinstance(obj.get("error"), dict):
+        code = obj["error"].get("code") or obj["error"].get("type")
+        return str(code) if code is not None else None
+    return None
+
+
+def _retry_after(headers: httpx.Headers) -> float | None:
+    """``retry-after-ms``, else ``Retry-After`` (seconds or an HTTP date), if 0..60 s."""
+    value: float | None = None
+    if "retry-after-ms" in headers:
+        try:
+            value = float(headers["retry-after-ms"]) / 1000
+        except ValueError:
+            pass
+    if value is None and "retry-after" in headers:
+        raw = headers["retry-after"]
+        try:
+            value = float(raw)
+        except ValueError:
+            try:
+                when = email.utils.parsedate_to_datetime(raw)
+                value = when.timestamp() - time.time()
+            except (TypeError, ValueError, IndexError):
+                value = None
+    if value is not None and 0 <= value <= 60:
+        return value
+    return None
+
+
+def status_error(provider: str, status: int, content: bytes, headers: httpx.Headers) -> ChatError:
+    """Turn an HTTP error response into the matching ``ChatError`` (``retryable`` set)."""
+    text = content.decode("utf-8", "replace")
+    try:
+        obj: Any = json.loads(text)
+    except ValueError:
+        obj = None
+    if obj is not None:
+        message = error_message(obj)
+    else:  # non-JSON: an HTML error page or plain text
+        import re
+
+        message = re.sub(r"<[^>]+>", " ", text)
+        message = " ".join(message.split())[:200]
+    message = message or httpx.codes.get_reason_phrase(status) or "error"
+    code = _error_code(obj)
+    retry_after = _retry_after(headers)
+    profile = CONFIG.profiles().get(provider)
+    key_var = profile.key_var if profile else "the key variable"
+    kw: dict[str, Any] = dict(provider=provider, status=status, code=code, retry_after=retry_after)
+    err: ChatError
+    if status in (401, 403):
+        err = AuthenticationError(
+            message, hint=f"Check the key in {key_var} (or %chat key {provider}) and its "
+            "permissions.", **kw)
+    elif status == 404:
+        err = NotFoundError(message, **kw)
+    elif status == 429 or status == 402:
+        quota = status == 402 or (code or "") in ("insufficient_quota", "billing_hard_limit_reached")
+        err = RateLimitError(
+            message, hint="Quota or credits exhausted: check the account's billing." if quota
+            else "Rate limited: wait and retry, or lower the concurrency.", **kw)
+        err.retryable = not quota  # type: ignore[attr-defined]
+    elif status == 408:
+        err = ChatTimeoutError(message, hint="The server timed out; retry.", **kw)
+    elif status >= 500:
+        err = ProviderError(message, hint="The provider failed; retry later.", **kw)
+    elif 300 <= status < 400:
+        where = urlsplit(headers.get("location", "")).hostname or "another address"
+        err = ConfigError(
+            f"the server redirected to {where}; redirects are not followed so that the key "
+            "stays with its host", hint="Point the base URL at the final address.", **kw)
+    else:
+        err = InvalidRequestError(message, **kw)
+    if not hasattr(err, "retryable"):
+        err.retryable = status in (408, 409, 429) or status >= 500  # type: ignore[attr-defined]
+    should = headers.get("x-should-retry")
+    if should in ("true", "false"):
+        err.retryable = should == "true"  # type: ignore[attr-defined]
+    return err
+
+
+_KEEP_HEADERS = ("x-request-id", "x-ratelimit-", "retry-after", "openai-processing-ms")
+
+
+# -- the loop thread ---------------------------------------------------------------------------
+class Runtime:
+    """Owns the background loop thread and the shared ``httpx.AsyncClient``."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._http: httpx.AsyncClient | None = None
+        self._cooldown: dict[str, float] = {}  # host -> loop time before which nothing is sent
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            if self._loop is None or self._loop.is_closed():
+                loop = asyncio.new_event_loop()
+                t = threading.Thread(target=loop.run_forever, name="jupyter-chat-io", daemon=True)
+                t.start()
+                self._loop = loop
+            return self._loop
+
+    def http(self) -> httpx.AsyncClient:
+        """The shared client; only ever touched on the loop thread."""
+        if self._http is None or self._http.is_closed:
+            self._http = httpx.AsyncClient(
+                follow_redirects=False,  # a redirect must not carry a key to another host
+                limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
+            )
+        return self._http
+
+    def submit(self, coro: Any) -> Any:
+        """Schedule ``coro`` on the loop; returns a ``concurrent.futures.Future``."""
+        return asyncio.run_coroutine_threadsafe(coro, self.loop)
+
+    def run(self, coro: Any) -> Any:
+        """Run ``coro`` on the loop and wait; KeyboardInterrupt cancels it cleanly."""
+        done = threading.Event()
+
+        async def job() -> Any:
+            try:
+                return await coro
+            finally:
+                done.set()
+
+        fut = self.submit(job())
+        try:
+            return fut.result()
+        except KeyboardInterrupt:
+            fut.cancel()
+            done.wait(5)
+            raise
+
+    def close(self) -> None:
+        if self._loop is not None and not self._loop.is_closed() and self._http is not None:
+            try:
+                self.submit(self._http.aclose()).result(2)
+            except Exception:
+                pass
+
+    # -- sending -------------------------------------------------------------------------
+    async def send(self, req: Request, on_delta: OnDelta | None = None,
+                   acc: Accumulator | None = None, meta: Meta | None = None) -> Result:
+        """Send with retries; returns the result or raises a ``ChatError``.
+
+        A retry happens only before any delta reached ``on_delta``: tokens already shown are
+        never silently replaced.
+        """
+        settings = CONFIG.settings
+        meta = meta if meta is not None else Meta()
+        start = time.perf_counter()
+        try:
+            coro = self._attempts(req, on_delta, acc, meta, settings, start)
+            if settings.total_timeout:
+                return await asyncio.wait_for(coro, settings.total_timeout)
+            return await coro
+        except asyncio.TimeoutError:
+            raise ChatTimeoutError(f"no complete answer within {settings.total_timeout:g} s "
+                                   "(total timeout)", provider=req.provider,
+                                   partial=acc.result() if acc else None) from None
+        finally:
+            meta.latency_ms = (time.perf_counter() - start) * 1000
+
+    async def _attempts(self, req, on_delta, acc, meta, settings, start) -> Result:
+        attempt = 0
+        while True:
+            cooldown = self._cooldown.get(req.host, 0) - asyncio.get_running_loop().time()
+            if cooldown > 0:
+                await asyncio.sleep(cooldown)
+            state = acc if acc is not None else Accumulator(req.provider)
+            sent = [False]
+
+            def forward(out: list) -> None:
+                if not sent[0]:
+                    sent[0] = True
+                    meta.ttft_ms = (time.perf_counter() - start) * 1000
+                if on_delta is not None:
+                    on_delta(out)
+
+            try:
+                return await self._once(req, state, forward, meta, settings)
+            except ChatError as err:
+                if sent[0] or not getattr(err, "retryable", False) or \
+                        attempt >= settings.max_retries:
+                    raise
+                wait = err.retry_after
+                if wait is None:
+                    wait = min(settings.backoff_cap, settings.backoff_base * 2 ** attempt)
+                    wait *= 1 - 0.25 * random.random()
+                if err.status == 429:
+                    loop = asyncio.get_running_loop()
+                    self._cooldown[req.host] = max(self._cooldown.get(req.host, 0),
+                                                   loop.time() + wait)
+                attempt += 1
+                meta.attempts = attempt + 1
+                await asyncio.sleep(wait)
+
+    async def _once(self, req: Request, acc: Accumulator, forward: OnDelta, meta: Meta,
+                    settings: Any) -> Result:
+        timeout = httpx.Timeout(connect=settings.connect_timeout, read=settings.read_timeout,
+                                write=settings.write_timeout, pool=settings.connect_timeout)
+        t0 = time.perf_counter()
+        try:
+            async with self.http().stream("POST", req.url, json=req.body, headers=req.headers,
+                                          timeout=timeout) as resp:
+                meta.ttfb_ms = (time.perf_counter() - t0) * 1000
+                meta.status = resp.status_code
+                meta.headers = {k: v for k, v in resp.headers.items()
+                                if k.startswith(_KEEP_HEADERS)}
+                if resp.status_code >= 300:
+                    raise status_error(req.provider, resp.status_code, await resp.aread(),
+                                       resp.headers)
+                ctype = resp.headers.get("content-type", "")
+                if req.stream and "text/event-stream" in ctype:
+                    async for sse in EventSource(resp).aiter_sse():
+                        out = acc.feed_data(sse.data, sse.event)
+                        if out:
+                            forward(out)
+                        if acc.done:
+                            break
+                else:  # not streamed (or a server that ignored stream=true)
+                    raw = await resp.aread()
+                    try:
+                        obj = json.loads(raw)
+                    except ValueError:
+                        raise ProviderError(
+                            f"the response is not JSON ({ctype or 'no content type'}): "
+                            f"{raw[:80].decode('utf-8', 'replace')!r}", provider=req.provider,
+                            status=resp.status_code) from None
+                    if isinstance(obj, dict) and "error" in obj and not obj.get("choices"):
+                        raise ProviderError(error_message(obj), provider=req.provider,
+                                            status=resp.status_code)
+                    if not isinstance(obj, dict):
+                        raise ProviderError("the response is not a JSON object",
+                                            provider=req.provider, status=resp.status_code)
+                    out = acc.feed_response(obj)
+                    if out:
+                        forward(out)
+        except httpx.TimeoutException as exc:
+            kind = {httpx.ConnectTimeout: "connecting", httpx.ReadTimeout: "waiting for data",
+                    httpx.WriteTimeout: "sending", httpx.PoolTimeout: "waiting for a connection"
+                    }.get(type(exc), "waiting")
+            err = ChatTimeoutError(f"timed out {kind} ({req.host})", provider=req.provider,
+                                   partial=acc.result())
+            err.retryable = isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout))  # type: ignore[attr-defined]
+            raise err from None
+        except httpx.TransportError as exc:
+            if acc.id is not None or acc._choices:
+                raise StreamCutError(f"the connection broke mid-answer ({type(exc).__name__})",
+                                     provider=req.provider, partial=_finish(acc, forward)
+                                     ) from None
+            err = ChatConnectionError(
+                f"cannot reach {req.host}: {redact(str(exc)) or type(exc).__name__}",
+                provider=req.provider)
+            err.retryable = True  # type: ignore[attr-defined]
+            raise err from None
+        result = _finish(acc, forward)
+        if not result.complete:
+            raise StreamCutError("the stream ended before the answer was complete",
+                                 provider=req.provider, partial=result)
+        return result
+
+
+def _finish(acc: Accumulator, forward: OnDelta) -> Result:
+    out = acc.finish()
+    if out:
+        forward(out)
+    return acc.result()
+
+
+RUNTIME = Runtime()
+
+
+class Call:
+    """A request running on the shared loop, consumed from synchronous code.
+
+    Iterate to receive delta lists as they arrive; ``result`` is set at the end. A
+    KeyboardInterrupt while waiting cancels the request and closes the stream; what arrived
+    stays readable through ``partial()``.
+    """
+
+    _END = object()
+
+    def __init__(self, req: Request, runtime: Runtime = RUNTIME) -> None:
+        self.request = req
+        self.meta = Meta()
+        self.acc = Accumulator(req.provider)
+        self.result: Result | None = None
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._done = threading.Event()
+        self._fut = runtime.submit(self._job(runtime))
+
+    async def _job(self, runtime: Runtime) -> None:
+        try:
+            res = await runtime.send(self.request, self._queue.put, self.acc, self.meta)
+            self._queue.put((Call._END, res, None))
+        except asyncio.CancelledError:
+            self._queue.put((Call._END, None, KeyboardInterrupt()))
+            raise
+        except BaseException as exc:  # delivered to the waiting thread
+            self._queue.put((Call._END, None, exc))
+        finally:
+            self._done.set()
+
+    def __iter__(self) -> Iterator[list]:
+        try:
+            while True:
+                item = self._queue.get()
+                if type(item) is tuple and item[0] is Call._END:
+                    if item[2] is not None:
+                        raise item[2]
+                    self.result = item[1]
+                    return
+                yield item
+        except (KeyboardInterrupt, GeneratorExit):
+            self.cancel()
+            raise
+
+    def wait(self) -> Result:
+        for _ in self:
+            pass
+        assert self.result is not None
+        return self.result
+
+    def cancel(self) -> None:
+        self._fut.cancel()
+        self._done.wait(5)
+
+    def partial(self) -> Result:
+        return self.acc.result()
+
+
+async def list_models(provider: str) -> list[dict[str, Any]]:
+    """The provider's ``/models`` listing (OpenAI shape ``{"data": [...]}``)."""
+    profile = CONFIG.profile(provider)
+    if not profile.models_path:
+        raise ConfigError(f"{provider} has no model listing endpoint")
+    base = profile.resolved_base_url()
+    headers = {"User-Agent": f"jupyter-chat/{__version__}"}
+    secret = CONFIG.key_for(profile, base)
+    if secret is not None:
+        v = secret.reveal()
+        headers[profile.auth_header] = f"{profile.auth_scheme} {v}" if profile.auth_scheme else v
+    s = CONFIG.settings
+    try:
+        resp = await RUNTIME.http().get(base + profile.models_path, headers=headers,
+                                        timeout=httpx.Timeout(s.read_timeout,
+                                                              connect=s.connect_timeout))
+    except httpx.TransportError as exc:
+        raise ChatConnectionError(f"cannot reach {urlsplit(base).hostname}: "
+                                  f"{type(exc).__name__}", provider=provider) from None
+    if resp.status_code >= 300:
+        raise status_error(provider, resp.status_code, resp.content, resp.headers)
+    data = resp.json()
+    items = data.get("data", data) if isinstance(data, dict) else data
+    return [m if isinstance(m, dict) else {"id": str(m)} for m in items or []]

@@ -1,0 +1,106 @@
+"""The one error hierarchy: short, key-free messages that say what to do.
+
+Kept free of third-party imports so that ``import jupyter_chat`` stays cheap.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ChatError(Exception):
+    """Base of every error jupyter-chat raises on purpose.
+
+    Attributes: ``provider``, ``status`` (HTTP status or None), ``code`` (the
+    provider's error code, if any), ``hint`` (what to do), ``partial`` (the
+    normalized result received before the failure, if any) and ``retry_after``
+    (seconds, when the provider said).
+    """
+
+    hint_default = ""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str | None = None,
+        status: int | None = None,
+        code: str | None = None,
+        hint: str | None = None,
+        retry_after: float | None = None,
+        partial: Any = None,
+    ) -> None:
+        from ._secrets import redact
+
+        self.message = redact(message)
+        self.provider = provider
+        self.status = status
+        self.code = code
+        self.hint = redact(hint if hint is not None else self.hint_default)
+        self.retry_after = retry_after
+        self.partial = partial
+        super().__init__(self.__str__())
+
+    def __str__(self) -> str:
+        head = f"{self.provider}: " if self.provider else ""
+        status = f" (HTTP {self.status})" if self.status else ""
+        hint = f" {self.hint}" if self.hint else ""
+        return f"{head}{self.message}{status}.{hint}".replace("..", ".")
+
+    def __reduce__(self):  # keep errors picklable (multiprocessing, nbclient)
+        return (_rebuild, (type(self), self.__dict__))
+
+
+def _rebuild(cls, state):
+    err = cls.__new__(cls)
+    err.__dict__.update(state)
+    Exception.__init__(err, err.__str__())
+    return err
+
+
+class ConfigError(ChatError, ValueError):
+    """Bad configuration or user input found before anything was sent."""
+
+
+class InvalidRequestError(ChatError, ValueError):
+    """A request parameter is invalid (checked locally, or refused with 400/409/422)."""
+
+    hint_default = "Check the parameters against the provider's documentation."
+
+
+class AuthenticationError(ChatError):
+    """Missing, wrong or unauthorised key (401/403)."""
+
+
+class NotFoundError(ChatError):
+    """Unknown model, project or path (404)."""
+
+    hint_default = "Check the model id and the base URL."
+
+
+class RateLimitError(ChatError):
+    """429 after the retries ran out, or quota exhausted."""
+
+    hint_default = "Wait and retry, or lower the concurrency."
+
+
+class ProviderError(ChatError):
+    """The provider failed: 5xx, an error event mid-stream, or a malformed response."""
+
+
+class ChatConnectionError(ChatError):
+    """The host could not be reached, or the connection broke."""
+
+    hint_default = "Check the base URL and that the server is running."
+
+
+class ChatTimeoutError(ChatError):
+    """Connect, read or total timeout."""
+
+    hint_default = "Raise the timeout (jupyter_chat.configure(timeout=...)) or retry."
+
+
+class StreamCutError(ChatError):
+    """The stream ended before ``[DONE]`` or a finish reason; ``partial`` holds what arrived."""
+
+    hint_default = "The answer is incomplete; re-run the cell."

@@ -1,0 +1,416 @@
+"""The one stream accumulator: OpenAI-style chunks (or a whole response) in, one result out.
+
+Implements providers.md sections 4 and 5. The hot path is ``json.loads`` plus dict access;
+nothing here builds a pydantic object. Each ``feed_*`` call returns the deltas it produced as
+``(kind, choice_index, text)`` tuples so a front end can show the answer and the reasoning
+apart as they arrive; the accumulated state is read with ``result()``.
+
+Kinds: ``answer``, ``reasoning``, ``preamble`` (harmony commentary meant for the user) and
+``tool_call`` (text is the slot number of the call that grew).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import ProviderError
+
+# Top-level chunk keys that carry nothing beyond what the result already holds; every other
+# key is a provider extra and is kept (signature, system_fingerprint, session_id, ...).
+_PLAIN_KEYS = frozenset({"id", "object", "created", "model", "choices", "usage", "obfuscation"})
+_CHOICE_KEYS = frozenset(
+    {"index", "delta", "message", "finish_reason", "logprobs", "text", "stop_reason"}
+)
+
+# providers.md 4.1: harmony special tokens, matched as text once the server detokenizes.
+_START, _END, _MESSAGE, _CHANNEL = "<|start|>", "<|end|>", "<|message|>", "<|channel|>"
+_CONSTRAIN, _RETURN, _CALL = "<|constrain|>", "<|return|>", "<|call|>"
+_HARMONY = (_START, _END, _MESSAGE, _CHANNEL, _CONSTRAIN, _RETURN, _CALL)
+_THINK_OPEN, _THINK_CLOSE = "<think>", "</think>"
+
+_CHANNEL_KIND = {"analysis": "reasoning", "final": "answer", "commentary": "preamble"}
+
+
+def mint_call_id() -> str:
+    return "call_" + uuid.uuid4().hex[:24]
+
+
+class ContentSplitter:
+    """Splits ``content`` text into answer / reasoning / preamble / tool-call arguments.
+
+    An incremental state machine over harmony markers (providers.md 4.5) and Qwen/DeepSeek
+    ``<think>`` tags (4.6). It holds back only a trailing strict prefix of a marker, so
+    the output is the same however the text is split.
+    """
+
+    __slots__ = ("buf", "in_header", "header", "kind", "think", "answered", "tool", "on_tool")
+
+    def __init__(self, on_tool: Any = None) -> None:
+        self.buf = ""
+        self.in_header = False
+        self.header = ""
+        self.kind = "answer"  # where body text goes now
+        self.think = False
+        self.answered = False  # non-blank answer text seen (then <think> is literal)
+        self.tool: dict | None = None  # harmony tool call being written
+        self.on_tool = on_tool  # callback(slot) when a harmony tool call opens
+
+    def feed(self, text: str, out: list, index: int) -> None:
+        if not self.buf and not self.in_header and "<" not in text:
+            self._body(text, out, index)
+            return
+        buf = self.buf + text
+        while buf:
+            i = buf.find("<")
+            if i < 0:
+                self._body(buf, out, index)
+                buf = ""
+                break
+            if i:
+                self._body(buf[:i], out, index)
+                buf = buf[i:]
+            for marker in self._markers():
+                if buf.startswith(marker):
+                    buf = buf[len(marker) :]
+                    self._marker(marker, out, index)
+                    break
+            else:
+                if any(m.startswith(buf) for m in self._markers()):
+                    break  # a strict prefix of a marker: wait for more text
+                self._body("<", out, index)
+                buf = buf[1:]
+        self.buf = buf
+
+    def finish(self, out: list, index: int) -> None:
+        """End of content: release held-back text and close an open tool call."""
+        buf, self.buf = self.buf, ""
+        if buf:
+            self._body(buf, out, index)
+        self.tool = None
+
+    def _markers(self) -> tuple[str, ...]:
+        if self.think:
+            return _HARMONY + (_THINK_CLOSE,)
+        if not self.answered and not self.in_header and self.kind == "answer":
+            return _HARMONY + (_THINK_OPEN,)
+        return _HARMONY
+
+    def _marker(self, m: str, out: list, index: int) -> None:
+        if m == _START:
+            self.in_header, self.header = True, ""
+        elif m in (_CHANNEL, _CONSTRAIN):
+            if not self.in_header:
+                self.in_header, self.header = True, ""
+            self.header += m
+        elif m == _MESSAGE:
+            self._open_message(self.header)
+            self.in_header = False
+        elif m in (_END, _RETURN, _CALL):
+            self.tool = None
+            self.in_header, self.kind = False, "answer"
+        elif m == _THINK_OPEN:
+            self.think, self.kind = True, "reasoning"
+        elif m == _THINK_CLOSE:
+            self.think, self.kind = False, "answer"
+
+    def _open_message(self, header: str) -> None:
+        channel = recipient = None
+        words = header.replace(_CHANNEL, " <|channel|> ").replace(_CONSTRAIN, " <|constrain|> ")
+        words = words.split()
+        for n, w in enumerate(words):
+            if w == _CHANNEL and n + 1 < len(words) and channel is None:
+                channel = words[n + 1]
+            elif w.startswith("to="):
+                recipient = w[3:]
+        self.tool = None
+        if recipient and recipient.startswith("functions."):
+            self.kind = "tool"
+            self.tool = {
+                "id": mint_call_id(),
+                "type": "function",
+                "function": {"name": recipient[len("functions.") :], "arguments": ""},
+            }
+            if self.on_tool is not None:
+                self.on_tool(self.tool)
+        elif recipient:
+            self.kind = "reasoning"  # built-in tools (browser.*, python) run on analysis
+        else:
+            self.kind = _CHANNEL_KIND.get(channel, "answer") if channel else "answer"
+
+    def _body(self, text: str, out: list, index: int) -> None:
+        if self.in_header:
+            self.header += text
+        elif self.kind == "tool":
+            if self.tool is not None:
+                self.tool["function"]["arguments"] += text
+                out.append(("tool_call", index, self.tool))
+        else:
+            if self.kind == "answer" and not self.answered and not text.isspace():
+                self.answered = True
+            out.append((self.kind, index, text))
+
+
+@dataclass
+class Choice:
+    """One choice of a result."""
+
+    index: int = 0
+    answer: str = ""
+    reasoning: str = ""
+    preamble: str = ""
+    tool_calls: list[dict] = field(default_factory=list)
+    finish_reason: str | None = None
+    raw_content: str | None = None  # the content exactly as received (signatures need it)
+    extras: dict = field(default_factory=dict)  # per-choice provider fields
+
+
+@dataclass
+class Result:
+    """The normalized result of one request, streamed or not."""
+
+    choices: list[Choice]
+    usage: dict | None = None
+    model: str | None = None
+    id: str | None = None
+    created: int | None = None
+    extras: dict = field(default_factory=dict)  # provider extras: unknown top-level keys
+    complete: bool = False  # False when the stream stopped without [DONE] or finish reason
+
+    def _first(self) -> Choice:
+        return self.choices[0] if self.choices else Choice()
+
+    @property
+    def answer(self) -> str:
+        return self._first().answer
+
+    @property
+    def reasoning(self) -> str:
+        return self._first().reasoning
+
+    @property
+    def tool_calls(self) -> list[dict]:
+        return self._first().tool_calls
+
+    @property
+    def finish_reason(self) -> str | None:
+        return self._first().finish_reason
+
+    @property
+    def raw_content(self) -> str | None:
+        return self._first().raw_content
+
+    @property
+    def system_fingerprint(self) -> str | None:
+        return self.extras.get("system_fingerprint")
+
+    @property
+    def signature(self) -> str | None:
+        return self.extras.get("signature")
+
+
+class _ChoiceState:
+    __slots__ = ("texts", "raw", "tools", "by_index", "finish", "extras", "splitter", "has_content")
+
+    def __init__(self) -> None:
+        self.texts: dict[str, list[str]] = {"answer": [], "reasoning": [], "preamble": []}
+        self.raw: list[str] = []
+        self.tools: list[dict] = []
+        self.by_index: dict[Any, dict] = {}
+        self.finish: str | None = None
+        self.extras: dict = {}
+        self.has_content = False
+        self.splitter = ContentSplitter(self.tools.append)
+
+
+class Accumulator:
+    """Accumulates SSE data (``feed_data``), parsed chunks (``feed_chunk``) or a whole
+    non-streaming response (``feed_response``) into a ``Result``."""
+
+    def __init__(self, provider: str | None = None) -> None:
+        self.provider = provider
+        self.done = False
+        self.usage: dict | None = None
+        self.model: str | None = None
+        self.id: str | None = None
+        self.created: int | None = None
+        self.extras: dict = {}
+        self._choices: dict[int, _ChoiceState] = {}
+        self._finished = False
+
+    # -- input ---------------------------------------------------------------------------
+    def feed_data(self, data: str, event: str = "") -> list:
+        """One SSE event's data. Raises ``ProviderError`` for error events and bad JSON."""
+        if data.startswith("[DONE]"):
+            self.done = True
+            return []
+        try:
+            obj = json.loads(data)
+        except ValueError:
+            raise ProviderError(
+                f"malformed chunk in the stream: {data[:80]!r}", provider=self.provider,
+                partial=self.result(),
+            ) from None
+        if not isinstance(obj, dict):
+            raise ProviderError(f"unexpected chunk in the stream: {data[:80]!r}",
+                                provider=self.provider, partial=self.result())
+        if "error" in obj or event == "error":
+            from .client import error_message  # the one parser of provider error bodies
+
+            self._keep_extras(obj)  # Eden's error frame carries corrected metadata
+            raise ProviderError(
+                "error in the stream: " + (error_message(obj) or "unknown error"),
+                provider=self.provider, partial=self.result(),
+            )
+        return self.feed_chunk(obj)
+
+    def feed_response(self, obj: dict) -> list:
+        """A whole non-streaming ``chat.completion`` body."""
+        out = self.feed_chunk(obj)
+        self.done = True
+        return out
+
+    def feed_chunk(self, obj: dict) -> list:
+        out: list = []
+        if obj.keys() - _PLAIN_KEYS:
+            self._keep_extras(obj)
+        usage = obj.get("usage")
+        if usage:
+            self.usage = usage  # providers.md 5.5: the last non-null usage wins
+        if self.id is None:
+            self.id, self.model, self.created = obj.get("id"), obj.get("model"), obj.get("created")
+        choices = obj.get("choices")
+        if not choices:
+            return out  # usage-only chunk, Adaptive metric event
+        for ch in choices:
+            index = ch.get("index") or 0
+            st = self._choices.get(index)
+            if st is None:
+                st = self._choices[index] = _ChoiceState()
+            delta = ch.get("delta") or ch.get("message")
+            if delta:
+                r = delta.get("reasoning_content") or delta.get("reasoning")
+                if r and isinstance(r, str):
+                    out.append(("reasoning", index, r))
+                c = delta.get("content")
+                if c:
+                    if not isinstance(c, str):
+                        c = _parts_text(c)
+                    st.raw.append(c)
+                    st.has_content = True
+                    st.splitter.feed(c, out, index)
+                tcs = delta.get("tool_calls")
+                if tcs:
+                    _merge_tool_calls(st, tcs, out, index)
+            finish = ch.get("finish_reason")
+            if finish:
+                st.finish = finish
+            if ch.keys() - _CHOICE_KEYS:
+                for k in ch.keys() - _CHOICE_KEYS:
+                    st.extras[k] = ch[k]
+        if out:
+            _route(out, self._choices)
+        return out
+
+    def finish(self) -> list:
+        """End of input: flush the splitters. Safe to call more than once."""
+        out: list = []
+        if not self._finished:
+            self._finished = True
+            for index, st in self._choices.items():
+                st.splitter.finish(out, index)
+            _route(out, self._choices)
+        return out
+
+    # -- output --------------------------------------------------------------------------
+    @property
+    def complete(self) -> bool:
+        if self.done:
+            return True
+        return bool(self._choices) and all(st.finish for st in self._choices.values())
+
+    def text(self, kind: str = "answer", index: int = 0) -> str:
+        """The text of one kind so far (cheap enough for a throttled display)."""
+        st = self._choices.get(index)
+        if st is None:
+            return ""
+        return "".join(st.texts[kind])
+
+    def result(self) -> Result:
+        choices = []
+        for index in sorted(self._choices):
+            st = self._choices[index]
+            choices.append(
+                Choice(
+                    index=index,
+                    answer="".join(st.texts["answer"]),
+                    reasoning="".join(st.texts["reasoning"]),
+                    preamble="".join(st.texts["preamble"]),
+                    tool_calls=[_copy_call(t) for t in st.tools],
+                    finish_reason=st.finish,
+                    raw_content="".join(st.raw) if st.has_content else None,
+                    extras=dict(st.extras),
+                )
+            )
+        return Result(
+            choices=choices,
+            usage=self.usage,
+            model=self.model,
+            id=self.id,
+            created=self.created,
+            extras=dict(self.extras),
+            complete=self.complete,
+        )
+
+    def _keep_extras(self, obj: dict) -> None:
+        for k in obj.keys() - _PLAIN_KEYS:
+            if k != "error" and obj[k] is not None:
+                self.extras[k] = obj[k]
+
+
+def _route(out: list, choices: dict) -> None:
+    """Store the deltas of one chunk in their choice's text lists; name tool calls by slot."""
+    for i, (kind, index, text) in enumerate(out):
+        st = choices[index]
+        if kind == "tool_call":
+            out[i] = (kind, index, next(n for n, t in enumerate(st.tools) if t is text))
+        else:
+            st.texts[kind].append(text)
+
+
+def _merge_tool_calls(st: _ChoiceState, fragments: list, out: list, index: int) -> None:
+    """providers.md 5.3: fragments by index; a new id at a used index opens a new slot."""
+    for pos, frag in enumerate(fragments):
+        key = frag.get("index", pos)
+        fid = frag.get("id")
+        slot = st.by_index.get(key)
+        if slot is None or (fid and slot["id"] and fid != slot["id"]):
+            slot = {"id": fid or "", "type": frag.get("type") or "function",
+                    "function": {"name": "", "arguments": ""}}
+            st.tools.append(slot)
+            st.by_index[key] = slot
+        elif fid and not slot["id"]:
+            slot["id"] = fid
+        fn = frag.get("function")
+        if fn:
+            name = fn.get("name")
+            if name and name != slot["function"]["name"]:
+                slot["function"]["name"] += name
+            args = fn.get("arguments")
+            if args:
+                if not isinstance(args, str):
+                    args = json.dumps(args)
+                slot["function"]["arguments"] += args
+        out.append(("tool_call", index, slot))
+
+
+def _copy_call(t: dict) -> dict:
+    return {"id": t["id"], "type": t["type"], "function": dict(t["function"])}
+
+
+def _parts_text(content: Any) -> str:
+    if isinstance(content, list):
+        return "".join(p.get("text", "") for p in content if isinstance(p, dict))
+    return str(content)
