@@ -146,12 +146,10 @@ class Config:
                 if not isinstance(sections, dict):
                     raise ConfigError("[providers] must be a table")
                 profiles: dict[str, Profile] = {}
-                for name, fields in BUILTIN.items():
-                    profiles[name] = make_profile(name, **{**fields, **_section(sections, name)})
+                for name in BUILTIN:
+                    profiles[name] = _derive(name, _section(sections, name))
                 for name, fields in {**sections, **self._added}.items():
-                    if name in BUILTIN and name not in self._added:
-                        continue
-                    profiles[name] = _derive(name, fields)
+                    profiles[name] = _derive(name, _section({name: fields}, name))
                 self._profiles = profiles
             return self._profiles
 
@@ -222,16 +220,17 @@ def _section(sections: dict, name: str) -> dict:
 
 
 def _derive(name: str, fields: dict[str, Any]) -> Profile:
-    """A user profile: ``extends`` names a built-in to start from (default: openai)."""
+    """A user profile. A built-in's name overrides fields of that built-in; a new name starts
+    from the parameter rules of ``extends`` (default: openai, which accepts any parameter)."""
     fields = dict(fields)
-    base = fields.pop("extends", "openai")
+    base = fields.pop("extends", None) or (name if name in BUILTIN else "openai")
     if base not in BUILTIN:
         raise ConfigError(f"provider {name!r}: extends={base!r} is not a built-in provider",
                           hint="Built in: " + ", ".join(BUILTIN) + ".")
-    start = {k: v for k, v in BUILTIN[base].items() if k not in ("title", "base_url",
-                                                                  "default_model")}
-    if "params" in fields and fields["params"] is not None:
-        fields["params"] = frozenset(fields["params"])
+    start = dict(BUILTIN[base])
+    if base != name:  # a new endpoint: keep the rules, not the identity
+        for k in ("title", "base_url", "default_model", "chain_id"):
+            start.pop(k, None)
     return make_profile(name, **{**start, **fields})
 
 
