@@ -24,9 +24,9 @@ from .errors import (  # noqa: E402  (no third-party imports behind these)
 
 if TYPE_CHECKING:
     from .api import Turn, achat, chat, map
-    from .providers import Profile
+    from .profiles import Profile
 
-_LAZY = {"chat": "api", "achat": "api", "map": "api", "Turn": "api", "Profile": "providers"}
+_LAZY = {"chat": "api", "achat": "api", "map": "api", "Turn": "api", "Profile": "profiles"}
 
 __all__ = [
     "AuthenticationError", "ChatConnectionError", "ChatError", "ChatTimeoutError", "ConfigError",

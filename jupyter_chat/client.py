@@ -376,12 +376,7 @@ class Runtime:
                                        resp.headers)
                 ctype = resp.headers.get("content-type", "")
                 if req.stream and "text/event-stream" in ctype:
-                    async for sse in EventSource(resp).aiter_sse():
-                        out = acc.feed_data(sse.data, sse.event)
-                        if out:
-                            forward(out)
-                        if acc.done:
-                            break
+                    await read_events(resp, acc, forward)
                 else:  # not streamed (or a server that ignored stream=true)
                     raw = await resp.aread()
                     try:
@@ -423,6 +418,16 @@ class Runtime:
             raise StreamCutError("the stream ended before the answer was complete",
                                  provider=req.provider, partial=result)
         return result
+
+
+async def read_events(resp: httpx.Response, acc: Accumulator, forward: OnDelta) -> None:
+    """Feed a server-sent-event response into ``acc`` (providers.md 5.1), forwarding deltas."""
+    async for sse in EventSource(resp).aiter_sse():
+        out = acc.feed_data(sse.data, sse.event)
+        if out:
+            forward(out)
+        if acc.done:
+            break
 
 
 def _finish(acc: Accumulator, forward: OnDelta) -> Result:

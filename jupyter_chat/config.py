@@ -33,7 +33,7 @@ from urllib.parse import urlsplit
 
 from ._secrets import Secret
 from .errors import AuthenticationError, ConfigError
-from .providers import BUILTIN, Profile, make_profile
+from .profiles import BUILTIN, Profile, make_profile
 
 
 @dataclass
@@ -229,7 +229,7 @@ def _derive(name: str, fields: dict[str, Any]) -> Profile:
                           hint="Built in: " + ", ".join(BUILTIN) + ".")
     start = dict(BUILTIN[base])
     if base != name:  # a new endpoint: keep the rules, not the identity
-        for k in ("title", "base_url", "default_model", "chain_id"):
+        for k in ("title", "base_url"):
             start.pop(k, None)
     return make_profile(name, **{**start, **fields})
 

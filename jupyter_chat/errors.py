@@ -44,8 +44,10 @@ class ChatError(Exception):
     def __str__(self) -> str:
         head = f"{self.provider}: " if self.provider else ""
         status = f" (HTTP {self.status})" if self.status else ""
-        hint = f" {self.hint}" if self.hint else ""
-        return f"{head}{self.message}{status}.{hint}".replace("..", ".")
+        text = f"{head}{self.message.rstrip()}{status}"
+        if not text.endswith((".", "!", "?")):
+            text += "."
+        return f"{text} {self.hint}" if self.hint else text
 
     def __reduce__(self):  # keep errors picklable (multiprocessing, nbclient)
         return (_rebuild, (type(self), self.__dict__))
@@ -97,7 +99,7 @@ class ChatConnectionError(ChatError):
 class ChatTimeoutError(ChatError):
     """Connect, read or total timeout."""
 
-    hint_default = "Raise the timeout (jupyter_chat.configure(timeout=...)) or retry."
+    hint_default = "Retry, or raise the limit with jupyter_chat.configure(read_timeout=..., total_timeout=...)."
 
 
 class StreamCutError(ChatError):

@@ -161,6 +161,8 @@ class DialectServer:
     def __init__(self) -> None:
         self.requests: list[Seen] = []
         self.replies: list[Reply] = []
+        self.active = self.max_active = 0  # responses being written now / at most
+        self.aborted = 0  # connections the client closed mid-response
         self._lock = threading.Lock()
         self._ready = threading.Event()
         self._loop = asyncio.new_event_loop()
@@ -180,10 +182,18 @@ class DialectServer:
         with self._lock:
             self.requests.clear()
             self.replies.clear()
+            self.active = self.max_active = self.aborted = 0
 
     def close(self) -> None:
-        self._loop.call_soon_threadsafe(self._server.close)
-        self._loop.call_soon_threadsafe(self._loop.stop)
+        async def stop() -> None:
+            self._server.close()
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            self._loop.stop()
+
+        asyncio.run_coroutine_threadsafe(stop(), self._loop)
         self._thread.join(5)
 
     # -- the server --------------------------------------------------------------------
@@ -239,7 +249,18 @@ class DialectServer:
             reply = Reply(status=401, body=error_body(dialect, 401, "Invalid API key"))
         else:
             reply = scripted or default_reply(dialect, body or {}, headers)
-        return await self._send(writer, reply)
+        with self._lock:
+            self.active += 1
+            self.max_active = max(self.max_active, self.active)
+        try:
+            return await self._send(writer, reply)
+        except ConnectionError:
+            with self._lock:
+                self.aborted += 1
+            raise
+        finally:
+            with self._lock:
+                self.active -= 1
 
     async def _send(self, writer: asyncio.StreamWriter, r: Reply) -> bool:
         if r.events is not None:

@@ -1,0 +1,104 @@
+"""A loopback OpenAI-style SSE server for the client benchmarks, run in its own process.
+
+    python benchmarks/_sse_server.py CHUNKS    # prints the port it bound on 127.0.0.1, then serves
+
+HTTP/1.1 with keep-alive; every response is ``text/event-stream`` with chunked transfer
+encoding, one HTTP chunk per SSE event, like a real streaming server. Routes (POST):
+
+* ``/bulk/v1/chat/completions``: CHUNKS content chunks + a finish chunk + ``[DONE]``, all
+  precomputed and written at once, as fast as the socket takes them.
+* ``/ttft/v1/chat/completions``: headers and the first content chunk in one write, then a
+  ~50 ms pause, then a few more chunks, the finish chunk and ``[DONE]``.
+
+* ``GET /stats``: ``{"connections": N}``, the connections accepted so far (to check reuse).
+
+The request body is read and ignored. Anything else gets a 404.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+
+PAUSE = 0.05
+HEAD = (b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\n"
+        b"transfer-encoding: chunked\r\n\r\n")
+LAST = b"0\r\n\r\n"
+
+
+def chunk_obj(content: str | None, finish: str | None = None) -> dict:
+    return {"id": "chatcmpl-bench", "object": "chat.completion.chunk", "created": 1700000000,
+            "model": "m", "choices": [{"index": 0, "delta": {} if content is None else
+                                       {"content": content}, "finish_reason": finish}]}
+
+
+def event(data: str) -> bytes:
+    """One SSE event framed as one HTTP/1.1 chunk."""
+    payload = f"data: {data}\n\n".encode()
+    return b"%x\r\n%s\r\n" % (len(payload), payload)
+
+
+def events(n: int) -> list[bytes]:
+    token = event(json.dumps(chunk_obj("tok "), separators=(",", ":")))
+    tail = [event(json.dumps(chunk_obj(None, "stop"), separators=(",", ":"))), event("[DONE]")]
+    return [token] * n + tail
+
+
+def bodies(n: int) -> dict[str, tuple[bytes, bytes]]:
+    """route -> (bytes sent at once, bytes sent after the pause)."""
+    bulk = HEAD + b"".join(events(n)) + LAST
+    ev = events(4)
+    return {"/bulk/v1/chat/completions": (bulk, b""),
+            "/ttft/v1/chat/completions": (HEAD + ev[0], b"".join(ev[1:]) + LAST)}
+
+
+async def main(n: int) -> None:
+    routes = bodies(n)
+    accepted = 0
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal accepted
+        accepted += 1
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                lines = head.decode("latin-1").split("\r\n")
+                path = lines[0].split(" ")[1]
+                length = 0
+                for line in lines[1:]:
+                    name, _, value = line.partition(":")
+                    if name.strip().lower() == "content-length":
+                        length = int(value)
+                if length:
+                    await reader.readexactly(length)
+                if path == "/stats":
+                    stats = json.dumps({"connections": accepted}).encode()
+                    writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
+                                 b"content-length: %d\r\n\r\n%s" % (len(stats), stats))
+                    await writer.drain()
+                    continue
+                if path not in routes:
+                    writer.write(b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n")
+                    await writer.drain()
+                    continue
+                first, rest = routes[path]
+                writer.write(first)
+                await writer.drain()
+                if rest:
+                    await asyncio.sleep(PAUSE)
+                    writer.write(rest)
+                    await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    print(server.sockets[0].getsockname()[1], flush=True)
+    async with server:
+        await server.serve_forever()
+
+
+if __name__ == "__main__":
+    asyncio.run(main(int(sys.argv[1]) if len(sys.argv) > 1 else 10_000))
