@@ -3,13 +3,16 @@
     python benchmarks/_sse_server.py CHUNKS    # prints the port it bound on 127.0.0.1, then serves
 
 HTTP/1.1 with keep-alive; every response is ``text/event-stream`` with chunked transfer
-encoding, one HTTP chunk per SSE event, like a real streaming server. Routes (POST):
+encoding, one HTTP chunk per SSE event like a real streaming server (except ``coalesced``).
+Routes:
 
-* ``/bulk/v1/chat/completions``: CHUNKS content chunks + a finish chunk + ``[DONE]``, all
+* ``POST /bulk/v1/chat/completions``: CHUNKS content chunks + a finish chunk + ``[DONE]``, all
   precomputed and written at once, as fast as the socket takes them.
-* ``/ttft/v1/chat/completions``: headers and the first content chunk in one write, then a
-  ~50 ms pause, then a few more chunks, the finish chunk and ``[DONE]``.
-
+* ``POST /coalesced/v1/chat/completions``: the same events in a single HTTP chunk, what a
+  client sees behind a buffering proxy: the HTTP layer then hands over ~64 KiB at a time
+  instead of one event at a time, so per-chunk costs above the SSE parser stand out.
+* ``POST /ttft/v1/chat/completions``: headers and the first content chunk in one write,
+  then a ~50 ms pause, then three more content chunks, the finish chunk and ``[DONE]``.
 * ``GET /stats``: ``{"connections": N}``, the connections accepted so far (to check reuse).
 
 The request body is read and ignored. Anything else gets a 404.
@@ -33,24 +36,27 @@ def chunk_obj(content: str | None, finish: str | None = None) -> dict:
                                        {"content": content}, "finish_reason": finish}]}
 
 
-def event(data: str) -> bytes:
-    """One SSE event framed as one HTTP/1.1 chunk."""
-    payload = f"data: {data}\n\n".encode()
+def frame(payload: bytes) -> bytes:
+    """One HTTP/1.1 chunk."""
     return b"%x\r\n%s\r\n" % (len(payload), payload)
 
 
 def events(n: int) -> list[bytes]:
-    token = event(json.dumps(chunk_obj("tok "), separators=(",", ":")))
-    tail = [event(json.dumps(chunk_obj(None, "stop"), separators=(",", ":"))), event("[DONE]")]
-    return [token] * n + tail
+    """n content events, the finish event and [DONE], as SSE text."""
+    token = json.dumps(chunk_obj("tok "), separators=(",", ":"))
+    finish = json.dumps(chunk_obj(None, "stop"), separators=(",", ":"))
+    return [f"data: {d}\n\n".encode() for d in [token] * n + [finish, "[DONE]"]]
 
 
 def bodies(n: int) -> dict[str, tuple[bytes, bytes]]:
     """route -> (bytes sent at once, bytes sent after the pause)."""
-    bulk = HEAD + b"".join(events(n)) + LAST
-    ev = events(4)
-    return {"/bulk/v1/chat/completions": (bulk, b""),
-            "/ttft/v1/chat/completions": (HEAD + ev[0], b"".join(ev[1:]) + LAST)}
+    evs = events(n)
+    ttft = [frame(e) for e in events(4)]
+    return {
+        "/bulk/v1/chat/completions": (HEAD + b"".join(map(frame, evs)) + LAST, b""),
+        "/coalesced/v1/chat/completions": (HEAD + frame(b"".join(evs)) + LAST, b""),
+        "/ttft/v1/chat/completions": (HEAD + ttft[0], b"".join(ttft[1:]) + LAST),
+    }
 
 
 async def main(n: int) -> None:
