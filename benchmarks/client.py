@@ -7,10 +7,14 @@ CPU is not counted):
 
 1. client CPU per streamed chunk, accumulation included: 10,000 ``chat.completion.chunk``
    events sent as fast as possible; process CPU time (all threads, so our background loop
-   thread counts) divided by 10,000; median over runs after one warm-up each.
+   thread counts) divided by 10,000; median over runs after one warm-up each. Two framings:
+   ``per-event`` (one HTTP chunk per event, as streaming servers send them: the HTTP layer
+   then works once per event) and ``coalesced`` (one HTTP chunk for the whole stream).
 2. warm time-to-first-token overhead: the server sends headers and the first content chunk at
    once, pauses ~50 ms, then the rest. Each client's time from just before the request to the
-   first content delta, minus the same for a raw keep-alive socket client; medians.
+   first content delta, minus the same for a raw keep-alive socket client; medians. Also how
+   many new connections each warm request opened (0 = the connection was reused) and, for
+   jupyter_chat, where the time went (build_request, loop-side TTFB/TTFT from ``Call.meta``).
 3. ``import`` in a fresh interpreter (median of subprocess runs), and which heavy modules
    ``import jupyter_chat`` pulled in (httpx, pydantic and jupyter_chat.providers must not be).
 
@@ -40,6 +44,8 @@ EXPECTED = "tok " * N
 TTFT_TEXT = "tok " * 4
 MESSAGES = [{"role": "user", "content": "hi"}]
 BODY = {"model": "m", "messages": MESSAGES, "stream": True}
+FRAMINGS = {"per-event": "bulk", "coalesced": "coalesced"}  # label -> server route
+ROUTES = (*FRAMINGS.values(), "ttft")
 
 # A config file that does not exist: the user's own config must not change what is measured.
 os.environ["JUPYTER_CHAT_CONFIG"] = str(Path(tempfile.gettempdir()) / "jc-bench-no-config.toml")
@@ -113,10 +119,11 @@ class Clients:
         self.httpx, self.ahttpx = httpx.Client(), httpx.AsyncClient()
         self.connect_sse, self.aconnect_sse = connect_sse, aconnect_sse
         self.oai = {r: openai.OpenAI(base_url=f"{self.base}/{r}/v1", api_key="x", max_retries=0)
-                    for r in ("bulk", "ttft")}
+                    for r in ROUTES}
         self.aoai = {r: openai.AsyncOpenAI(base_url=f"{self.base}/{r}/v1", api_key="x",
-                                           max_retries=0) for r in ("bulk", "ttft")}
+                                           max_retries=0) for r in ROUTES}
         self.jc, self.Call, self.build_request = jupyter_chat, Call, build_request
+        self.jc_parts: list[tuple[float, float, float]] = []  # build, meta ttfb, meta ttft (ms)
 
     def close(self) -> None:
         self.httpx.close()
@@ -179,24 +186,24 @@ class Clients:
         return self.build_request("local", "m", MESSAGES, {}, stream=True)
 
     # -- case 1: one whole stream, returning the accumulated answer ------------------------
-    def full_stream(self) -> dict:
+    def full_stream(self, route: str) -> dict:
         async def ajoin(agen) -> str:
             return "".join([c async for c in agen])
 
-        return {
-            "jupyter_chat Call": lambda: self.Call(self.jc_request("bulk")).wait().answer,
-            "jupyter_chat chat()": self._jc_chat,
-            "openai SDK": lambda: "".join(self.openai_sync("bulk")),
-            "openai SDK async": lambda: self.loop.run_until_complete(
-                ajoin(self.openai_async("bulk"))),
-            "httpx-sse": lambda: "".join(self.httpx_sse_sync("bulk")),
-            "httpx-sse async": lambda: self.loop.run_until_complete(
-                ajoin(self.httpx_sse_async("bulk"))),
-        }
+        def jc_chat() -> str:
+            os.environ["LOCAL_BASE_URL"] = f"{self.base}/{route}/v1"
+            return self.jc.chat("hi", model="local:m", stream=True).text
 
-    def _jc_chat(self) -> str:
-        os.environ["LOCAL_BASE_URL"] = f"{self.base}/bulk/v1"
-        return self.jc.chat("hi", model="local:m", stream=True).text
+        return {
+            "jupyter_chat Call": lambda: self.Call(self.jc_request(route)).wait().answer,
+            "jupyter_chat chat()": jc_chat,
+            "openai SDK": lambda: "".join(self.openai_sync(route)),
+            "openai SDK async": lambda: self.loop.run_until_complete(
+                ajoin(self.openai_async(route))),
+            "httpx-sse": lambda: "".join(self.httpx_sse_sync(route)),
+            "httpx-sse async": lambda: self.loop.run_until_complete(
+                ajoin(self.httpx_sse_async(route))),
+        }
 
     # -- case 2: seconds to the first content delta, the stream then read to its end --------
     def first_token(self) -> dict:
@@ -224,12 +231,16 @@ class Clients:
 
         def jc() -> float:
             t0 = time.perf_counter()  # building the request is part of what the user waits for
-            call = self.Call(self.jc_request("ttft"))
+            req = self.jc_request("ttft")
+            tb = time.perf_counter()
+            call = self.Call(req)
             t1 = None
             for _out in call:  # keep consuming: breaking out would cancel the request
                 if t1 is None:
                     t1 = time.perf_counter()
             assert call.result is not None and call.result.answer == TTFT_TEXT
+            self.jc_parts.append(((tb - t0) * 1e3, call.meta.ttfb_ms or 0.0,
+                                  call.meta.ttft_ms or 0.0))
             return t1 - t0
 
         return {"jupyter_chat Call": jc,
@@ -239,9 +250,9 @@ class Clients:
 
 
 # -- the cases -------------------------------------------------------------------------------
-def case_cpu(clients: Clients, runs: int) -> dict:
+def case_cpu(clients: Clients, route: str, runs: int) -> dict:
     """us of process CPU (and of wall time) per chunk; runs interleaved across clients."""
-    fns = clients.full_stream()
+    fns = clients.full_stream(route)
     cpu: dict[str, list[float]] = {k: [] for k in fns}
     wall: dict[str, list[float]] = {k: [] for k in fns}
     for name, fn in fns.items():  # warm-up: imports, connection, caches
@@ -275,9 +286,16 @@ def case_ttft(clients: Clients, raw: RawClient, requests: int) -> dict:
         for name, fn in fns.items():
             times[name].append(fn() * 1e3)
     base = statistics.median(times["raw socket"])
-    return {name: {"ttft_ms": statistics.median(t), "overhead_ms": statistics.median(t) - base,
-                   "p90_ms": sorted(t)[int(0.9 * (len(t) - 1))],
-                   "new_connections_per_request": conns[name]} for name, t in times.items()}
+    out = {name: {"ttft_ms": statistics.median(t), "overhead_ms": statistics.median(t) - base,
+                  "p90_ms": sorted(t)[int(0.9 * (len(t) - 1))],
+                  "new_connections_per_request": conns[name]} for name, t in times.items()}
+    parts = clients.jc_parts[-requests:]
+    out["jupyter_chat Call"]["breakdown_ms"] = {
+        "build_request": statistics.median(p[0] for p in parts),
+        "loop_ttfb": statistics.median(p[1] for p in parts),  # request sent -> headers, on loop
+        "loop_ttft": statistics.median(p[2] for p in parts),  # send() start -> first delta
+    }
+    return out
 
 
 IMPORT_PROBE = """
@@ -293,7 +311,11 @@ print(json.dumps({{"ms": ms, "loaded": [m for m in watch if m in sys.modules],
 
 
 def case_import(runs: int) -> dict:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    # Bytecode cached as for an installed package (this environment sets
+    # PYTHONDONTWRITEBYTECODE), kept outside the source tree; the first run fills it.
+    env = {**os.environ, "PYTHONPATH": str(ROOT),
+           "PYTHONPYCACHEPREFIX": str(Path(tempfile.gettempdir()) / "jc-bench-pycache")}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     out = {}
     for label, mod in (("jupyter_chat", "jupyter_chat"), ("openai SDK", "openai"),
                        ("httpx-sse", "httpx_sse")):
@@ -317,14 +339,18 @@ def ratio(a: float, b: float) -> str:
 
 def table(cpu: dict, ttft: dict, imp: dict) -> list[dict]:
     """Rows: (case, ours, openai anchor, httpx-sse anchor, unit)."""
-    ours_call = cpu["jupyter_chat Call"]["cpu_us_per_chunk"]
-    rows = [
-        ("CPU/chunk, Call vs sync", ours_call, cpu["openai SDK"]["cpu_us_per_chunk"],
-         cpu["httpx-sse"]["cpu_us_per_chunk"], "us"),
-        ("CPU/chunk, chat() vs sync", cpu["jupyter_chat chat()"]["cpu_us_per_chunk"],
-         cpu["openai SDK"]["cpu_us_per_chunk"], cpu["httpx-sse"]["cpu_us_per_chunk"], "us"),
-        ("CPU/chunk, Call vs async", ours_call, cpu["openai SDK async"]["cpu_us_per_chunk"],
-         cpu["httpx-sse async"]["cpu_us_per_chunk"], "us"),
+    rows = []
+    for framing, c in cpu.items():
+        us = {name: r["cpu_us_per_chunk"] for name, r in c.items()}
+        rows += [
+            (f"CPU/chunk {framing}, Call vs sync", us["jupyter_chat Call"], us["openai SDK"],
+             us["httpx-sse"], "us"),
+            (f"CPU/chunk {framing}, chat() vs sync", us["jupyter_chat chat()"],
+             us["openai SDK"], us["httpx-sse"], "us"),
+            (f"CPU/chunk {framing}, Call vs async", us["jupyter_chat Call"],
+             us["openai SDK async"], us["httpx-sse async"], "us"),
+        ]
+    rows += [
         ("TTFT overhead, vs sync", ttft["jupyter_chat Call"]["overhead_ms"],
          ttft["openai SDK"]["overhead_ms"], ttft["httpx-sse"]["overhead_ms"], "ms"),
         ("TTFT overhead, vs async", ttft["jupyter_chat Call"]["overhead_ms"],
@@ -338,15 +364,19 @@ def table(cpu: dict, ttft: dict, imp: dict) -> list[dict]:
 
 
 def print_report(cpu: dict, ttft: dict, imp: dict, rows: list[dict]) -> None:
-    print(f"\n1. client CPU per chunk ({N} chunks; median of runs)")
-    for name, r in cpu.items():
-        print(f"   {name:22} {r['cpu_us_per_chunk']:8.2f} us CPU  {r['wall_us_per_chunk']:8.2f}"
-              f" us wall   runs {r['cpu_runs']}")
+    for framing, c in cpu.items():
+        print(f"\n1. client CPU per chunk, {framing} framing ({N} chunks; median of runs)")
+        for name, r in c.items():
+            print(f"   {name:22} {r['cpu_us_per_chunk']:8.2f} us CPU  "
+                  f"{r['wall_us_per_chunk']:8.2f} us wall   runs {r['cpu_runs']}")
     print("\n2. warm time to first token (median; overhead = minus the raw socket's)")
     for name, r in ttft.items():
         print(f"   {name:22} {r['ttft_ms']:7.3f} ms  overhead {r['overhead_ms']:+7.3f} ms  "
               f"p90 {r['p90_ms']:7.3f} ms  new connections/request "
               f"{r['new_connections_per_request']:.1f}")
+    b = ttft["jupyter_chat Call"]["breakdown_ms"]
+    print(f"   jupyter_chat breakdown: build_request {b['build_request']:.3f} ms, loop-side "
+          f"TTFB {b['loop_ttfb']:.3f} ms, loop-side TTFT {b['loop_ttft']:.3f} ms")
     print("\n3. import in a fresh interpreter (median)")
     for name, r in imp.items():
         print(f"   {name:22} {r['import_ms']:7.1f} ms  {r['modules']:4d} modules  "
@@ -365,7 +395,7 @@ def print_report(cpu: dict, ttft: dict, imp: dict, rows: list[dict]) -> None:
     print()
     for n, row in enumerate(cells):
         print(" | ".join(c.ljust(w) if i == 0 else c.rjust(w)
-                         for i, (c, w) in enumerate(zip(row, widths))))
+                         for i, (c, w) in enumerate(zip(row, widths, strict=True))))
         if n == 0:
             print("-+-".join("-" * w for w in widths))
     print("(sync anchors: openai.OpenAI, httpx.Client + connect_sse; async: openai.AsyncOpenAI, "
@@ -383,7 +413,7 @@ def main() -> int:
     try:
         clients = Clients(port)
         raw = RawClient(port)
-        cpu = case_cpu(clients, runs)
+        cpu = {label: case_cpu(clients, route, runs) for label, route in FRAMINGS.items()}
         ttft = case_ttft(clients, raw, requests)
         clients.close()
     finally:

@@ -29,9 +29,25 @@ if TYPE_CHECKING:
 _LAZY = {"chat": "api", "achat": "api", "map": "api", "Turn": "api", "Profile": "profiles"}
 
 __all__ = [
-    "AuthenticationError", "ChatConnectionError", "ChatError", "ChatTimeoutError", "ConfigError",
-    "InvalidRequestError", "NotFoundError", "ProviderError", "RateLimitError", "StreamCutError",
-    "Turn", "achat", "add_provider", "chat", "configure", "map", "models", "providers", "set_key",
+    "AuthenticationError",
+    "ChatConnectionError",
+    "ChatError",
+    "ChatTimeoutError",
+    "ConfigError",
+    "InvalidRequestError",
+    "NotFoundError",
+    "ProviderError",
+    "RateLimitError",
+    "StreamCutError",
+    "Turn",
+    "achat",
+    "add_provider",
+    "chat",
+    "configure",
+    "map",
+    "models",
+    "providers",
+    "set_key",
 ]
 
 
@@ -54,11 +70,19 @@ def configure(**settings: Any) -> Any:
     return CONFIG.configure(**settings)
 
 
-def add_provider(name: str, base_url: str, *, path: str | None = None,
-                 auth_header: str | None = None, auth_scheme: str | None = None,
-                 key_env: str | None = None, headers: dict[str, str] | None = None,
-                 extends: str | None = None, default_model: str | None = None,
-                 **fields: Any) -> Profile:
+def add_provider(
+    name: str,
+    base_url: str,
+    *,
+    path: str | None = None,
+    auth_header: str | None = None,
+    auth_scheme: str | None = None,
+    key_env: str | None = None,
+    headers: dict[str, str] | None = None,
+    extends: str | None = None,
+    default_model: str | None = None,
+    **fields: Any,
+) -> Profile:
     """Add an OpenAI-compatible endpoint under ``name`` (no Python beyond this call needed).
 
     ``extends`` names a built-in profile whose parameter rules to reuse (default ``openai``,
@@ -66,9 +90,18 @@ def add_provider(name: str, base_url: str, *, path: str | None = None,
     """
     from .config import CONFIG
 
-    return CONFIG.add_provider(name, base_url=base_url, path=path, auth_header=auth_header,
-                               auth_scheme=auth_scheme, key_env=key_env, headers=headers,
-                               extends=extends, default_model=default_model, **fields)
+    return CONFIG.add_provider(
+        name,
+        base_url=base_url,
+        path=path,
+        auth_header=auth_header,
+        auth_scheme=auth_scheme,
+        key_env=key_env,
+        headers=headers,
+        extends=extends,
+        default_model=default_model,
+        **fields,
+    )
 
 
 def set_key(provider: str, key: str) -> None:

@@ -53,8 +53,10 @@ def resolve_model(spec: str | None) -> tuple[str, str | None]:
     if head in profiles:
         return head, (tail or None)
     if sep and "/" not in head and "@" not in head:
-        raise ConfigError(f"unknown provider {head!r} in {spec!r}",
-                          hint="Use PROVIDER:MODEL with one of: " + ", ".join(profiles) + ".")
+        raise ConfigError(
+            f"unknown provider {head!r} in {spec!r}",
+            hint="Use PROVIDER:MODEL with one of: " + ", ".join(profiles) + ".",
+        )
     provider = default.partition(":")[0]
     if provider not in profiles:
         raise ConfigError(f"unknown provider {provider!r} in the default model {default!r}")
@@ -64,16 +66,27 @@ def resolve_model(spec: str | None) -> tuple[str, str | None]:
 def request_hash(req: Request) -> str:
     """A hash of the canonical request (provider, model, messages, parameters); no headers."""
     params = {k: v for k, v in req.body.items() if k not in _BODY_NOT_PARAMS}
-    canon = {"provider": req.provider, "model": req.body.get("model"),
-             "messages": req.body.get("messages"), "params": params}
+    canon = {
+        "provider": req.provider,
+        "model": req.body.get("model"),
+        "messages": req.body.get("messages"),
+        "params": params,
+    }
     blob = json.dumps(canon, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return "sha256:" + hashlib.sha256(blob.encode()).hexdigest()
 
 
-def prepare(prompt: str | list[dict], model: str | None = None, thread: str | None = None,
-            system: str | None = None, seed: int | None = None, stream: bool = False,
-            tools: list | None = None, images: list | None = None,
-            **params: Any) -> tuple[Request, list[dict]]:
+def prepare(
+    prompt: str | list[dict],
+    model: str | None = None,
+    thread: str | None = None,
+    system: str | None = None,
+    seed: int | None = None,
+    stream: bool = False,
+    tools: list | None = None,
+    images: list | None = None,
+    **params: Any,
+) -> tuple[Request, list[dict]]:
     """Resolve everything and build the request; raises before anything is sent."""
     if images:
         raise ConfigError("images are not supported yet")
@@ -90,13 +103,14 @@ def prepare(prompt: str | list[dict], model: str | None = None, thread: str | No
         new = list(prompt)
     else:
         raise ConfigError("the prompt must be a string or a list of message dicts")
-    messages = ([{"role": "system", "content": system}] if system else [])
+    messages = [{"role": "system", "content": system}] if system else []
     messages += SESSION.history(thread) + new
     return build_request(provider, model_id, messages, params, stream), new
 
 
-def make_turn(req: Request, result: Result, meta: Meta, thread: str | None,
-              new: list[dict]) -> Turn:
+def make_turn(
+    req: Request, result: Result, meta: Meta, thread: str | None, new: list[dict]
+) -> Turn:
     params = {k: v for k, v in req.body.items() if k not in _BODY_NOT_PARAMS}
     record = {
         "provider": req.provider,
@@ -117,13 +131,29 @@ def make_turn(req: Request, result: Result, meta: Meta, thread: str | None,
         if result.tool_calls:
             reply["tool_calls"] = result.tool_calls
         SESSION.append(thread, *new, reply)
-    return Turn(result.answer, result.reasoning, result.tool_calls, result.usage,
-                result.finish_reason, record, result, req.body["messages"])
+    return Turn(
+        result.answer,
+        result.reasoning,
+        result.tool_calls,
+        result.usage,
+        result.finish_reason,
+        record,
+        result,
+        req.body["messages"],
+    )
 
 
-def chat(prompt: str | list[dict], model: str | None = None, thread: str | None = None,
-         system: str | None = None, seed: int | None = None, stream: bool = False,
-         tools: list | None = None, images: list | None = None, **params: Any) -> Turn:
+def chat(
+    prompt: str | list[dict],
+    model: str | None = None,
+    thread: str | None = None,
+    system: str | None = None,
+    seed: int | None = None,
+    stream: bool = False,
+    tools: list | None = None,
+    images: list | None = None,
+    **params: Any,
+) -> Turn:
     """Send one prompt and wait for the answer.
 
     Parameters
@@ -142,9 +172,17 @@ def chat(prompt: str | list[dict], model: str | None = None, thread: str | None 
     return make_turn(req, result, call.meta, thread, new)
 
 
-async def achat(prompt: str | list[dict], model: str | None = None, thread: str | None = None,
-                system: str | None = None, seed: int | None = None, stream: bool = False,
-                tools: list | None = None, images: list | None = None, **params: Any) -> Turn:
+async def achat(
+    prompt: str | list[dict],
+    model: str | None = None,
+    thread: str | None = None,
+    system: str | None = None,
+    seed: int | None = None,
+    stream: bool = False,
+    tools: list | None = None,
+    images: list | None = None,
+    **params: Any,
+) -> Turn:
     """``chat`` for async code: awaits the shared client's loop from any event loop."""
     req, new = prepare(prompt, model, thread, system, seed, stream, tools, images, **params)
     meta = Meta()
@@ -153,8 +191,13 @@ async def achat(prompt: str | list[dict], model: str | None = None, thread: str 
     return make_turn(req, result, meta, thread, new)
 
 
-def map(prompts: Iterable[str | list[dict]], model: str | None = None, concurrency: int = 8,
-        return_exceptions: bool = False, **params: Any) -> list[Turn | ChatError]:
+def map(
+    prompts: Iterable[str | list[dict]],
+    model: str | None = None,
+    concurrency: int = 8,
+    return_exceptions: bool = False,
+    **params: Any,
+) -> list[Turn | ChatError]:
     """Send many prompts concurrently (at most ``concurrency`` at once); results keep order.
 
     A 429 pauses every request to that host for the time the provider asks. With

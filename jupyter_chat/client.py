@@ -11,6 +11,7 @@ Retries, timeouts and error bodies follow providers.md 5.7.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email.utils
 import json
 import queue
@@ -95,8 +96,10 @@ def build_request(
     if model is None:
         model = profile.default_model
     if model is None:
-        raise ConfigError(f"no model given for {provider}",
-                          hint=f"Use -m {provider}:MODEL or set default_model for it.")
+        raise ConfigError(
+            f"no model given for {provider}",
+            hint=f"Use -m {provider}:MODEL or set default_model for it.",
+        )
     profile.check_model(model)
     if not messages:
         raise InvalidRequestError("no messages to send", provider=provider)
@@ -119,11 +122,13 @@ def build_request(
     secret_headers = frozenset()
     if secret is not None:
         value = secret.reveal()
-        headers[profile.auth_header] = f"{profile.auth_scheme} {value}" if profile.auth_scheme \
-            else value
+        headers[profile.auth_header] = (
+            f"{profile.auth_scheme} {value}" if profile.auth_scheme else value
+        )
         secret_headers = frozenset({profile.auth_header})
-    return Request(provider, base + profile.path, headers, body, stream, secret_headers,
-                   profile.chain_id)
+    return Request(
+        provider, base + profile.path, headers, body, stream, secret_headers, profile.chain_id
+    )
 
 
 # -- error bodies (providers.md 5.7) -----------------------------------------------------------
@@ -170,10 +175,8 @@ def _retry_after(headers: httpx.Headers) -> float | None:
     """``retry-after-ms``, else ``Retry-After`` (seconds or an HTTP date), if 0..60 s."""
     value: float | None = None
     if "retry-after-ms" in headers:
-        try:
+        with contextlib.suppress(ValueError):
             value = float(headers["retry-after-ms"]) / 1000
-        except ValueError:
-            pass
     if value is None and "retry-after" in headers:
         raw = headers["retry-after"]
         try:
@@ -212,16 +215,25 @@ def status_error(provider: str, status: int, content: bytes, headers: httpx.Head
     err: ChatError
     if status in (401, 403):
         err = AuthenticationError(
-            message, hint=f"Check the key in {key_var} (or %chat key {provider}) and its "
-            "permissions.", **kw)
+            message,
+            hint=f"Check the key in {key_var} (or %chat key {provider}) and its permissions.",
+            **kw,
+        )
     elif status == 404:
         err = NotFoundError(message, **kw)
     elif status == 429 or status == 402:
-        quota = status == 402 or (code or "") in ("insufficient_quota", "billing_hard_limit_reached")
+        quota = status == 402 or (code or "") in (
+            "insufficient_quota",
+            "billing_hard_limit_reached",
+        )
         err = RateLimitError(
-            message, hint="Quota or credits exhausted: check the account's billing." if quota
-            else "Rate limited: wait and retry, or lower the concurrency.", **kw)
-        err.retryable = not quota  # type: ignore[attr-defined]
+            message,
+            hint="Quota or credits exhausted: check the account's billing."
+            if quota
+            else "Rate limited: wait and retry, or lower the concurrency.",
+            **kw,
+        )
+        err.retryable = not quota
     elif status == 408:
         err = ChatTimeoutError(message, hint="The server timed out; retry.", **kw)
     elif status >= 500:
@@ -230,14 +242,17 @@ def status_error(provider: str, status: int, content: bytes, headers: httpx.Head
         where = urlsplit(headers.get("location", "")).hostname or "another address"
         err = ConfigError(
             f"the server redirected to {where}; redirects are not followed so that the key "
-            "stays with its host", hint="Point the base URL at the final address.", **kw)
+            "stays with its host",
+            hint="Point the base URL at the final address.",
+            **kw,
+        )
     else:
         err = InvalidRequestError(message, **kw)
-    if not hasattr(err, "retryable"):
-        err.retryable = status in (408, 409, 429) or status >= 500  # type: ignore[attr-defined]
+    if status != 429:
+        err.retryable = status in (408, 409) or status >= 500
     should = headers.get("x-should-retry")
     if should in ("true", "false"):
-        err.retryable = should == "true"  # type: ignore[attr-defined]
+        err.retryable = should == "true"
     return err
 
 
@@ -297,83 +312,97 @@ class Runtime:
 
     def close(self) -> None:
         if self._loop is not None and not self._loop.is_closed() and self._http is not None:
-            try:
+            with contextlib.suppress(Exception):
                 self.submit(self._http.aclose()).result(2)
-            except Exception:
-                pass
 
     # -- sending -------------------------------------------------------------------------
-    async def send(self, req: Request, on_delta: OnDelta | None = None,
-                   acc: Accumulator | None = None, meta: Meta | None = None) -> Result:
+    async def send(
+        self,
+        req: Request,
+        on_delta: OnDelta | None = None,
+        acc: Accumulator | None = None,
+        meta: Meta | None = None,
+    ) -> Result:
         """Send with retries; returns the result or raises a ``ChatError``.
 
         A retry happens only before any delta reached ``on_delta``: tokens already shown are
-        never silently replaced.
+        never silently replaced. ``acc`` and ``meta`` may be passed in to read the partial
+        answer and the timings while it runs.
         """
         settings = CONFIG.settings
+        acc = acc if acc is not None else Accumulator(req.provider)
         meta = meta if meta is not None else Meta()
         start = time.perf_counter()
+
+        def forward(out: list) -> None:
+            if meta.ttft_ms is None:
+                meta.ttft_ms = (time.perf_counter() - start) * 1000
+            if on_delta is not None:
+                on_delta(out)
+
         try:
-            coro = self._attempts(req, on_delta, acc, meta, settings, start)
+            coro = self._attempts(req, acc, forward, meta, settings)
             if settings.total_timeout:
                 return await asyncio.wait_for(coro, settings.total_timeout)
             return await coro
         except asyncio.TimeoutError:
-            raise ChatTimeoutError(f"no complete answer within {settings.total_timeout:g} s "
-                                   "(total timeout)", provider=req.provider,
-                                   partial=acc.result() if acc else None) from None
+            raise ChatTimeoutError(
+                f"no complete answer within {settings.total_timeout:g} s (total timeout)",
+                provider=req.provider,
+                partial=acc.result(),
+            ) from None
         finally:
             meta.latency_ms = (time.perf_counter() - start) * 1000
 
-    async def _attempts(self, req, on_delta, acc, meta, settings, start) -> Result:
+    async def _attempts(
+        self, req: Request, acc: Accumulator, forward: OnDelta, meta: Meta, settings: Any
+    ) -> Result:
+        loop = asyncio.get_running_loop()
         attempt = 0
         while True:
-            cooldown = self._cooldown.get(req.host, 0) - asyncio.get_running_loop().time()
+            cooldown = self._cooldown.get(req.host, 0) - loop.time()
             if cooldown > 0:
                 await asyncio.sleep(cooldown)
-            state = acc if acc is not None else Accumulator(req.provider)
-            sent = [False]
-
-            def forward(out: list) -> None:
-                if not sent[0]:
-                    sent[0] = True
-                    meta.ttft_ms = (time.perf_counter() - start) * 1000
-                if on_delta is not None:
-                    on_delta(out)
-
             try:
-                return await self._once(req, state, forward, meta, settings)
+                return await self._once(req, acc, forward, meta, settings)
             except ChatError as err:
-                if sent[0] or not getattr(err, "retryable", False) or \
-                        attempt >= settings.max_retries:
+                tokens_shown = meta.ttft_ms is not None
+                if tokens_shown or not err.retryable or attempt >= settings.max_retries:
                     raise
                 wait = err.retry_after
-                if wait is None:
-                    wait = min(settings.backoff_cap, settings.backoff_base * 2 ** attempt)
+                if wait is None:  # providers.md 5.7: 0.5 s * 2**n, capped, ~25 % jitter
+                    wait = min(settings.backoff_cap, settings.backoff_base * 2**attempt)
                     wait *= 1 - 0.25 * random.random()
-                if err.status == 429:
-                    loop = asyncio.get_running_loop()
-                    self._cooldown[req.host] = max(self._cooldown.get(req.host, 0),
-                                                   loop.time() + wait)
+                if err.status == 429:  # every request to this host waits, not just this one
+                    until = loop.time() + wait
+                    self._cooldown[req.host] = max(self._cooldown.get(req.host, 0), until)
                 attempt += 1
                 meta.attempts = attempt + 1
                 await asyncio.sleep(wait)
 
-    async def _once(self, req: Request, acc: Accumulator, forward: OnDelta, meta: Meta,
-                    settings: Any) -> Result:
-        timeout = httpx.Timeout(connect=settings.connect_timeout, read=settings.read_timeout,
-                                write=settings.write_timeout, pool=settings.connect_timeout)
+    async def _once(
+        self, req: Request, acc: Accumulator, forward: OnDelta, meta: Meta, settings: Any
+    ) -> Result:
+        timeout = httpx.Timeout(
+            connect=settings.connect_timeout,
+            read=settings.read_timeout,
+            write=settings.write_timeout,
+            pool=settings.connect_timeout,
+        )
         t0 = time.perf_counter()
         try:
-            async with self.http().stream("POST", req.url, json=req.body, headers=req.headers,
-                                          timeout=timeout) as resp:
+            async with self.http().stream(
+                "POST", req.url, json=req.body, headers=req.headers, timeout=timeout
+            ) as resp:
                 meta.ttfb_ms = (time.perf_counter() - t0) * 1000
                 meta.status = resp.status_code
-                meta.headers = {k: v for k, v in resp.headers.items()
-                                if k.startswith(_KEEP_HEADERS)}
+                meta.headers = {
+                    k: v for k, v in resp.headers.items() if k.startswith(_KEEP_HEADERS)
+                }
                 if resp.status_code >= 300:
-                    raise status_error(req.provider, resp.status_code, await resp.aread(),
-                                       resp.headers)
+                    raise status_error(
+                        req.provider, resp.status_code, await resp.aread(), resp.headers
+                    )
                 ctype = resp.headers.get("content-type", "")
                 if req.stream and "text/event-stream" in ctype:
                     await read_events(resp, acc, forward)
@@ -384,39 +413,55 @@ class Runtime:
                     except ValueError:
                         raise ProviderError(
                             f"the response is not JSON ({ctype or 'no content type'}): "
-                            f"{raw[:80].decode('utf-8', 'replace')!r}", provider=req.provider,
-                            status=resp.status_code) from None
+                            f"{raw[:80].decode('utf-8', 'replace')!r}",
+                            provider=req.provider,
+                            status=resp.status_code,
+                        ) from None
                     if isinstance(obj, dict) and "error" in obj and not obj.get("choices"):
-                        raise ProviderError(error_message(obj), provider=req.provider,
-                                            status=resp.status_code)
+                        raise ProviderError(
+                            error_message(obj), provider=req.provider, status=resp.status_code
+                        )
                     if not isinstance(obj, dict):
-                        raise ProviderError("the response is not a JSON object",
-                                            provider=req.provider, status=resp.status_code)
+                        raise ProviderError(
+                            "the response is not a JSON object",
+                            provider=req.provider,
+                            status=resp.status_code,
+                        )
                     out = acc.feed_response(obj)
                     if out:
                         forward(out)
         except httpx.TimeoutException as exc:
-            kind = {httpx.ConnectTimeout: "connecting", httpx.ReadTimeout: "waiting for data",
-                    httpx.WriteTimeout: "sending", httpx.PoolTimeout: "waiting for a connection"
-                    }.get(type(exc), "waiting")
-            err = ChatTimeoutError(f"timed out {kind} ({req.host})", provider=req.provider,
-                                   partial=acc.result())
-            err.retryable = isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout))  # type: ignore[attr-defined]
+            kind = {
+                httpx.ConnectTimeout: "connecting",
+                httpx.ReadTimeout: "waiting for data",
+                httpx.WriteTimeout: "sending",
+                httpx.PoolTimeout: "waiting for a connection",
+            }.get(type(exc), "waiting")
+            err = ChatTimeoutError(
+                f"timed out {kind} ({req.host})", provider=req.provider, partial=acc.result()
+            )
+            err.retryable = isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout))
             raise err from None
         except httpx.TransportError as exc:
             if acc.id is not None or acc._choices:
-                raise StreamCutError(f"the connection broke mid-answer ({type(exc).__name__})",
-                                     provider=req.provider, partial=_finish(acc, forward)
-                                     ) from None
+                raise StreamCutError(
+                    f"the connection broke mid-answer ({type(exc).__name__})",
+                    provider=req.provider,
+                    partial=_finish(acc, forward),
+                ) from None
             err = ChatConnectionError(
                 f"cannot reach {req.host}: {redact(str(exc)) or type(exc).__name__}",
-                provider=req.provider)
-            err.retryable = True  # type: ignore[attr-defined]
+                provider=req.provider,
+            )
+            err.retryable = True
             raise err from None
         result = _finish(acc, forward)
         if not result.complete:
-            raise StreamCutError("the stream ended before the answer was complete",
-                                 provider=req.provider, partial=result)
+            raise StreamCutError(
+                "the stream ended before the answer was complete",
+                provider=req.provider,
+                partial=result,
+            )
         return result
 
 
@@ -512,12 +557,15 @@ async def list_models(provider: str) -> list[dict[str, Any]]:
         headers[profile.auth_header] = f"{profile.auth_scheme} {v}" if profile.auth_scheme else v
     s = CONFIG.settings
     try:
-        resp = await RUNTIME.http().get(base + profile.models_path, headers=headers,
-                                        timeout=httpx.Timeout(s.read_timeout,
-                                                              connect=s.connect_timeout))
+        resp = await RUNTIME.http().get(
+            base + profile.models_path,
+            headers=headers,
+            timeout=httpx.Timeout(s.read_timeout, connect=s.connect_timeout),
+        )
     except httpx.TransportError as exc:
-        raise ChatConnectionError(f"cannot reach {urlsplit(base).hostname}: "
-                                  f"{type(exc).__name__}", provider=provider) from None
+        raise ChatConnectionError(
+            f"cannot reach {urlsplit(base).hostname}: {type(exc).__name__}", provider=provider
+        ) from None
     if resp.status_code >= 300:
         raise status_error(provider, resp.status_code, resp.content, resp.headers)
     data = resp.json()

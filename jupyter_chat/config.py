@@ -108,13 +108,18 @@ class Config:
         merged = {**self._file.get("client", {}), **self._runtime_settings}
         unknown = set(merged) - _FIELDS
         if unknown:
-            raise ConfigError(f"unknown client setting {sorted(unknown)[0]!r}",
-                              hint="Known: " + ", ".join(sorted(_FIELDS)) + ".")
+            raise ConfigError(
+                f"unknown client setting {sorted(unknown)[0]!r}",
+                hint="Known: " + ", ".join(sorted(_FIELDS)) + ".",
+            )
         s = ClientSettings()
         for k, v in merged.items():
             default = getattr(s, k)
-            ok = v is None if k == "total_timeout" and v is None else (
-                isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0)
+            ok = (
+                v is None
+                if k == "total_timeout" and v is None
+                else (isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0)
+            )
             if not ok:
                 raise ConfigError(f"client setting {k}={v!r}: expected a number >= 0")
             setattr(s, k, type(default)(v) if default is not None and v is not None else v)
@@ -208,8 +213,11 @@ class Config:
         return secret
 
     def default_model(self) -> str:
-        return (os.environ.get("JUPYTER_CHAT_MODEL") or self._load_file().get("default_model")
-                or "local")
+        return (
+            os.environ.get("JUPYTER_CHAT_MODEL")
+            or self._load_file().get("default_model")
+            or "local"
+        )
 
 
 def _section(sections: dict, name: str) -> dict:
@@ -225,8 +233,10 @@ def _derive(name: str, fields: dict[str, Any]) -> Profile:
     fields = dict(fields)
     base = fields.pop("extends", None) or (name if name in BUILTIN else "openai")
     if base not in BUILTIN:
-        raise ConfigError(f"provider {name!r}: extends={base!r} is not a built-in provider",
-                          hint="Built in: " + ", ".join(BUILTIN) + ".")
+        raise ConfigError(
+            f"provider {name!r}: extends={base!r} is not a built-in provider",
+            hint="Built in: " + ", ".join(BUILTIN) + ".",
+        )
     start = dict(BUILTIN[base])
     if base != name:  # a new endpoint: keep the rules, not the identity
         for k in ("title", "base_url"):

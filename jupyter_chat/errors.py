@@ -14,7 +14,7 @@ class ChatError(Exception):
     Attributes: ``provider``, ``status`` (HTTP status or None), ``code`` (the
     provider's error code, if any), ``hint`` (what to do), ``partial`` (the
     normalized result received before the failure, if any) and ``retry_after``
-    (seconds, when the provider said).
+    (seconds, when the provider said); ``retryable`` tells the transport it may try again.
     """
 
     hint_default = ""
@@ -29,6 +29,7 @@ class ChatError(Exception):
         hint: str | None = None,
         retry_after: float | None = None,
         partial: Any = None,
+        retryable: bool = False,
     ) -> None:
         from ._secrets import redact
 
@@ -39,6 +40,7 @@ class ChatError(Exception):
         self.hint = redact(hint if hint is not None else self.hint_default)
         self.retry_after = retry_after
         self.partial = partial
+        self.retryable = retryable  # may the transport try again (nothing was shown yet)
         super().__init__(self.__str__())
 
     def __str__(self) -> str:

@@ -19,12 +19,31 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from .errors import ConfigError, InvalidRequestError
 
 # Parameters of the OpenAI chat-completions body that an OpenAI-compatible server accepts.
-OPENAI_PARAMS = frozenset({
-    "temperature", "top_p", "max_tokens", "max_completion_tokens", "n", "stop", "seed",
-    "presence_penalty", "frequency_penalty", "logit_bias", "logprobs", "top_logprobs",
-    "response_format", "tools", "tool_choice", "parallel_tool_calls", "user", "stream_options",
-    "metadata", "reasoning_effort", "service_tier",
-})
+OPENAI_PARAMS = frozenset(
+    {
+        "temperature",
+        "top_p",
+        "max_tokens",
+        "max_completion_tokens",
+        "n",
+        "stop",
+        "seed",
+        "presence_penalty",
+        "frequency_penalty",
+        "logit_bias",
+        "logprobs",
+        "top_logprobs",
+        "response_format",
+        "tools",
+        "tool_choice",
+        "parallel_tool_calls",
+        "user",
+        "stream_options",
+        "metadata",
+        "reasoning_effort",
+        "service_tier",
+    }
+)
 
 # Types and ranges checked for every provider that accepts the parameter.
 _INT, _NUM = (int,), (int, float)
@@ -123,7 +142,8 @@ class Profile(BaseModel):
     def check_model(self, model: str) -> str:
         if self.model_pattern and not re.fullmatch(self.model_pattern, model):
             raise InvalidRequestError(
-                f"model {model!r} is not a valid model id", provider=self.name,
+                f"model {model!r} is not a valid model id",
+                provider=self.name,
                 hint=self.model_hint,
             )
         return model
@@ -139,8 +159,9 @@ class Profile(BaseModel):
                 raise InvalidRequestError(
                     f"{self.name} does not accept the parameter {key!r}",
                     provider=self.name,
-                    hint="It accepts: " + ", ".join(sorted(self.params | self.extra_params))
-                    + "." if self.params is not None else "",
+                    hint="It accepts: " + ", ".join(sorted(self.params | self.extra_params)) + "."
+                    if self.params is not None
+                    else "",
                 )
             out[key] = self._check_value(key, value)
         return out
@@ -188,57 +209,142 @@ def _p(*names: str) -> frozenset[str]:
 # allow-list with ``extra_params`` in the config file when their deployment takes more.
 BUILTIN: dict[str, dict[str, Any]] = {
     "eigenai": dict(
-        title="Eigen AI (eigenai.com)", base_url="https://app.eigenai.com/api/v1",
-        params=_p("temperature", "max_tokens", "top_p", "top_k", "min_p", "repetition_penalty",
-                  "reasoning_effort", "chat_template_kwargs"),
-        default_model="gpt-oss-120b", stream_usage=False,
+        title="Eigen AI (eigenai.com)",
+        base_url="https://app.eigenai.com/api/v1",
+        params=_p(
+            "temperature",
+            "max_tokens",
+            "top_p",
+            "top_k",
+            "min_p",
+            "repetition_penalty",
+            "reasoning_effort",
+            "chat_template_kwargs",
+        ),
+        default_model="gpt-oss-120b",
+        stream_usage=False,
     ),
     "eigencloud": dict(
         title="EigenAI on EigenCloud (mainnet, signed)",
-        base_url="https://eigenai.eigencloud.xyz/v1", auth_header="X-API-Key", auth_scheme="",
-        params=_p("max_tokens", "seed", "temperature", "top_p", "logprobs", "frequency_penalty",
-                  "presence_penalty", "tools", "tool_choice"),
-        default_model="gpt-oss-120b-f16", stream_usage=False, chain_id=1,
+        base_url="https://eigenai.eigencloud.xyz/v1",
+        auth_header="X-API-Key",
+        auth_scheme="",
+        params=_p(
+            "max_tokens",
+            "seed",
+            "temperature",
+            "top_p",
+            "logprobs",
+            "frequency_penalty",
+            "presence_penalty",
+            "tools",
+            "tool_choice",
+        ),
+        default_model="gpt-oss-120b-f16",
+        stream_usage=False,
+        chain_id=1,
     ),
     "eigencloud-sepolia": dict(
         title="EigenAI on EigenCloud (Sepolia testnet, signed)",
-        base_url="https://eigenai-sepolia.eigencloud.xyz/v1", auth_header="X-API-Key",
+        base_url="https://eigenai-sepolia.eigencloud.xyz/v1",
+        auth_header="X-API-Key",
         auth_scheme="",
-        params=_p("max_tokens", "seed", "temperature", "top_p", "logprobs", "frequency_penalty",
-                  "presence_penalty", "tools", "tool_choice"),
-        default_model="gpt-oss-120b-f16", stream_usage=False, chain_id=11155111,
+        params=_p(
+            "max_tokens",
+            "seed",
+            "temperature",
+            "top_p",
+            "logprobs",
+            "frequency_penalty",
+            "presence_penalty",
+            "tools",
+            "tool_choice",
+        ),
+        default_model="gpt-oss-120b-f16",
+        stream_usage=False,
+        chain_id=11155111,
     ),
     "edenai": dict(
-        title="Eden AI v3", base_url="https://api.edenai.run/v3",
-        params=OPENAI_PARAMS | _p(
-            "fallbacks", "router_candidates", "pre_hooks", "post_hooks", "thinking",
-            "web_search_options", "verbosity", "extra_body", "extra_headers", "image_config",
-            "routing", "session_id", "modalities", "prediction", "audio"),
-        list_params=_p("stop"), max_items={"fallbacks": 3},
-        model_pattern=r"\S+", model_hint="Use provider/model (openai/gpt-4o), a bare model, or @edenai.",
+        title="Eden AI v3",
+        base_url="https://api.edenai.run/v3",
+        params=OPENAI_PARAMS
+        | _p(
+            "fallbacks",
+            "router_candidates",
+            "pre_hooks",
+            "post_hooks",
+            "thinking",
+            "web_search_options",
+            "verbosity",
+            "extra_body",
+            "extra_headers",
+            "image_config",
+            "routing",
+            "session_id",
+            "modalities",
+            "prediction",
+            "audio",
+        ),
+        list_params=_p("stop"),
+        max_items={"fallbacks": 3},
+        model_pattern=r"\S+",
+        model_hint="Use provider/model (openai/gpt-4o), a bare model, or @edenai.",
     ),
     "patgateway": dict(
         title="PAT-header gateway",
-        params=_p("rag_params", "tools", "tool_choice", "temperature", "top_p", "max_tokens",
-                  "stop", "presence_penalty", "frequency_penalty", "logit_bias", "chat_id",
-                  "max_completion_tokens", "n", "user"),
+        params=_p(
+            "rag_params",
+            "tools",
+            "tool_choice",
+            "temperature",
+            "top_p",
+            "max_tokens",
+            "stop",
+            "presence_penalty",
+            "frequency_penalty",
+            "logit_bias",
+            "chat_id",
+            "max_completion_tokens",
+            "n",
+            "user",
+        ),
         clamp_min={"temperature": 0.001, "top_p": 0.001},
         header_env={"X-User-Id": "PATGATEWAY_USER_ID", "X-Project-Id": "PATGATEWAY_PROJECT_ID"},
-        default_model="", models_path=None,
+        default_model="",
+        models_path=None,
     ),
     "adaptive": dict(
         title="Adaptive Engine",
-        params=_p("stream_options", "session_id", "user", "ab_campaign", "n", "labels",
-                  "metadata", "system_prompt_args", "tags", "use_tools", "tools", "store", "stop",
-                  "max_tokens", "temperature", "top_p", "max_ttft_ms", "response_format"),
-        list_params=_p("stop"), uuid_params=_p("session_id", "user"),
+        params=_p(
+            "stream_options",
+            "session_id",
+            "user",
+            "ab_campaign",
+            "n",
+            "labels",
+            "metadata",
+            "system_prompt_args",
+            "tags",
+            "use_tools",
+            "tools",
+            "store",
+            "stop",
+            "max_tokens",
+            "temperature",
+            "top_p",
+            "max_ttft_ms",
+            "response_format",
+        ),
+        list_params=_p("stop"),
+        uuid_params=_p("session_id", "user"),
         model_pattern=r"[^/\s]+(/[^/\s]+)?",
         model_hint="Adaptive models are PROJECT/MODEL, or PROJECT for its default model.",
         models_path=None,
     ),
     "openai": dict(title="Any OpenAI-compatible endpoint", base_url="https://api.openai.com/v1"),
-    "local": dict(title="A local OpenAI-compatible server", key_required=False,
-                  default_model="default"),
+    "local": dict(
+        title="A local OpenAI-compatible server", key_required=False, default_model="default"
+    ),
 }
 
 

@@ -250,19 +250,24 @@ class Accumulator:
             obj = json.loads(data)
         except ValueError:
             raise ProviderError(
-                f"malformed chunk in the stream: {data[:80]!r}", provider=self.provider,
+                f"malformed chunk in the stream: {data[:80]!r}",
+                provider=self.provider,
                 partial=self.result(),
             ) from None
         if not isinstance(obj, dict):
-            raise ProviderError(f"unexpected chunk in the stream: {data[:80]!r}",
-                                provider=self.provider, partial=self.result())
+            raise ProviderError(
+                f"unexpected chunk in the stream: {data[:80]!r}",
+                provider=self.provider,
+                partial=self.result(),
+            )
         if "error" in obj or event == "error":
             from .client import error_message  # the one parser of provider error bodies
 
             self._keep_extras(obj)  # Eden's error frame carries corrected metadata
             raise ProviderError(
                 "error in the stream: " + (error_message(obj) or "unknown error"),
-                provider=self.provider, partial=self.result(),
+                provider=self.provider,
+                partial=self.result(),
             )
         return self.feed_chunk(obj)
 
@@ -387,8 +392,11 @@ def _merge_tool_calls(st: _ChoiceState, fragments: list, out: list, index: int) 
         fid = frag.get("id")
         slot = st.by_index.get(key)
         if slot is None or (fid and slot["id"] and fid != slot["id"]):
-            slot = {"id": fid or "", "type": frag.get("type") or "function",
-                    "function": {"name": "", "arguments": ""}}
+            slot = {
+                "id": fid or "",
+                "type": frag.get("type") or "function",
+                "function": {"name": "", "arguments": ""},
+            }
             st.tools.append(slot)
             st.by_index[key] = slot
         elif fid and not slot["id"]:

@@ -53,10 +53,19 @@ class Seen:
     body: Any
 
 
-def chunk(content: str | None = None, *, reasoning: str | None = None,
-          reasoning_field: str = "reasoning_content", finish: str | None = None, index: int = 0,
-          tool_calls: list | None = None, role: str | None = None, usage: Any = None,
-          openai: bool = True, **top: Any) -> dict:
+def chunk(
+    content: str | None = None,
+    *,
+    reasoning: str | None = None,
+    reasoning_field: str = "reasoning_content",
+    finish: str | None = None,
+    index: int = 0,
+    tool_calls: list | None = None,
+    role: str | None = None,
+    usage: Any = None,
+    openai: bool = True,
+    **top: Any,
+) -> dict:
     """An OpenAI ``chat.completion.chunk`` (``openai=False`` drops ``object``/``model``)."""
     delta: dict[str, Any] = {}
     if role:
@@ -85,8 +94,10 @@ def sse(*objs: Any, done: bool = True, nl: str = "\n") -> list[str]:
 
 
 USAGE = {"prompt_tokens": 5, "completion_tokens": 3, "total_tokens": 8}
-HARMONY = ("<|channel|>analysis<|message|>The user greets. Reply briefly.<|end|>"
-           "<|start|>assistant<|channel|>final<|message|>Hello from eigencloud.")
+HARMONY = (
+    "<|channel|>analysis<|message|>The user greets. Reply briefly.<|end|>"
+    "<|start|>assistant<|channel|>final<|message|>Hello from eigencloud."
+)
 
 
 def default_reply(dialect: str, req: dict, headers: dict[str, str]) -> Reply:
@@ -96,56 +107,137 @@ def default_reply(dialect: str, req: dict, headers: dict[str, str]) -> Reply:
     if dialect in ("eigencloud", "eigencloud-sepolia"):
         extra = {"system_fingerprint": "eigenai-llama@0.1.0+eigenai-llama"}
         if not stream:
-            return Reply(body={"id": "chatcmpl-eigenai-1", "created": 1, "model": model,
-                               "object": "chat.completion", **extra, "usage": USAGE,
-                               "choices": [{"index": 0, "finish_reason": "stop", "message": {
-                                   "role": "assistant", "content": HARMONY}}],
-                               "signature": "ab" * 65})
-        pieces = [HARMONY[i:i + 7] for i in range(0, len(HARMONY), 7)]
-        return Reply(events=sse(*(chunk(p, **extra) for p in pieces),
-                                chunk(finish="stop", usage=USAGE, **extra)))
+            return Reply(
+                body={
+                    "id": "chatcmpl-eigenai-1",
+                    "created": 1,
+                    "model": model,
+                    "object": "chat.completion",
+                    **extra,
+                    "usage": USAGE,
+                    "choices": [
+                        {
+                            "index": 0,
+                            "finish_reason": "stop",
+                            "message": {"role": "assistant", "content": HARMONY},
+                        }
+                    ],
+                    "signature": "ab" * 65,
+                }
+            )
+        pieces = [HARMONY[i : i + 7] for i in range(0, len(HARMONY), 7)]
+        return Reply(
+            events=sse(
+                *(chunk(p, **extra) for p in pieces), chunk(finish="stop", usage=USAGE, **extra)
+            )
+        )
     if dialect == "edenai":
-        meta = {"edenai_metadata": {"strategy": "direct", "attempt": 1}} \
-            if headers.get("x-edenai-metadata") == "enabled" else {}
+        meta = (
+            {"edenai_metadata": {"strategy": "direct", "attempt": 1}}
+            if headers.get("x-edenai-metadata") == "enabled"
+            else {}
+        )
         if not stream:
-            return Reply(body={"id": "e1", "object": "chat.completion", "created": 1,
-                               "model": model, "usage": USAGE, **meta, "cost": 0.0001,
-                               "choices": [{"index": 0, "finish_reason": "stop", "message": {
-                                   "role": "assistant", "content": "Hello from edenai.",
-                                   "reasoning_content": "Thinking."}}]})
-        return Reply(events=sse(chunk(role="assistant", reasoning="Think", **meta),
-                                chunk(reasoning="ing."), chunk("Hello from "), chunk("edenai."),
-                                chunk(finish="stop", usage=USAGE)))
+            return Reply(
+                body={
+                    "id": "e1",
+                    "object": "chat.completion",
+                    "created": 1,
+                    "model": model,
+                    "usage": USAGE,
+                    **meta,
+                    "cost": 0.0001,
+                    "choices": [
+                        {
+                            "index": 0,
+                            "finish_reason": "stop",
+                            "message": {
+                                "role": "assistant",
+                                "content": "Hello from edenai.",
+                                "reasoning_content": "Thinking.",
+                            },
+                        }
+                    ],
+                }
+            )
+        return Reply(
+            events=sse(
+                chunk(role="assistant", reasoning="Think", **meta),
+                chunk(reasoning="ing."),
+                chunk("Hello from "),
+                chunk("edenai."),
+                chunk(finish="stop", usage=USAGE),
+            )
+        )
     if dialect == "adaptive":
         sid = "5b0d6b7e-3c1e-4c1a-9f0e-2f9f7f0c1a11"
         cid = "8f14e45f-ceea-467f-a8f4-6a6b8d6b9c10"
         if not stream:
-            return Reply(body={"id": "a1", "created": 1, "session_id": sid, "usage": USAGE,
-                               "choices": [{"index": 0, "finish_reason": "stop",
-                                            "completion_id": cid, "model": "proj/model-a",
-                                            "message": {"id": "m1", "role": "assistant",
-                                                        "content": "Hello from adaptive."}}]})
+            return Reply(
+                body={
+                    "id": "a1",
+                    "created": 1,
+                    "session_id": sid,
+                    "usage": USAGE,
+                    "choices": [
+                        {
+                            "index": 0,
+                            "finish_reason": "stop",
+                            "completion_id": cid,
+                            "model": "proj/model-a",
+                            "message": {
+                                "id": "m1",
+                                "role": "assistant",
+                                "content": "Hello from adaptive.",
+                            },
+                        }
+                    ],
+                }
+            )
 
         def c(**kw: Any) -> dict:
             obj = chunk(openai=False, session_id=sid, **kw)
             obj["choices"][0]["completion_id"] = cid
             return obj
 
-        return Reply(events=sse(c(role="assistant", content="Hello "), {"TTFT": 12.5},
-                                c(content="from adaptive."), c(finish="stop"),
-                                {"id": "a1", "created": 1, "choices": [], "usage": USAGE,
-                                 "session_id": sid},
-                                {"TotalRequestDuration": 40.1}))
+        return Reply(
+            events=sse(
+                c(role="assistant", content="Hello "),
+                {"TTFT": 12.5},
+                c(content="from adaptive."),
+                c(finish="stop"),
+                {"id": "a1", "created": 1, "choices": [], "usage": USAGE, "session_id": sid},
+                {"TotalRequestDuration": 40.1},
+            )
+        )
     text = f"Hello from {dialect}."
     if not stream:
-        return Reply(body={"id": "c1", "object": "chat.completion", "created": 1, "model": model,
-                           "usage": USAGE, "choices": [{"index": 0, "finish_reason": "stop",
-                                                        "message": {"role": "assistant",
-                                                                    "content": text}}]})
+        return Reply(
+            body={
+                "id": "c1",
+                "object": "chat.completion",
+                "created": 1,
+                "model": model,
+                "usage": USAGE,
+                "choices": [
+                    {
+                        "index": 0,
+                        "finish_reason": "stop",
+                        "message": {"role": "assistant", "content": text},
+                    }
+                ],
+            }
+        )
     words = text.split(" ")
     parts = [w + (" " if i < len(words) - 1 else "") for i, w in enumerate(words)]
-    return Reply(events=sse(chunk(role="assistant", content=""), *(chunk(p) for p in parts),
-                            chunk(finish="stop"), {"id": "c1", "choices": [], "usage": USAGE}))
+    return Reply(
+        events=sse(
+            chunk(role="assistant", content=""),
+            *(chunk(p) for p in parts),
+            chunk(finish="stop"),
+            {"id": "c1", "choices": [], "usage": USAGE},
+        )
+    )
 
 
 def error_body(dialect: str, status: int, message: str) -> Any:
@@ -153,8 +245,9 @@ def error_body(dialect: str, status: int, message: str) -> Any:
         return {"error": message}
     if dialect == "edenai" and status == 422:
         return {"detail": [{"loc": ["body", "model"], "msg": message, "type": "value_error"}]}
-    return {"error": {"message": message, "type": "invalid_request_error", "param": None,
-                      "code": None}}
+    return {
+        "error": {"message": message, "type": "invalid_request_error", "param": None, "code": None}
+    }
 
 
 class DialectServer:
@@ -200,7 +293,8 @@ class DialectServer:
     def _run(self) -> None:
         asyncio.set_event_loop(self._loop)
         self._server = self._loop.run_until_complete(
-            asyncio.start_server(self._handle, "127.0.0.1", 0))
+            asyncio.start_server(self._handle, "127.0.0.1", 0)
+        )
         self.port = self._server.sockets[0].getsockname()[1]
         self._ready.set()
         self._loop.run_forever()
@@ -230,8 +324,9 @@ class DialectServer:
             if not writer.transport.is_closing():
                 writer.close()
 
-    async def _respond(self, method: str, target: str, headers: dict, body: Any,
-                       writer: asyncio.StreamWriter) -> bool:
+    async def _respond(
+        self, method: str, target: str, headers: dict, body: Any, writer: asyncio.StreamWriter
+    ) -> bool:
         dialect = target.strip("/").split("/", 1)[0]
         with self._lock:
             self.requests.append(Seen(dialect, method, target, headers, body))
@@ -241,8 +336,15 @@ class DialectServer:
             return await self._send(writer, Reply(status=404, body={"detail": "Not Found"}))
         path, auth, prefix, key = spec
         if target.endswith("/models") and method == "GET":
-            reply = scripted or Reply(body={"object": "list", "data": [
-                {"id": f"{dialect}-model-a", "object": "model"}, {"id": f"{dialect}-model-b"}]})
+            reply = scripted or Reply(
+                body={
+                    "object": "list",
+                    "data": [
+                        {"id": f"{dialect}-model-a", "object": "model"},
+                        {"id": f"{dialect}-model-b"},
+                    ],
+                }
+            )
         elif target != f"/{dialect}{path}" or method != "POST":
             reply = Reply(status=404, body=error_body(dialect, 404, f"no route {target}"))
         elif auth and headers.get(auth) != prefix + key:
@@ -272,8 +374,11 @@ class DialectServer:
             payload = json.dumps(r.body).encode() if r.body is not None else b""
             ctype = r.content_type or "application/json"
         reason = {200: "OK", 401: "Unauthorized", 404: "Not Found", 429: "Too Many Requests"}
-        head = [f"HTTP/1.1 {r.status} {reason.get(r.status, 'Status')}",
-                f"Content-Type: {ctype}", "Transfer-Encoding: chunked"]
+        head = [
+            f"HTTP/1.1 {r.status} {reason.get(r.status, 'Status')}",
+            f"Content-Type: {ctype}",
+            "Transfer-Encoding: chunked",
+        ]
         head += [f"{k}: {v}" for k, v in r.headers.items()]
         writer.write(("\r\n".join(head) + "\r\n\r\n").encode())
         await writer.drain()
@@ -282,7 +387,7 @@ class DialectServer:
         step = r.split or len(payload) or 1
         sent = 0
         for i in range(0, len(payload), step):
-            piece = payload[i:i + step]
+            piece = payload[i : i + step]
             if r.reset_after is not None and sent + len(piece) > r.reset_after:
                 piece = piece[: r.reset_after - sent]
                 if piece:

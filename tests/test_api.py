@@ -46,7 +46,10 @@ def test_threads_continue_and_a_failed_turn_leaves_them_unchanged(server):
     jc.chat("second", model="local", thread="t")
     sent = server.requests[-1].body["messages"]
     assert [(m["role"], m["content"]) for m in sent] == [
-        ("user", "first"), ("assistant", "Hello from local."), ("user", "second")]
+        ("user", "first"),
+        ("assistant", "Hello from local."),
+        ("user", "second"),
+    ]
     assert server.requests[0].body["messages"][0] == {"role": "system", "content": "Be brief."}
     server.script(Reply(events=sse(chunk("half"), done=False)))
     with pytest.raises(jc.StreamCutError):
@@ -64,12 +67,12 @@ def test_no_thread_means_a_single_prompt(server):
 
 def test_achat_from_an_asyncio_program(server):
     async def main():
-        return await asyncio.gather(jc.achat("x", model="local"),
-                                    jc.achat("y", model="edenai:openai/gpt-4o", stream=True))
+        return await asyncio.gather(
+            jc.achat("x", model="local"), jc.achat("y", model="edenai:openai/gpt-4o", stream=True)
+        )
 
     a, b = asyncio.run(main())
-    assert (a.text, b.text, b.reasoning) == ("Hello from local.", "Hello from edenai.",
-                                             "Thinking.")
+    assert (a.text, b.text, b.reasoning) == ("Hello from local.", "Hello from edenai.", "Thinking.")
 
 
 def test_sync_chat_works_inside_a_running_event_loop(server):
@@ -81,8 +84,12 @@ def test_sync_chat_works_inside_a_running_event_loop(server):
 
 def test_map_keeps_order_and_bounds_concurrency(server):
     n = 12
-    server.script(*[Reply(events=sse(chunk(f"answer {i}"), chunk(finish="stop")), stall=0.05)
-                    for i in range(n)])
+    server.script(
+        *[
+            Reply(events=sse(chunk(f"answer {i}"), chunk(finish="stop")), stall=0.05)
+            for i in range(n)
+        ]
+    )
     turns = jc.map([f"q{i}" for i in range(n)], model="local", concurrency=3, stream=True)
     asked = [r.body["messages"][0]["content"] for r in server.requests]
     # replies are handed out in arrival order, so each turn's text names its request's slot
@@ -92,8 +99,9 @@ def test_map_keeps_order_and_bounds_concurrency(server):
 
 
 def test_map_honours_a_rate_limit_and_completes_everything(server):
-    server.script(Reply(status=429, body={"error": {"message": "slow"}},
-                        headers={"retry-after-ms": "200"}))
+    server.script(
+        Reply(status=429, body={"error": {"message": "slow"}}, headers={"retry-after-ms": "200"})
+    )
     turns = jc.map([f"q{i}" for i in range(6)], model="local", concurrency=6)
     assert [t.text for t in turns] == ["Hello from local."] * 6
     assert len(server.requests) == 7
@@ -123,10 +131,13 @@ def test_turn_shows_as_markdown_and_has_a_short_repr(server):
 
 
 def test_import_is_cheap_and_does_no_provider_work():
-    code = ("import sys, jupyter_chat; heavy = [m for m in ('httpx', 'pydantic', 'httpx_sse', "
-            "'jupyter_chat.profiles', 'jupyter_chat.client') if m in sys.modules]; print(heavy)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True, cwd=ROOT)
+    code = (
+        "import sys, jupyter_chat; heavy = [m for m in ('httpx', 'pydantic', 'httpx_sse', "
+        "'jupyter_chat.profiles', 'jupyter_chat.client') if m in sys.modules]; print(heavy)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    )
     assert out.stdout.strip() == "[]"
 
 
@@ -160,17 +171,21 @@ def run_cell(kc, code: str, timeout: float = 60):
 
 def test_chat_in_a_real_kernel_streams_and_is_interruptible(server, kernel):
     km, kc = kernel
-    out, err = run_cell(kc, """
+    out, err = run_cell(
+        kc,
+        """
         import jupyter_chat
         t = jupyter_chat.chat("hi", model="edenai:openai/gpt-4o", stream=True)
         print(t.text, "|", t.reasoning, "|", t.record["provider"])
-    """)
+    """,
+    )
     assert err is None, err
     assert out.strip() == "Hello from edenai. | Thinking. | edenai"
     # a slow stream, interrupted like the stop button does
     server.script(Reply(events=sse(*(chunk("x") for _ in range(200))), split=80, delay=0.1))
-    msg_id = kc.execute('jupyter_chat.chat("slow", model="local", stream=True)',
-                        stop_on_error=False)
+    msg_id = kc.execute(
+        'jupyter_chat.chat("slow", model="local", stream=True)', stop_on_error=False
+    )
     assert wait_until(lambda: len(server.requests) == 2, 20)
     km.interrupt_kernel()
     while True:

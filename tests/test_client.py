@@ -16,9 +16,14 @@ import jupyter_chat as jc
 from jupyter_chat.client import Call, build_request
 
 MODELS = {"adaptive": "proj/model-a", "edenai": "openai/gpt-4o", "openai": "gpt-test"}
-ANSWERS = {d: f"Hello from {d}." for d in DIALECTS} | {"eigencloud-sepolia": "Hello from eigencloud."}
-REASONING = {"eigencloud": "The user greets. Reply briefly.",
-             "eigencloud-sepolia": "The user greets. Reply briefly.", "edenai": "Thinking."}
+ANSWERS = {d: f"Hello from {d}." for d in DIALECTS} | {
+    "eigencloud-sepolia": "Hello from eigencloud."
+}
+REASONING = {
+    "eigencloud": "The user greets. Reply briefly.",
+    "eigencloud-sepolia": "The user greets. Reply briefly.",
+    "edenai": "Thinking.",
+}
 
 
 def spec(dialect: str) -> str:
@@ -48,8 +53,13 @@ def test_each_provider_answers_through_its_own_path_and_auth_header(server, dial
 
 
 def test_usage_is_requested_in_streams_only_where_the_provider_takes_stream_options(server):
-    for dialect, wanted in [("openai", True), ("edenai", True), ("adaptive", True),
-                            ("eigencloud", False), ("eigenai", False)]:
+    for dialect, wanted in [
+        ("openai", True),
+        ("edenai", True),
+        ("adaptive", True),
+        ("eigencloud", False),
+        ("eigenai", False),
+    ]:
         server.reset()
         jc.chat("hi", model=spec(dialect), stream=True)
         body = server.requests[0].body
@@ -64,13 +74,16 @@ def test_eigencloud_keeps_raw_harmony_signature_and_fingerprint(server):
     assert turn.result.signature == "ab" * 65
     assert turn.record["system_fingerprint"] == "eigenai-llama@0.1.0+eigenai-llama"
     assert build_request("eigencloud", None, [{"role": "user", "content": "x"}]).chain_id == 1
-    assert build_request("eigencloud-sepolia", None,
-                         [{"role": "user", "content": "x"}]).chain_id == 11155111
+    assert (
+        build_request("eigencloud-sepolia", None, [{"role": "user", "content": "x"}]).chain_id
+        == 11155111
+    )
 
 
 def test_edenai_metadata_rides_the_first_chunk_when_asked_for(server, env):
-    env.write_text(env.read_text() + '\n[providers.edenai]\nheaders = {"x-edenai-metadata" = '
-                   '"enabled"}\n')
+    env.write_text(
+        env.read_text() + '\n[providers.edenai]\nheaders = {"x-edenai-metadata" = "enabled"}\n'
+    )
     turn = jc.chat("hi", model=spec("edenai"), stream=True)
     assert turn.result.extras["edenai_metadata"] == {"strategy": "direct", "attempt": 1}
     assert server.requests[0].headers["x-edenai-metadata"] == "enabled"
@@ -104,16 +117,24 @@ def test_single_byte_writes_with_split_utf8(server):
 
 
 def test_crlf_framing_comments_and_multiline_data(server):
-    events = [": ping\r\n\r\n", 'data: {"choices":[{"index":0,\r\ndata: "delta":{"content":"a"}}]}'
-              "\r\n\r\n"] + sse(chunk("b"), chunk(finish="stop"), nl="\r\n")
+    events = [
+        ": ping\r\n\r\n",
+        'data: {"choices":[{"index":0,\r\ndata: "delta":{"content":"a"}}]}\r\n\r\n',
+    ] + sse(chunk("b"), chunk(finish="stop"), nl="\r\n")
     server.script(Reply(events=events))
     assert jc.chat("hi", model="local", stream=True).text == "ab"
 
 
 def test_error_event_mid_stream_fails_with_the_partial_answer(server):
-    server.script(Reply(events=sse(chunk("Hello "), "event: error\ndata: "
-                                   '{"error": {"message": "upstream overloaded"}}\n\n',
-                                   done=False)))
+    server.script(
+        Reply(
+            events=sse(
+                chunk("Hello "),
+                'event: error\ndata: {"error": {"message": "upstream overloaded"}}\n\n',
+                done=False,
+            )
+        )
+    )
     with pytest.raises(jc.ProviderError, match="upstream overloaded") as e:
         jc.chat("hi", model="local", stream=True)
     assert e.value.partial.answer == "Hello " and not e.value.partial.complete
@@ -150,36 +171,69 @@ def test_connection_reset_before_any_data_is_retried(server):
 
 
 def test_server_that_ignores_stream_true_still_works(server):
-    server.script(Reply(body={"choices": [{"index": 0, "finish_reason": "stop",
-                                           "message": {"content": "plain json"}}]}))
+    server.script(
+        Reply(
+            body={
+                "choices": [
+                    {"index": 0, "finish_reason": "stop", "message": {"content": "plain json"}}
+                ]
+            }
+        )
+    )
     assert jc.chat("hi", model="local", stream=True).text == "plain json"
 
 
 # -- error bodies (providers.md 5.7) ------------------------------------------------------------
 ERRORS = [
-    (400, {"error": {"message": "max_tokens too big", "type": "invalid_request_error"}},
-     jc.InvalidRequestError, "max_tokens too big"),
-    (401, {"error": {"message": "Invalid API key", "type": "auth"}}, jc.AuthenticationError,
-     "Invalid API key"),
-    (403, {"error": {"type": "permission_error", "message": "no access to model"}},
-     jc.AuthenticationError, "no access to model"),
+    (
+        400,
+        {"error": {"message": "max_tokens too big", "type": "invalid_request_error"}},
+        jc.InvalidRequestError,
+        "max_tokens too big",
+    ),
+    (
+        401,
+        {"error": {"message": "Invalid API key", "type": "auth"}},
+        jc.AuthenticationError,
+        "Invalid API key",
+    ),
+    (
+        403,
+        {"error": {"type": "permission_error", "message": "no access to model"}},
+        jc.AuthenticationError,
+        "no access to model",
+    ),
     (402, {"error": "Insufficient credits"}, jc.RateLimitError, "Insufficient credits"),
     (404, {"details": "Not Found"}, jc.NotFoundError, "Not Found"),
     (404, {"error": "EntityNotFound: project proj"}, jc.NotFoundError, "EntityNotFound"),
-    (422, {"detail": [{"loc": ["body", "model"], "msg": "field required", "type": "missing"}]},
-     jc.InvalidRequestError, "model: field required"),
-    (451, {"detail": {"error": "region", "message": "model not cleared for the EU"}},
-     jc.InvalidRequestError, "model not cleared for the EU"),
-    (400, {"error": {"type": "validation_error", "message": {"model": ["bad"]}}},
-     jc.InvalidRequestError, '"model"'),
+    (
+        422,
+        {"detail": [{"loc": ["body", "model"], "msg": "field required", "type": "missing"}]},
+        jc.InvalidRequestError,
+        "model: field required",
+    ),
+    (
+        451,
+        {"detail": {"error": "region", "message": "model not cleared for the EU"}},
+        jc.InvalidRequestError,
+        "model not cleared for the EU",
+    ),
+    (
+        400,
+        {"error": {"type": "validation_error", "message": {"model": ["bad"]}}},
+        jc.InvalidRequestError,
+        '"model"',
+    ),
     (400, b"plain text problem", jc.InvalidRequestError, "plain text problem"),
 ]
 
 
-@pytest.mark.parametrize("status,body,cls,text", ERRORS,
-                         ids=[f"{s}-{i}" for i, (s, *_r) in enumerate(ERRORS)])
-def test_error_bodies_become_typed_errors_with_the_providers_message(server, status, body, cls,
-                                                                     text):
+@pytest.mark.parametrize(
+    "status,body,cls,text", ERRORS, ids=[f"{s}-{i}" for i, (s, *_r) in enumerate(ERRORS)]
+)
+def test_error_bodies_become_typed_errors_with_the_providers_message(
+    server, status, body, cls, text
+):
     server.script(Reply(status=status, body=body))
     with pytest.raises(cls) as e:
         jc.chat("hi", model=spec("edenai"))
@@ -218,11 +272,13 @@ def test_x_should_retry_false_is_obeyed(server):
     assert len(server.requests) == 1
 
 
-@pytest.mark.parametrize("header,value,wait", [("retry-after-ms", "300", 0.3),
-                                               ("Retry-After", "1", 1.0)])
+@pytest.mark.parametrize(
+    "header,value,wait", [("retry-after-ms", "300", 0.3), ("Retry-After", "1", 1.0)]
+)
 def test_429_waits_as_told_then_succeeds(server, header, value, wait):
-    server.script(Reply(status=429, body={"error": {"message": "slow down"}},
-                        headers={header: value}))
+    server.script(
+        Reply(status=429, body={"error": {"message": "slow down"}}, headers={header: value})
+    )
     seen_at = []
     orig = server._respond
 
@@ -240,16 +296,28 @@ def test_429_waits_as_told_then_succeeds(server, header, value, wait):
 
 
 def test_429_gives_up_after_the_bound(server):
-    server.script(*[Reply(status=429, body={"error": {"message": "rate limited"}},
-                          headers={"retry-after-ms": "10"})] * 5)
+    server.script(
+        *[
+            Reply(
+                status=429,
+                body={"error": {"message": "rate limited"}},
+                headers={"retry-after-ms": "10"},
+            )
+        ]
+        * 5
+    )
     with pytest.raises(jc.RateLimitError, match="rate limited") as e:
         jc.chat("hi", model="local")
     assert len(server.requests) == 3 and e.value.retry_after == 0.01
 
 
 def test_quota_exhausted_is_not_retried(server):
-    server.script(Reply(status=429, body={"error": {"message": "You exceeded your quota",
-                                                    "code": "insufficient_quota"}}))
+    server.script(
+        Reply(
+            status=429,
+            body={"error": {"message": "You exceeded your quota", "code": "insufficient_quota"}},
+        )
+    )
     with pytest.raises(jc.RateLimitError, match="billing"):
         jc.chat("hi", model="local")
     assert len(server.requests) == 1
@@ -261,7 +329,7 @@ def test_connection_refused_is_a_clear_connection_error(monkeypatch):
     port = s.getsockname()[1]
     s.close()  # nothing listens there now
     monkeypatch.setenv("LOCAL_BASE_URL", f"http://127.0.0.1:{port}/v1")
-    with pytest.raises(jc.ChatConnectionError, match=f"cannot reach 127.0.0.1") as e:
+    with pytest.raises(jc.ChatConnectionError, match="cannot reach 127.0.0.1") as e:
         jc.chat("hi", model="local")
     assert "server is running" in str(e.value)
 
@@ -276,23 +344,25 @@ def test_read_timeout_when_the_server_stalls(server):
 
 def test_total_timeout_keeps_what_arrived(server):
     jc.configure(total_timeout=0.5)
-    server.script(Reply(events=sse(*(chunk(f"{i} ") for i in range(100))), split=400,
-                        delay=0.05))
+    server.script(Reply(events=sse(*(chunk(f"{i} ") for i in range(100))), split=400, delay=0.05))
     with pytest.raises(jc.ChatTimeoutError, match="total timeout") as e:
         jc.chat("hi", model="local", stream=True)
     assert e.value.partial.answer.startswith("0 1 ")
 
 
 def test_redirects_are_not_followed_so_the_key_stays_home(server):
-    server.script(Reply(status=307, headers={"Location": "http://198.51.100.7/v1/chat/completions"}))
+    server.script(
+        Reply(status=307, headers={"Location": "http://198.51.100.7/v1/chat/completions"})
+    )
     with pytest.raises(jc.ConfigError, match="redirected to 198.51.100.7"):
         jc.chat("hi", model="openai:gpt-test")
     assert len(server.requests) == 1
 
 
 def test_interrupt_cancels_the_request_and_closes_the_stream(server):
-    server.script(Reply(events=sse(chunk("first "), *(chunk("x") for _ in range(50))),
-                        split=60, delay=0.2))
+    server.script(
+        Reply(events=sse(chunk("first "), *(chunk("x") for _ in range(50))), split=60, delay=0.2)
+    )
     req = build_request("local", None, [{"role": "user", "content": "hi"}], stream=True)
     call = Call(req)
     got = []
@@ -325,8 +395,11 @@ def test_a_key_echoed_back_by_the_provider_is_scrubbed_from_the_error(server):
 def test_no_key_in_any_exception_text_across_providers(server):
     texts = []
     for dialect in DIALECTS:
-        server.script(Reply(status=500, body={"error": "boom"}), Reply(status=500, body={}),
-                      Reply(status=500, body={}))
+        server.script(
+            Reply(status=500, body={"error": "boom"}),
+            Reply(status=500, body={}),
+            Reply(status=500, body={}),
+        )
         try:
             jc.chat("hi", model=spec(dialect))
         except jc.ChatError as exc:
@@ -348,3 +421,17 @@ def test_missing_key_says_where_to_set_it_and_sends_nothing(server, monkeypatch)
     with pytest.raises(jc.AuthenticationError, match="EDENAI_API_KEY"):
         jc.chat("hi", model=spec("edenai"))
     assert server.requests == []
+
+
+def test_retry_after_as_an_http_date_and_out_of_range_values():
+    import email.utils
+
+    import httpx
+
+    from jupyter_chat.client import _retry_after
+
+    soon = email.utils.formatdate(time.time() + 5, usegmt=True)
+    assert 3 < _retry_after(httpx.Headers({"retry-after": soon})) <= 5
+    assert _retry_after(httpx.Headers({"retry-after": "120"})) is None  # too long: back off
+    assert _retry_after(httpx.Headers({"retry-after": "soon"})) is None
+    assert _retry_after(httpx.Headers({"retry-after-ms": "250", "retry-after": "9"})) == 0.25

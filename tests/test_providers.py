@@ -19,36 +19,59 @@ def sent(server):
 
 
 # -- parameters: accepted where the provider has them, refused before sending where not ---------
-@pytest.mark.parametrize("model,param,value", [
-    ("eigencloud", "top_k", 5),
-    ("eigencloud", "reasoning_effort", "low"),
-    ("adaptive:proj", "seed", 1),
-    ("adaptive:proj", "logprobs", True),
-    ("eigenai", "tools", []),
-    ("patgateway", "fallbacks", ["a"]),
-    (EDEN, "rag_params", {}),
-    ("eigencloud", "chat_id", "c"),
-])
+@pytest.mark.parametrize(
+    "model,param,value",
+    [
+        ("eigencloud", "top_k", 5),
+        ("eigencloud", "reasoning_effort", "low"),
+        ("adaptive:proj", "seed", 1),
+        ("adaptive:proj", "logprobs", True),
+        ("eigenai", "tools", []),
+        ("patgateway", "fallbacks", ["a"]),
+        (EDEN, "rag_params", {}),
+        ("eigencloud", "chat_id", "c"),
+    ],
+)
 def test_a_parameter_the_provider_lacks_is_refused_before_sending(server, model, param, value):
     with pytest.raises(jc.InvalidRequestError, match=f"does not accept the parameter '{param}'"):
         jc.chat("hi", model=model, **{param: value})
     assert server.requests == []
 
 
-@pytest.mark.parametrize("model,params", [
-    (EDEN, {"fallbacks": ["a/b", "c/d", "e/f"], "reasoning_effort": "high",
-            "pre_hooks": [{"action": "pdf_text_extract"}], "session_id": "nb-1"}),
-    ("edenai:@edenai", {"router_candidates": ["openai/gpt-4o", "anthropic/claude"]}),
-    ("eigenai", {"top_k": 40, "min_p": 0.05, "repetition_penalty": 1.1,
-                 "reasoning_effort": "low"}),
-    ("eigencloud", {"seed": 7, "temperature": 0, "logprobs": True}),
-    ("patgateway", {"rag_params": {"index": "docs"}, "chat_id": "thread-1", "top_p": 0.9}),
-    ("adaptive:proj/model", {"ab_campaign": "c1", "labels": {"k": "v"},
-                             "system_prompt_args": {"name": "x"}, "max_ttft_ms": 500,
-                             "user": "9b2f1f5e-9a51-4d7c-8d43-3c1b6a0b2c11",
-                             "tools": [{"id": "search", "enabled": True}], "use_tools": True}),
-    ("openai:gpt-test", {"anything_goes": 1, "top_k": 3}),
-])
+@pytest.mark.parametrize(
+    "model,params",
+    [
+        (
+            EDEN,
+            {
+                "fallbacks": ["a/b", "c/d", "e/f"],
+                "reasoning_effort": "high",
+                "pre_hooks": [{"action": "pdf_text_extract"}],
+                "session_id": "nb-1",
+            },
+        ),
+        ("edenai:@edenai", {"router_candidates": ["openai/gpt-4o", "anthropic/claude"]}),
+        (
+            "eigenai",
+            {"top_k": 40, "min_p": 0.05, "repetition_penalty": 1.1, "reasoning_effort": "low"},
+        ),
+        ("eigencloud", {"seed": 7, "temperature": 0, "logprobs": True}),
+        ("patgateway", {"rag_params": {"index": "docs"}, "chat_id": "thread-1", "top_p": 0.9}),
+        (
+            "adaptive:proj/model",
+            {
+                "ab_campaign": "c1",
+                "labels": {"k": "v"},
+                "system_prompt_args": {"name": "x"},
+                "max_ttft_ms": 500,
+                "user": "9b2f1f5e-9a51-4d7c-8d43-3c1b6a0b2c11",
+                "tools": [{"id": "search", "enabled": True}],
+                "use_tools": True,
+            },
+        ),
+        ("openai:gpt-test", {"anything_goes": 1, "top_k": 3}),
+    ],
+)
 def test_provider_specific_parameters_are_sent_as_given(server, model, params):
     jc.chat("hi", model=model, **params)
     body = sent(server)
@@ -74,16 +97,19 @@ def test_adaptive_rules(server):
     assert server.requests == []
 
 
-@pytest.mark.parametrize("param,value,why", [
-    ("temperature", "hot", "expected a number"),
-    ("temperature", 2.5, "must be in 0..2"),
-    ("temperature", float("nan"), "finite"),
-    ("top_p", -0.1, "must be in 0..1"),
-    ("max_tokens", 0, "must be in 1..inf"),
-    ("max_tokens", 10.5, "expected an integer"),
-    ("seed", True, "expected an integer"),
-    ("n", 0, "must be in 1"),
-])
+@pytest.mark.parametrize(
+    "param,value,why",
+    [
+        ("temperature", "hot", "expected a number"),
+        ("temperature", 2.5, "must be in 0..2"),
+        ("temperature", float("nan"), "finite"),
+        ("top_p", -0.1, "must be in 0..1"),
+        ("max_tokens", 0, "must be in 1..inf"),
+        ("max_tokens", 10.5, "expected an integer"),
+        ("seed", True, "expected an integer"),
+        ("n", 0, "must be in 1"),
+    ],
+)
 def test_bad_values_are_refused_with_the_parameter_named(server, param, value, why):
     with pytest.raises(jc.InvalidRequestError, match=why) as e:
         jc.chat("hi", model="openai:gpt-test", **{param: value})
@@ -114,13 +140,16 @@ def test_bare_model_goes_to_the_default_provider(server, monkeypatch):
 
 # -- endpoints users add ------------------------------------------------------------------------
 def test_endpoint_from_the_config_file_needs_no_python(server, env, monkeypatch):
-    env.write_text(env.read_text() + f"""
+    env.write_text(
+        env.read_text()
+        + f"""
 [providers.myvllm]
-base_url = "{server.base_url('openai')}"
+base_url = "{server.base_url("openai")}"
 key_env = "MYVLLM_TOKEN"
 default_model = "served-model"
 headers = {{ "X-Team" = "research" }}
-""")
+"""
+    )
     monkeypatch.setenv("MYVLLM_TOKEN", DIALECTS["openai"][3])
     assert jc.chat("hi", model="myvllm").text == "Hello from openai."
     seen = server.requests[0]
@@ -130,8 +159,14 @@ headers = {{ "X-Team" = "research" }}
 
 def test_endpoint_added_from_python_with_its_own_auth_header(server, monkeypatch):
     monkeypatch.setenv("GW_KEY", DIALECTS["patgateway"][3])
-    jc.add_provider("gw", server.base_url("patgateway"), auth_header="X-PAT", auth_scheme="",
-                    key_env="GW_KEY", extends="patgateway")
+    jc.add_provider(
+        "gw",
+        server.base_url("patgateway"),
+        auth_header="X-PAT",
+        auth_scheme="",
+        key_env="GW_KEY",
+        extends="patgateway",
+    )
     jc.chat("hi", model="gw", temperature=0)
     seen = server.requests[0]
     assert seen.headers["x-pat"] == DIALECTS["patgateway"][3]
@@ -144,12 +179,15 @@ def test_env_base_url_overrides_a_custom_profile(server, monkeypatch):
     assert jc.chat("hi", model="mine:x").text == "Hello from local."
 
 
-@pytest.mark.parametrize("kwargs,msg", [
-    (dict(name="bad name", base_url="http://x/v1"), "name"),
-    (dict(name="x", base_url="ftp://host/v1"), "base_url"),
-    (dict(name="x", base_url="http://h/v1", extends="nope"), "extends='nope'"),
-    (dict(name="x", base_url="http://h/v1", timeout=3), "timeout"),
-])
+@pytest.mark.parametrize(
+    "kwargs,msg",
+    [
+        (dict(name="bad name", base_url="http://x/v1"), "name"),
+        (dict(name="x", base_url="ftp://host/v1"), "base_url"),
+        (dict(name="x", base_url="http://h/v1", extends="nope"), "extends='nope'"),
+        (dict(name="x", base_url="http://h/v1", timeout=3), "timeout"),
+    ],
+)
 def test_invalid_provider_definitions_change_nothing(kwargs, msg):
     before = set(jc.providers())
     with pytest.raises(jc.ConfigError, match=msg):
@@ -207,8 +245,9 @@ def test_run_time_key_is_bound_to_its_host(server, monkeypatch):
     monkeypatch.delenv("OPENAI_API_KEY")
     jc.set_key("openai", DIALECTS["openai"][3])
     assert jc.chat("hi", model="openai:gpt-test").text == "Hello from openai."
-    monkeypatch.setenv("OPENAI_BASE_URL", server.base_url("openai").replace("127.0.0.1",
-                                                                            "localhost"))
+    monkeypatch.setenv(
+        "OPENAI_BASE_URL", server.base_url("openai").replace("127.0.0.1", "localhost")
+    )
     with pytest.raises(jc.AuthenticationError, match="not sent to another host"):
         jc.chat("hi", model="openai:gpt-test")
     assert len(server.requests) == 1

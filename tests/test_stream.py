@@ -15,31 +15,55 @@ from jupyter_chat.client import read_events
 from jupyter_chat.errors import ProviderError
 from jupyter_chat.stream import Accumulator, ContentSplitter
 
-EIGENCLOUD_DOCS = ("<|channel|>analysis<|message|>User asks 2+2. Provide answer.<|end|>"
-                   "<|start|>assistant<|channel|>final<|message|>2 + 2 = 4.<|return|>")
+EIGENCLOUD_DOCS = (
+    "<|channel|>analysis<|message|>User asks 2+2. Provide answer.<|end|>"
+    "<|start|>assistant<|channel|>final<|message|>2 + 2 = 4.<|return|>"
+)
 NO_HEADER_AFTER_END = '<|channel|>analysis<|message|>Need JSON.<|end|>{ "ok": true }'
-TOOL_CONSTRAIN = ("<|channel|>analysis<|message|>Need to use function get_weather.<|end|>"
-                  "<|start|>assistant<|channel|>commentary to=functions.get_weather "
-                  '<|constrain|>json<|message|>{"location":"San Francisco"}<|call|>')
-RECIPIENT_IN_ROLE = ('<|start|>assistant to=functions.lookup<|channel|>commentary json'
-                     '<|message|>{"q": 1}<|call|>')
-PREAMBLE_THEN_TOOL = ("<|channel|>commentary<|message|>I will look this up.<|end|>"
-                      "<|start|>assistant<|channel|>commentary to=functions.search "
-                      '<|constrain|>json<|message|>{"q":"x"}<|call|>')
+TOOL_CONSTRAIN = (
+    "<|channel|>analysis<|message|>Need to use function get_weather.<|end|>"
+    "<|start|>assistant<|channel|>commentary to=functions.get_weather "
+    '<|constrain|>json<|message|>{"location":"San Francisco"}<|call|>'
+)
+RECIPIENT_IN_ROLE = (
+    '<|start|>assistant to=functions.lookup<|channel|>commentary json<|message|>{"q": 1}<|call|>'
+)
+PREAMBLE_THEN_TOOL = (
+    "<|channel|>commentary<|message|>I will look this up.<|end|>"
+    "<|start|>assistant<|channel|>commentary to=functions.search "
+    '<|constrain|>json<|message|>{"q":"x"}<|call|>'
+)
 LITERAL = "plain <|not a marker| text with <b>html</b> and a < b"
 THINK = "<think>Let me think: a<b.</think>The answer is 4."
-BUILTIN_TOOL = ("<|channel|>analysis to=browser.search<|message|>{\"query\":\"x\"}<|call|>"
-                "<|start|>assistant<|channel|>final<|message|>Done.")
+BUILTIN_TOOL = (
+    '<|channel|>analysis to=browser.search<|message|>{"query":"x"}<|call|>'
+    "<|start|>assistant<|channel|>final<|message|>Done."
+)
 
 CASES = {
     "docs example": (EIGENCLOUD_DOCS, "2 + 2 = 4.", "User asks 2+2. Provide answer.", "", []),
-    "answer after <|end|> with no header": (NO_HEADER_AFTER_END, '{ "ok": true }', "Need JSON.",
-                                           "", []),
-    "tool call with constrain": (TOOL_CONSTRAIN, "", "Need to use function get_weather.", "",
-                                 [("get_weather", '{"location":"San Francisco"}')]),
+    "answer after <|end|> with no header": (
+        NO_HEADER_AFTER_END,
+        '{ "ok": true }',
+        "Need JSON.",
+        "",
+        [],
+    ),
+    "tool call with constrain": (
+        TOOL_CONSTRAIN,
+        "",
+        "Need to use function get_weather.",
+        "",
+        [("get_weather", '{"location":"San Francisco"}')],
+    ),
     "recipient in the role part": (RECIPIENT_IN_ROLE, "", "", "", [("lookup", '{"q": 1}')]),
-    "preamble then tool call": (PREAMBLE_THEN_TOOL, "", "", "I will look this up.",
-                                [("search", '{"q":"x"}')]),
+    "preamble then tool call": (
+        PREAMBLE_THEN_TOOL,
+        "",
+        "",
+        "I will look this up.",
+        [("search", '{"q":"x"}')],
+    ),
     "literal <| text": (LITERAL, LITERAL, "", "", []),
     "think tags": (THINK, "The answer is 4.", "Let me think: a<b.", "", []),
     "built-in tool shows as reasoning": (BUILTIN_TOOL, "Done.", '{"query":"x"}', "", []),
@@ -84,8 +108,7 @@ def test_every_fixed_chunk_size_gives_the_same_split(name):
 @given(st.sampled_from(list(CASES)), st.lists(st.integers(0, 400), max_size=40))
 def test_splitter_is_independent_of_chunking(name, cuts):
     text = CASES[name][0]
-    assert view(split_feed(text, [c % (len(text) + 1) for c in cuts])) == view(
-        split_feed(text, []))
+    assert view(split_feed(text, [c % (len(text) + 1) for c in cuts])) == view(split_feed(text, []))
 
 
 def test_harmony_tool_call_gets_a_minted_id():
@@ -120,8 +143,13 @@ def test_reasoning_content_and_reasoning_fields():
 def test_reasoning_arrives_apart_from_the_answer_as_it_streams():
     acc = Accumulator()
     kinds = []
-    for piece in ["<|channel|>analysis<|message|>th", "ink", "<|end|><|start|>assistant",
-                  "<|channel|>final<|message|>ans", "wer"]:
+    for piece in [
+        "<|channel|>analysis<|message|>th",
+        "ink",
+        "<|end|><|start|>assistant",
+        "<|channel|>final<|message|>ans",
+        "wer",
+    ]:
         kinds += [k for k, _, _ in acc.feed_chunk(chunk(piece))]
     assert kinds == ["reasoning", "reasoning", "answer", "answer"]
     assert acc.text("reasoning") == "think" and acc.text("answer") == "answer"
@@ -129,31 +157,61 @@ def test_reasoning_arrives_apart_from_the_answer_as_it_streams():
 
 def test_tool_call_fragments_accumulate_by_index():
     acc = Accumulator()
-    acc.feed_chunk(chunk(tool_calls=[
-        {"index": 0, "id": "call_a", "type": "function",
-         "function": {"name": "get_weather", "arguments": ""}},
-        {"index": 1, "id": "call_b", "type": "function",
-         "function": {"name": "lookup", "arguments": '{"q"'}}]))
+    acc.feed_chunk(
+        chunk(
+            tool_calls=[
+                {
+                    "index": 0,
+                    "id": "call_a",
+                    "type": "function",
+                    "function": {"name": "get_weather", "arguments": ""},
+                },
+                {
+                    "index": 1,
+                    "id": "call_b",
+                    "type": "function",
+                    "function": {"name": "lookup", "arguments": '{"q"'},
+                },
+            ]
+        )
+    )
     acc.feed_chunk(chunk(tool_calls=[{"index": 0, "function": {"arguments": '{"city":'}}]))
-    acc.feed_chunk(chunk(tool_calls=[{"index": 1, "function": {"arguments": ': 2}'}},
-                                     {"index": 0, "function": {"arguments": '"Paris"}'}}]))
+    acc.feed_chunk(
+        chunk(
+            tool_calls=[
+                {"index": 1, "function": {"arguments": ": 2}"}},
+                {"index": 0, "function": {"arguments": '"Paris"}'}},
+            ]
+        )
+    )
     acc.feed_chunk(chunk(finish="tool_calls"))
     r = acc.result()
-    assert [(t["id"], t["function"]["name"], json.loads(t["function"]["arguments"]))
-            for t in r.tool_calls] == [("call_a", "get_weather", {"city": "Paris"}),
-                                       ("call_b", "lookup", {"q": 2})]
+    assert [
+        (t["id"], t["function"]["name"], json.loads(t["function"]["arguments"]))
+        for t in r.tool_calls
+    ] == [("call_a", "get_weather", {"city": "Paris"}), ("call_b", "lookup", {"q": 2})]
     assert r.finish_reason == "tool_calls" and r.raw_content is None
 
 
 def test_reused_index_with_a_new_id_opens_a_new_call():
     acc = Accumulator()
-    acc.feed_chunk(chunk(tool_calls=[{"index": 0, "id": "call_1", "function": {
-        "name": "a", "arguments": "{}"}}]))
-    acc.feed_chunk(chunk(tool_calls=[{"index": 0, "id": "call_2", "function": {
-        "name": "b", "arguments": '{"x": 1}'}}]))
+    acc.feed_chunk(
+        chunk(
+            tool_calls=[{"index": 0, "id": "call_1", "function": {"name": "a", "arguments": "{}"}}]
+        )
+    )
+    acc.feed_chunk(
+        chunk(
+            tool_calls=[
+                {"index": 0, "id": "call_2", "function": {"name": "b", "arguments": '{"x": 1}'}}
+            ]
+        )
+    )
     calls = acc.result().tool_calls
     assert [(t["id"], t["function"]["name"], t["function"]["arguments"]) for t in calls] == [
-        ("call_1", "a", "{}"), ("call_2", "b", '{"x": 1}')]
+        ("call_1", "a", "{}"),
+        ("call_2", "b", '{"x": 1}'),
+    ]
 
 
 def test_n_greater_than_one_keeps_choices_apart():
@@ -164,7 +222,9 @@ def test_n_greater_than_one_keeps_choices_apart():
     acc.feed_chunk(chunk(finish="length", index=0))
     r = acc.result()
     assert [(c.index, c.answer, c.finish_reason) for c in r.choices] == [
-        (0, "A1 A2", "length"), (1, "B1 B2", "stop")]
+        (0, "A1 A2", "length"),
+        (1, "B1 B2", "stop"),
+    ]
     assert r.complete  # every choice finished, even without [DONE]
 
 
@@ -184,8 +244,12 @@ def test_chunks_without_choices_do_not_break_and_extras_are_kept():
     acc.feed_chunk({"finish_reason": "stop", "TotalRequestDuration": 40})
     r = acc.result()
     assert r.answer == "hi"
-    assert r.extras == {"session_id": "s-1", "TTFT": 12.5, "finish_reason": "stop",
-                        "TotalRequestDuration": 40}
+    assert r.extras == {
+        "session_id": "s-1",
+        "TTFT": 12.5,
+        "finish_reason": "stop",
+        "TotalRequestDuration": 40,
+    }
 
 
 def test_complete_needs_done_or_a_finish_reason():
@@ -200,8 +264,12 @@ def test_error_event_raises_with_the_partial_answer():
     acc = Accumulator("edenai")
     acc.feed_data(json.dumps(chunk("Hello ")))
     with pytest.raises(ProviderError) as e:
-        acc.feed_data(json.dumps({"error": {"message": "upstream overloaded"},
-                                  "edenai_metadata": {"attempt": 2}}), "error")
+        acc.feed_data(
+            json.dumps(
+                {"error": {"message": "upstream overloaded"}, "edenai_metadata": {"attempt": 2}}
+            ),
+            "error",
+        )
     assert "upstream overloaded" in str(e.value)
     assert e.value.partial.answer == "Hello " and not e.value.partial.complete
     assert e.value.partial.extras["edenai_metadata"] == {"attempt": 2}
@@ -215,27 +283,52 @@ def test_malformed_chunk_raises_a_provider_error():
 
 def test_non_streaming_response_goes_through_the_same_accumulator():
     acc = Accumulator()
-    acc.feed_response({"id": "r", "model": "m", "signature": "ab", "system_fingerprint": "fp",
-                       "choices": [{"index": 0, "finish_reason": "stop", "message": {
-                           "role": "assistant", "content": EIGENCLOUD_DOCS}}],
-                       "usage": {"total_tokens": 3}})
+    acc.feed_response(
+        {
+            "id": "r",
+            "model": "m",
+            "signature": "ab",
+            "system_fingerprint": "fp",
+            "choices": [
+                {
+                    "index": 0,
+                    "finish_reason": "stop",
+                    "message": {"role": "assistant", "content": EIGENCLOUD_DOCS},
+                }
+            ],
+            "usage": {"total_tokens": 3},
+        }
+    )
     acc.finish()
     r = acc.result()
     assert (r.answer, r.reasoning, r.signature, r.system_fingerprint, r.model) == (
-        "2 + 2 = 4.", "User asks 2+2. Provide answer.", "ab", "fp", "m")
+        "2 + 2 = 4.",
+        "User asks 2+2. Provide answer.",
+        "ab",
+        "fp",
+        "m",
+    )
     assert r.complete and r.raw_content == EIGENCLOUD_DOCS
 
 
 # -- the SSE decoding path, however the bytes are split into reads ------------------------------
 STREAM_TEXT = (
     ": keep-alive comment\r\n\r\n"
-    + "".join(e.replace("\n", "\r\n") for e in sse(chunk(role="assistant", content="Grüße, "),
-                                                   done=False))
+    + "".join(
+        e.replace("\n", "\r\n") for e in sse(chunk(role="assistant", content="Grüße, "), done=False)
+    )
     + 'data: {"id":"c","choices":[{"index":0,\ndata: "delta":{"content":"naïve 日本 🎉 "}}]}\n\n'
     + "event: message\nid: 7\nretry: 100\n"
-    + "".join(sse(chunk(reasoning="hm"), chunk("<|channel|>final<|message|>done"),
-                  chunk(finish="stop"), {"id": "c", "choices": [], "usage": {"total_tokens": 4}},
-                  done=True)))
+    + "".join(
+        sse(
+            chunk(reasoning="hm"),
+            chunk("<|channel|>final<|message|>done"),
+            chunk(finish="stop"),
+            {"id": "c", "choices": [], "usage": {"total_tokens": 4}},
+            done=True,
+        )
+    )
+)
 STREAM_BYTES = STREAM_TEXT.encode()
 
 
@@ -250,8 +343,7 @@ class _Reads(httpx.AsyncByteStream):
 
 def decode(pieces: list[bytes]):
     acc = Accumulator()
-    resp = httpx.Response(200, headers={"content-type": "text/event-stream"},
-                          stream=_Reads(pieces))
+    resp = httpx.Response(200, headers={"content-type": "text/event-stream"}, stream=_Reads(pieces))
     asyncio.run(read_events(resp, acc, lambda out: None))
     acc.finish()
     r = acc.result()
@@ -263,8 +355,9 @@ def test_sse_framing_comments_crlf_multiline_and_utf8():
 
 
 def test_sse_single_byte_reads_give_the_same_result():
-    assert decode([STREAM_BYTES[i:i + 1] for i in range(len(STREAM_BYTES))]) == decode(
-        [STREAM_BYTES])
+    assert decode([STREAM_BYTES[i : i + 1] for i in range(len(STREAM_BYTES))]) == decode(
+        [STREAM_BYTES]
+    )
 
 
 @settings(max_examples=300, deadline=None)
