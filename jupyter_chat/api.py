@@ -13,8 +13,8 @@ from urllib.parse import urlsplit
 from .client import RUNTIME, Call, Meta, Request, build_request
 from .config import CONFIG
 from .errors import ChatError, ConfigError
-from .state import SESSION
-from .stream import Accumulator, Result
+from .state import SESSION, Entry, check_thread
+from .stream import Result
 
 _BODY_NOT_PARAMS = ("model", "messages", "stream", "stream_options")
 
@@ -76,6 +76,17 @@ def request_hash(req: Request) -> str:
     return "sha256:" + hashlib.sha256(blob.encode()).hexdigest()
 
 
+@dataclass
+class Prepared:
+    """A checked request and what the session needs to file its answer."""
+
+    request: Request
+    new: list[dict[str, Any]]  # the messages this turn adds to its thread
+    thread: str | None
+    key: str | None = None  # the cell, for re-run replacement
+    notes: list[str] = field(default_factory=list)  # said in the record (e.g. seed not sent)
+
+
 def prepare(
     prompt: str | list[dict],
     model: str | None = None,
@@ -85,8 +96,10 @@ def prepare(
     stream: bool = False,
     tools: list | None = None,
     images: list | None = None,
+    *,
+    key: str | None = None,
     **params: Any,
-) -> tuple[Request, list[dict]]:
+) -> Prepared:
     """Resolve everything and build the request; raises before anything is sent."""
     if images:
         raise ConfigError("images are not supported yet")
@@ -94,9 +107,15 @@ def prepare(
         if not all(isinstance(t, dict) for t in tools):
             raise ConfigError("tools must be OpenAI tool definitions (dicts) for now")
         params["tools"] = tools
-    if seed is not None:
-        params["seed"] = seed
+    if thread is not None:
+        check_thread(thread)
     provider, model_id = resolve_model(model)
+    notes = []
+    if seed is not None:
+        if CONFIG.profile(provider).accepts("seed"):
+            params["seed"] = seed
+        else:
+            notes.append(f"seed {seed} not sent: {provider} does not take a seed")
     if isinstance(prompt, str):
         new = [{"role": "user", "content": prompt}]
     elif isinstance(prompt, list) and all(isinstance(m, dict) for m in prompt):
@@ -104,20 +123,20 @@ def prepare(
     else:
         raise ConfigError("the prompt must be a string or a list of message dicts")
     messages = [{"role": "system", "content": system}] if system else []
-    messages += SESSION.history(thread) + new
-    return build_request(provider, model_id, messages, params, stream), new
+    messages += SESSION.history(thread, key) + new
+    req = build_request(provider, model_id, messages, params, stream)
+    return Prepared(req, new, thread, key, notes)
 
 
-def make_turn(
-    req: Request, result: Result, meta: Meta, thread: str | None, new: list[dict]
-) -> Turn:
-    params = {k: v for k, v in req.body.items() if k not in _BODY_NOT_PARAMS}
+def make_record(prep: Prepared, result: Result, meta: Meta) -> dict[str, Any]:
+    """The run record: how this answer was produced. Never a key or a header."""
+    req = prep.request
     record = {
         "provider": req.provider,
         "host": urlsplit(req.url).hostname,
         "model": result.model or req.body.get("model"),
-        "params": params,
-        "thread": thread,
+        "params": {k: v for k, v in req.body.items() if k not in _BODY_NOT_PARAMS},
+        "thread": prep.thread,
         "request_hash": request_hash(req),
         "finish_reason": result.finish_reason,
         "usage": result.usage,
@@ -126,11 +145,20 @@ def make_turn(
         "replayed": False,
         "complete": result.complete,
     }
+    if prep.notes:
+        record["notes"] = list(prep.notes)
+    return record
+
+
+def make_turn(prep: Prepared, result: Result, meta: Meta) -> Turn:
+    """Wrap a result as a ``Turn`` and, when complete, file it in its thread."""
+    record = make_record(prep, result, meta)
     if result.complete:
         reply: dict[str, Any] = {"role": "assistant", "content": result.answer}
         if result.tool_calls:
             reply["tool_calls"] = result.tool_calls
-        SESSION.append(thread, *new, reply)
+        tokens = (result.usage or {}).get("total_tokens") or 0
+        SESSION.commit(prep.thread, Entry(prep.key, [*prep.new, reply], tokens, record))
     return Turn(
         result.answer,
         result.reasoning,
@@ -139,7 +167,7 @@ def make_turn(
         result.finish_reason,
         record,
         result,
-        req.body["messages"],
+        prep.request.body["messages"],
     )
 
 
@@ -166,10 +194,9 @@ def chat(
     stream : receive the answer as server-sent events.
     **params : any parameter the provider accepts (checked before sending).
     """
-    req, new = prepare(prompt, model, thread, system, seed, stream, tools, images, **params)
-    call = Call(req)
-    result = call.wait()
-    return make_turn(req, result, call.meta, thread, new)
+    prep = prepare(prompt, model, thread, system, seed, stream, tools, images, **params)
+    call = Call(prep.request)
+    return make_turn(prep, call.wait(), call.meta)
 
 
 async def achat(
@@ -184,11 +211,10 @@ async def achat(
     **params: Any,
 ) -> Turn:
     """``chat`` for async code: awaits the shared client's loop from any event loop."""
-    req, new = prepare(prompt, model, thread, system, seed, stream, tools, images, **params)
+    prep = prepare(prompt, model, thread, system, seed, stream, tools, images, **params)
     meta = Meta()
-    fut = RUNTIME.submit(RUNTIME.send(req, None, Accumulator(req.provider), meta))
-    result = await asyncio.wrap_future(fut)
-    return make_turn(req, result, meta, thread, new)
+    result = await asyncio.wrap_future(RUNTIME.submit(RUNTIME.send(prep.request, meta=meta)))
+    return make_turn(prep, result, meta)
 
 
 def map(
@@ -211,13 +237,12 @@ def map(
     async def run_all() -> list:
         sem = asyncio.Semaphore(concurrency)
 
-        async def one(req: Request, new: list[dict]) -> Turn:
+        async def one(prep: Prepared) -> Turn:
             async with sem:
                 meta = Meta()
-                res = await RUNTIME.send(req, None, Accumulator(req.provider), meta)
-                return make_turn(req, res, meta, None, new)
+                return make_turn(prep, await RUNTIME.send(prep.request, meta=meta), meta)
 
-        return await asyncio.gather(*(one(r, n) for r, n in prepared), return_exceptions=True)
+        return await asyncio.gather(*(one(p) for p in prepared), return_exceptions=True)
 
     results = RUNTIME.run(run_all())
     if not return_exceptions:

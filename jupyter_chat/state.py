@@ -1,29 +1,152 @@
-"""Per-kernel state: named threads (conversations). One store, shared by every front end."""
+"""Per-notebook state: threads, defaults and the seed. One store, shared by every front end.
+
+A kernel serves one notebook, so this state lives for the kernel. A thread is a list of turns;
+each turn remembers the cell that produced it (its stable id, or a hash of its source), so
+re-running a cell replaces that cell's own turn, and the cell sees only the turns before it,
+exactly as when the notebook runs top to bottom. Turns are stored only once complete.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+import re
+import tempfile
 import threading
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+
+from .errors import ConfigError
+
+_THREAD = re.compile(r"^[\w.-]{1,64}$")
+DEFAULT_THREAD = "default"
+
+
+@dataclass
+class Entry:
+    """One turn in a thread: the messages it added and what it cost."""
+
+    key: str | None  # the cell that produced it; None for the Python API (always appended)
+    messages: list[dict[str, Any]]
+    tokens: int = 0
+    record: dict[str, Any] = field(default_factory=dict)
+
+
+def check_thread(name: str) -> str:
+    if not isinstance(name, str) or not _THREAD.match(name):
+        raise ConfigError(
+            f"invalid thread name {name!r}",
+            hint="Use letters, digits, '_', '-' or '.', at most 64 characters.",
+        )
+    return name
+
+
+def estimate_tokens(messages: list[dict[str, Any]]) -> int:
+    """About four characters a token: enough to keep a history window under a budget."""
+    return sum(len(str(m.get("content") or "")) for m in messages) // 4 + 4 * len(messages)
 
 
 class Session:
-    """Threads of messages, appended to only when a turn completes (never half a turn)."""
-
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.threads: dict[str, list[dict[str, Any]]] = {}
+        self._lock = threading.RLock()
+        self.threads: dict[str, list[Entry]] = {}
+        self.current = DEFAULT_THREAD
+        self.model: str | None = None  # notebook default PROVIDER:MODEL
+        self.system: str | None = None  # notebook system prompt
+        self.params: dict[str, Any] = {}  # notebook default parameters
+        self.seed: int | None = 0  # the notebook seed; None turns derived seeds off
+        self.window_turns: int | None = None
+        self.window_tokens: int | None = None
 
-    def history(self, thread: str | None) -> list[dict[str, Any]]:
+    # -- threads --------------------------------------------------------------------------
+    def history(self, thread: str | None, key: str | None = None) -> list[dict[str, Any]]:
+        """The messages a new turn of ``thread`` sees: the turns before this cell's own turn
+        (all turns when the cell has none), cut to the history window."""
         if thread is None:
             return []
         with self._lock:
-            return list(self.threads.get(thread, ()))
+            entries = list(self.threads.get(thread, ()))
+        for i, e in enumerate(entries):
+            if key is not None and e.key == key:
+                entries = entries[:i]
+                break
+        if self.window_turns is not None:
+            entries = entries[-self.window_turns :] if self.window_turns else []
+        if self.window_tokens is not None:
+            kept, total = [], 0
+            for e in reversed(entries):
+                total += e.tokens or estimate_tokens(e.messages)
+                if total > self.window_tokens:
+                    break
+                kept.append(e)
+            entries = kept[::-1]
+        return [m for e in entries for m in e.messages]
 
-    def append(self, thread: str | None, *messages: dict[str, Any]) -> None:
+    def commit(self, thread: str | None, entry: Entry) -> None:
+        """Store a complete turn: it replaces the same cell's earlier turn, else is appended."""
         if thread is None:
             return
         with self._lock:
-            self.threads.setdefault(thread, []).extend(messages)
+            entries = self.threads.setdefault(thread, [])
+            for i, e in enumerate(entries):
+                if entry.key is not None and e.key == entry.key:
+                    entries[i] = entry
+                    return
+            entries.append(entry)
+
+    def clear(self, thread: str) -> None:
+        with self._lock:
+            self.threads.pop(thread, None)
+
+    def export(self, thread: str, path: str | os.PathLike) -> Path:
+        """Write a thread as Markdown (``.md``) or JSON (``.json``), atomically."""
+        with self._lock:
+            if thread not in self.threads:
+                raise ConfigError(f"no thread {thread!r}", hint="See %chat threads.")
+            entries = list(self.threads[thread])
+        path = Path(path).expanduser()
+        if path.suffix.lower() == ".json":
+            data = {
+                "thread": thread,
+                "turns": [{"messages": e.messages, "record": e.record} for e in entries],
+            }
+            text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+        elif path.suffix.lower() in (".md", ".markdown"):
+            parts = [f"# Thread `{thread}`\n"]
+            for e in entries:
+                for m in e.messages:
+                    parts.append(f"## {m.get('role', '?')}\n\n{m.get('content') or ''}\n")
+            text = "\n".join(parts)
+        else:
+            raise ConfigError(f"cannot export to {path.name!r}", hint="Use a .md or .json path.")
+        write_atomic(path, text)
+        return path
+
+    # -- seeds ----------------------------------------------------------------------------
+    def derive_seed(self, key: str) -> int | None:
+        """The seed of the cell ``key``: the same for the same cell, whatever the order."""
+        if self.seed is None:
+            return None
+        digest = hashlib.sha256(f"{self.seed}:{key}".encode()).digest()
+        return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write through a temporary file and rename: a failure never leaves half a file."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(text)
+            os.replace(tmp, path)
+        except BaseException:
+            os.unlink(tmp)
+            raise
+    except OSError as exc:
+        raise ConfigError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 SESSION = Session()

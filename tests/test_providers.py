@@ -24,7 +24,6 @@ def sent(server):
     [
         ("eigencloud", "top_k", 5),
         ("eigencloud", "reasoning_effort", "low"),
-        ("adaptive:proj", "seed", 1),
         ("adaptive:proj", "logprobs", True),
         ("eigenai", "tools", []),
         ("patgateway", "fallbacks", ["a"]),
@@ -76,6 +75,13 @@ def test_provider_specific_parameters_are_sent_as_given(server, model, params):
     jc.chat("hi", model=model, **params)
     body = sent(server)
     assert {k: body[k] for k in params} == params
+
+
+def test_a_seed_the_provider_cannot_take_is_noted_not_refused(server):
+    turn = jc.chat("hi", model="adaptive:proj", seed=5)
+    assert "seed" not in sent(server)
+    assert turn.record["notes"] == ["seed 5 not sent: adaptive does not take a seed"]
+    assert "seed" not in turn.record["params"]
 
 
 def test_eden_stop_string_becomes_a_list_and_fallbacks_are_capped(server):
