@@ -138,26 +138,19 @@ def _closing_fence(text: str, i: int, fence: str) -> int:
 def _inline(text: str, i: int, end: int, code: list[tuple[int, int]]) -> None:
     """Append the inline code spans of the paragraph text[i:end]: a run of N backticks up to
     the next run of exactly N; a run without one is a literal backtick run."""
-    dead: set[int] = set()  # run lengths with no closing run left in this paragraph
+    runs: list[tuple[int, int]] = []
     while (j := text.find("`", i, end)) >= 0:
-        k = _run_end(text, j, end, "`")
-        close = -1 if k - j in dead else _find_run(text, k, end, k - j)
-        if close < 0:
-            dead.add(k - j)
-            i = k
-        else:
-            code.append((j, close + k - j))
-            i = close + k - j
-
-
-def _find_run(text: str, i: int, end: int, size: int) -> int:
-    ticks = "`" * size
-    while (j := text.find(ticks, i, end)) >= 0:
-        k = _run_end(text, j, end, "`")
-        if k - j == size:
-            return j
-        i = k
-    return -1
+        i = _run_end(text, j, end, "`")
+        runs.append((j, i - j))
+    ahead: dict[int, list[int]] = {}  # run length -> starts of the runs not yet passed, last first
+    for start, size in reversed(runs):
+        ahead.setdefault(size, []).append(start)
+    pos = 0  # end of the last span
+    for start, size in runs:
+        ahead[size].pop()  # passing this run
+        if start >= pos and ahead[size]:
+            pos = ahead[size][-1] + size
+            code.append((start, pos))
 
 
 # --- braces -------------------------------------------------------------------------------
