@@ -123,3 +123,10 @@ def models(provider: str) -> list[dict[str, Any]]:
     from .client import RUNTIME, list_models
 
     return RUNTIME.run(list_models(provider))
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext jupyter_chat``: registers ``%%chat`` and ``%chat``; nothing slow."""
+    from .magics import register
+
+    register(ipython)

@@ -65,7 +65,7 @@ def resolve_model(spec: str | None) -> tuple[str, str | None]:
 
 def request_hash(req: Request) -> str:
     """A hash of the canonical request (provider, model, messages, parameters); no headers."""
-    params = {k: v for k, v in req.body.items() if k not in _BODY_NOT_PARAMS}
+    params = sent_params(req)
     canon = {
         "provider": req.provider,
         "model": req.body.get("model"),
@@ -85,6 +85,7 @@ class Prepared:
     thread: str | None
     key: str | None = None  # the cell, for re-run replacement
     notes: list[str] = field(default_factory=list)  # said in the record (e.g. seed not sent)
+    fresh: bool = False  # the thread starts afresh with this turn
 
 
 def prepare(
@@ -98,6 +99,7 @@ def prepare(
     images: list | None = None,
     *,
     key: str | None = None,
+    fresh: bool = False,
     **params: Any,
 ) -> Prepared:
     """Resolve everything and build the request; raises before anything is sent."""
@@ -123,9 +125,14 @@ def prepare(
     else:
         raise ConfigError("the prompt must be a string or a list of message dicts")
     messages = [{"role": "system", "content": system}] if system else []
-    messages += SESSION.history(thread, key) + new
+    messages += ([] if fresh else SESSION.history(thread, key)) + new
     req = build_request(provider, model_id, messages, params, stream)
-    return Prepared(req, new, thread, key, notes)
+    return Prepared(req, new, thread, key, notes, fresh)
+
+
+def sent_params(req: Request) -> dict[str, Any]:
+    """Every parameter of the request body but the model, the messages and the transport."""
+    return {k: v for k, v in req.body.items() if k not in _BODY_NOT_PARAMS}
 
 
 def make_record(prep: Prepared, result: Result, meta: Meta) -> dict[str, Any]:
@@ -135,7 +142,7 @@ def make_record(prep: Prepared, result: Result, meta: Meta) -> dict[str, Any]:
         "provider": req.provider,
         "host": urlsplit(req.url).hostname,
         "model": result.model or req.body.get("model"),
-        "params": {k: v for k, v in req.body.items() if k not in _BODY_NOT_PARAMS},
+        "params": sent_params(req),
         "thread": prep.thread,
         "request_hash": request_hash(req),
         "finish_reason": result.finish_reason,
@@ -158,6 +165,8 @@ def make_turn(prep: Prepared, result: Result, meta: Meta) -> Turn:
         if result.tool_calls:
             reply["tool_calls"] = result.tool_calls
         tokens = (result.usage or {}).get("total_tokens") or 0
+        if prep.fresh and prep.thread is not None:
+            SESSION.clear(prep.thread)
         SESSION.commit(prep.thread, Entry(prep.key, [*prep.new, reply], tokens, record))
     return Turn(
         result.answer,

@@ -51,6 +51,11 @@ class ChatError(Exception):
             text += "."
         return f"{text} {self.hint}" if self.hint else text
 
+    def _render_traceback_(self) -> list[str]:
+        """IPython shows this instead of a traceback through our internals: the cell fails
+        with one short line."""
+        return [f"\x1b[31m{type(self).__name__}\x1b[0m: {self}"]
+
     def __reduce__(self):  # keep errors picklable (multiprocessing, nbclient)
         return (_rebuild, (type(self), self.__dict__))
 

@@ -157,7 +157,7 @@ class Profile(BaseModel):
                 continue
             if not self.accepts(key):
                 raise InvalidRequestError(
-                    f"{self.name} does not accept the parameter {key!r}",
+                    f"does not accept the parameter {key!r}",
                     provider=self.name,
                     hint="It accepts: " + ", ".join(sorted(self.params | self.extra_params)) + "."
                     if self.params is not None

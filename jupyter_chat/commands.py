@@ -1,0 +1,291 @@
+"""``%chat SUBCOMMAND``: providers, models, threads, seeds, keys, defaults, export.
+
+Each subcommand is an argparse subparser, so ``%chat seed --help`` works for every one of them
+and ``%chat help`` lists them all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from typing import Any
+
+from IPython.core.error import UsageError
+
+from .magics import _Parser, _split, parse_params
+from .state import SESSION, check_thread
+
+_PARSER: _Parser | None = None
+
+
+def _show(markdown: str, plain: str | None = None) -> None:
+    from IPython.display import display
+
+    display({"text/markdown": markdown, "text/plain": plain or markdown}, raw=True)
+
+
+def _table(header: list[str], rows: list[list[Any]]) -> str:
+    def cell(v: Any) -> str:
+        return str(v).replace("|", "\\|").replace("\n", " ")
+
+    lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+# -- subcommands --------------------------------------------------------------------------------
+def _help(m: Any, args: Any) -> None:
+    parser = parser_()
+    rows = [[f"`%chat {name}`", sub.description or ""] for name, sub in _subparsers(parser)]
+    _show(
+        "**%%chat [options]** sends the cell to a model (`%%chat --help` for the options).\n\n"
+        + _table(["command", "what it does"], rows)
+        + "\n\nEvery command takes `--help`.",
+        "\n".join(f"%chat {name:<10} {sub.description}" for name, sub in _subparsers(parser)),
+    )
+
+
+def _providers(m: Any, args: Any) -> None:
+    from .config import CONFIG
+    from .errors import ChatError
+
+    rows = []
+    for name, p in CONFIG.profiles().items():
+        try:
+            url = p.resolved_base_url()
+        except ChatError:
+            url = f"not set ({p.url_var})"
+        if not p.key_required:
+            key = "not needed"
+        elif os.environ.get(p.key_var) or name in CONFIG._keys:
+            key = "set"
+        else:
+            key = f"missing: {p.key_var} or %chat key {name}"
+        rows.append([name, p.title, url, p.default_model or "", key])
+    _show(_table(["provider", "", "base URL", "default model", "key"], rows))
+
+
+def _models(m: Any, args: Any) -> None:
+    import jupyter_chat
+
+    from .api import resolve_model
+
+    provider = args.provider or resolve_model(SESSION.model)[0]
+    ids = [item.get("id", "?") for item in jupyter_chat.models(provider)]
+    _show(
+        f"**{provider}** offers {len(ids)} models:\n\n" + "\n".join(f"- `{i}`" for i in ids),
+        "\n".join(ids),
+    )
+
+
+def _use(m: Any, args: Any) -> None:
+    from .api import resolve_model
+
+    provider, model = resolve_model(args.model)  # validates the provider
+    SESSION.model = f"{provider}:{model}" if model else provider
+    _show(f"Default model: `{SESSION.model}`")
+
+
+def _provider_add(m: Any, args: Any) -> None:
+    import jupyter_chat
+
+    headers = parse_params(args.header) if args.header else None
+    fields: dict[str, Any] = dict(
+        path=args.path,
+        auth_header=args.auth_header,
+        auth_scheme=args.auth_scheme,
+        key_env=args.key_env,
+        headers={k: str(v) for k, v in (headers or {}).items()} or None,
+        extends=args.extends,
+        default_model=args.model,
+    )
+    if args.no_key:
+        fields["key_required"] = False
+    p = jupyter_chat.add_provider(args.name, args.base_url, **fields)
+    toml = [f"[providers.{p.name}]", f'base_url = "{p.base_url}"']
+    toml += [f'{k} = "{v}"' for k, v in fields.items() if isinstance(v, str)]
+    if args.no_key:
+        toml.append("key_required = false")
+    _show(
+        f"Added provider `{p.name}` for this kernel: use `-m {p.name}:MODEL`. To keep it, add "
+        "this to the config file (`~/.config/jupyter-chat/config.toml`):\n\n```toml\n"
+        + "\n".join(toml)
+        + "\n```"
+    )
+
+
+def _key(m: Any, args: Any) -> None:
+    import getpass
+
+    import jupyter_chat
+
+    from .config import CONFIG
+
+    CONFIG.profile(args.provider)  # unknown provider: fail before asking
+    value = getpass.getpass(f"API key for {args.provider} (hidden): ")
+    jupyter_chat.set_key(args.provider, value)
+    _show(f"Key for `{args.provider}` set for this kernel (never shown, never saved).")
+
+
+def _threads(m: Any, args: Any) -> None:
+    names = sorted(set(SESSION.threads) | {SESSION.current})
+    rows = [
+        [
+            f"**{n}**" if n == SESSION.current else n,
+            len(SESSION.threads.get(n, ())),
+            "current" if n == SESSION.current else "",
+        ]
+        for n in names
+    ]
+    _show(_table(["thread", "turns", ""], rows))
+
+
+def _thread(m: Any, args: Any) -> None:
+    SESSION.current = check_thread(args.name)
+    _show(f"Current thread: `{SESSION.current}`")
+
+
+def _history(m: Any, args: Any) -> None:
+    name = check_thread(args.thread or SESSION.current)
+    msgs = SESSION.history(name)
+    if not msgs:
+        return _show(f"Thread `{name}` is empty.")
+    md = "\n\n".join(f"**{x.get('role')}**: {x.get('content') or ''}" for x in msgs)
+    plain = "\n\n".join(f"{x.get('role')}: {x.get('content') or ''}" for x in msgs)
+    _show(md, plain)
+
+
+def _clear(m: Any, args: Any) -> None:
+    name = check_thread(args.thread or SESSION.current)
+    SESSION.clear(name)
+    _show(f"Thread `{name}` cleared.")
+
+
+def _system(m: Any, text: str) -> None:
+    text = text.strip()
+    if text in ("", "show"):
+        return _show(
+            f"System prompt: {SESSION.system!r}" if SESSION.system else "No system prompt."
+        )
+    SESSION.system = None if text == "off" else text
+    _show("System prompt cleared." if SESSION.system is None else "System prompt set.")
+
+
+def _seed(m: Any, args: Any) -> None:
+    if args.value == "off":
+        SESSION.seed = None
+    elif args.value != "show":
+        try:
+            SESSION.seed = int(args.value)
+        except ValueError:
+            raise UsageError(
+                f"%chat seed: expected a whole number, off or show, not {args.value!r}"
+            ) from None
+    _show(
+        "Derived seeds are off: no seed is sent unless --seed is given."
+        if SESSION.seed is None
+        else f"Notebook seed: {SESSION.seed}. Each cell sends a seed derived from it and the "
+        "cell's id."
+    )
+
+
+def _defaults(m: Any, args: Any) -> None:
+    if args.pairs == ["clear"]:
+        SESSION.params = {}
+    elif args.pairs:
+        SESSION.params = {**SESSION.params, **parse_params(args.pairs)}
+    shown = ", ".join(f"`{k}={v!r}`" for k, v in SESSION.params.items()) or "none"
+    model = SESSION.model or "(the configured default)"
+    _show(f"Model: `{model}`. Default parameters: {shown}.")
+
+
+def _window(m: Any, args: Any) -> None:
+    v = args.size.strip().lower()
+    if v == "off":
+        SESSION.window_turns = SESSION.window_tokens = None
+    elif v.endswith("t") and v[:-1].isdigit():
+        SESSION.window_tokens, SESSION.window_turns = int(v[:-1]), None
+    elif v.isdigit():
+        SESSION.window_turns, SESSION.window_tokens = int(v), None
+    else:
+        raise UsageError(f"%chat window: expected N (turns), Nt (tokens) or off, not {v!r}")
+    _show(f"History window: {args.size}.")
+
+
+def _export(m: Any, args: Any) -> None:
+    path = SESSION.export(check_thread(args.thread), args.path)
+    _show(f"Thread `{args.thread}` written to `{path}`.")
+
+
+# -- the parser ---------------------------------------------------------------------------------
+def parser_() -> _Parser:
+    global _PARSER
+    if _PARSER is not None:
+        return _PARSER
+    p = _Parser(prog="%chat", description="jupyter-chat commands.")
+    sub = p.add_subparsers(dest="command", parser_class=_Parser)
+
+    def cmd(name: str, func: Any, desc: str) -> _Parser:
+        s = sub.add_parser(name, description=desc, help=desc)
+        s.set_defaults(func=func)
+        return s
+
+    cmd("help", _help, "List the commands.")
+    cmd("providers", _providers, "The providers, their base URLs and whether a key is set.")
+    cmd("models", _models, "What a provider's /models endpoint offers.").add_argument(
+        "provider", nargs="?"
+    )
+    cmd("use", _use, "Set the notebook's default PROVIDER:MODEL.").add_argument("model")
+    pa = cmd(
+        "provider",
+        _provider_add,
+        "provider add NAME --base-url URL ...: add an OpenAI-compatible endpoint.",
+    )
+    pa.add_argument("action", choices=["add"])
+    pa.add_argument("name")
+    pa.add_argument("--base-url", required=True, help="ends before /chat/completions")
+    pa.add_argument("--path", help="default /chat/completions")
+    pa.add_argument("--auth-header", help="default Authorization")
+    pa.add_argument("--auth-scheme", help='default Bearer; "" sends the bare key')
+    pa.add_argument("--key-env", help="the variable holding the key (default NAME_API_KEY)")
+    pa.add_argument("--header", action="append", metavar="NAME=VALUE", help="extra header")
+    pa.add_argument("--extends", help="built-in provider whose parameter rules apply")
+    pa.add_argument("--model", help="default model")
+    pa.add_argument("--no-key", action="store_true", help="the endpoint needs no key")
+    cmd("key", _key, "Set a provider's key for this kernel (hidden prompt).").add_argument(
+        "provider"
+    )
+    cmd("threads", _threads, "The notebook's threads.")
+    cmd("thread", _thread, "Switch the current thread.").add_argument("name")
+    cmd("history", _history, "Show a thread's messages.").add_argument("thread", nargs="?")
+    cmd("clear", _clear, "Empty a thread.").add_argument("thread", nargs="?")
+    cmd("system", _system, "system TEXT | off | show: the notebook's system prompt.")
+    cmd(
+        "seed", _seed, "seed N | off | show: the notebook seed cell seeds derive from."
+    ).add_argument("value", nargs="?", default="show")
+    cmd("defaults", _defaults, "defaults KEY=VALUE ... | clear: notebook parameters.").add_argument(
+        "pairs", nargs="*"
+    )
+    cmd(
+        "window", _window, "window N | Nt | off: send at most N turns (or N tokens) of history."
+    ).add_argument("size")
+    ex = cmd("export", _export, "export THREAD PATH: write a thread as .md or .json.")
+    ex.add_argument("thread")
+    ex.add_argument("path")
+    _PARSER = p
+    return p
+
+
+def _subparsers(p: _Parser) -> list[tuple[str, argparse.ArgumentParser]]:
+    action = next(a for a in p._actions if isinstance(a, argparse._SubParsersAction))
+    return list(action.choices.items())
+
+
+def run_line(m: Any, line: str) -> None:
+    words = line.strip().split(None, 1)
+    if not words:
+        return _help(m, None)
+    if words[0] == "system" and "--help" not in words[1:2]:
+        return _system(m, words[1] if len(words) > 1 else "")
+    args = parser_().parse_args(_split(line))
+    return args.func(m, args)

@@ -1,0 +1,162 @@
+"""``%%chat`` and ``%chat``: parse here, hand off at once to the session, client and renderer.
+
+Loading registers the magics and two event hooks, nothing else: the client, httpx and pydantic
+load with the first request.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import shlex
+from typing import Any
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, line_cell_magic, magics_class
+
+FORMATS = ("markdown", "text", "code", "json", "html")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error in the cell instead of exiting the kernel."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{self.prog}: {message}")
+
+    def exit(self, status: int = 0, message: str | None = None) -> None:  # type: ignore[override]
+        if message:
+            raise UsageError(message.strip())
+        raise _Done
+
+
+class _Done(Exception):
+    """--help was printed."""
+
+
+def _cell_parser() -> _Parser:
+    p = _Parser(
+        prog="%%chat",
+        description="Send the cell to a model; the answer streams into the output. The cell "
+        "body is the user message; {name}, {obj.attr}, {d[key]}, {In[3]}, {Out[3]} and {Err[3]} "
+        "are filled in from the notebook ({{ and }} for literal braces; code in ``` fences and "
+        "`spans` is left alone).",
+        add_help=True,
+    )
+    a = p.add_argument
+    a("-m", "--model", help="PROVIDER:MODEL (or PROVIDER, or MODEL on the default provider)")
+    a("-t", "--thread", help="the thread to continue (default: the notebook's current thread)")
+    a("-s", "--system", help="system prompt for this turn (default: %%chat system)")
+    a("--seed", type=int, help="seed to send (default: derived from the notebook seed and cell)")
+    a("--temperature", type=float)
+    a("--top-p", dest="top_p", type=float)
+    a("--max-tokens", dest="max_tokens", type=int)
+    a(
+        "-p",
+        "--param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="any provider parameter; VALUE is JSON when it parses (-p top_k=40, "
+        "-p 'fallbacks=[\"a/b\"]'), else a string",
+    )
+    a("--no-stream", action="store_true", help="wait for the whole answer, then show it")
+    a("--new", action="store_true", help="start the thread afresh with this turn")
+    a(
+        "--format",
+        choices=FORMATS,
+        default="markdown",
+        help="markdown (default); text; code (also offers the code as the next cell); json "
+        "(parse and pretty-print); html",
+    )
+    a("-o", "--out", metavar="VAR", help="store the Turn in this variable")
+    a("--dry-run", action="store_true", help="show the request that would be sent (no key)")
+    a("--no-interpolate", action="store_true", help="send the cell body as it is")
+    return p
+
+
+def _split(line: str) -> list[str]:
+    try:
+        return shlex.split(line)
+    except ValueError as exc:
+        raise UsageError(f"cannot parse the options: {exc}") from None
+
+
+def parse_params(pairs: list[str]) -> dict[str, Any]:
+    """``KEY=VALUE`` pairs; a value is JSON when it parses, and must when it looks like JSON."""
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        key = key.strip().replace("-", "_")
+        if not sep or not key.isidentifier():
+            raise UsageError(f"-p {pair!r}: expected KEY=VALUE")
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            if raw.strip()[:1] in ("[", "{", '"'):
+                raise UsageError(f"-p {key}: the value is not valid JSON: {raw}") from None
+            value = raw
+        out[key] = value
+    return out
+
+
+@magics_class
+class ChatMagics(Magics):
+    def __init__(self, shell: Any) -> None:
+        super().__init__(shell)
+        self.cell_id: str | None = None
+        self.raw_cell = ""
+        self.errors: dict[int, str] = {}  # Err[n]: the error of cell n, aligned with In[n]
+        self._cell = _cell_parser()
+        self._line: _Parser | None = None
+        shell.events.register("pre_run_cell", self._pre_run_cell)
+        shell.events.register("post_run_cell", self._post_run_cell)
+
+    # -- hooks ----------------------------------------------------------------------------
+    def _pre_run_cell(self, info: Any) -> None:
+        self.cell_id = getattr(info, "cell_id", None)
+        self.raw_cell = getattr(info, "raw_cell", "") or ""
+
+    def _post_run_cell(self, result: Any) -> None:
+        err = result.error_in_exec or result.error_before_exec
+        if err is not None and result.execution_count:
+            self.errors[result.execution_count] = f"{type(err).__name__}: {err}"
+
+    def cell_key(self, line: str, cell: str) -> str:
+        """The cell's stable id; without one (terminal, old frontends), its source's hash."""
+        if self.cell_id:
+            return f"id:{self.cell_id}"
+        source = self.raw_cell or f"%%chat {line}\n{cell}"
+        return "src:" + hashlib.sha256(source.encode()).hexdigest()[:16]
+
+    # -- the magic ------------------------------------------------------------------------
+    @line_cell_magic
+    def chat(self, line: str, cell: str | None = None) -> Any:
+        """%%chat [options]: send the cell to a model. %chat help: the subcommands."""
+        try:
+            if cell is None:
+                from .commands import run_line
+
+                return run_line(self, line)
+            return self._run_cell(line, cell)
+        except _Done:
+            return None
+
+    def _run_cell(self, line: str, cell: str) -> None:
+        from .turns import run_cell_turn
+
+        args = self._cell.parse_args(_split(line))
+        run_cell_turn(self, args, line, cell)
+
+    def lookup(self, name: str) -> Any:
+        if name == "Err":
+            return self.errors
+        return self.shell.user_ns[name]
+
+    @property
+    def terminal(self) -> bool:
+        return not hasattr(self.shell, "kernel")
+
+
+def register(ip: Any) -> None:
+    ip.register_magics(ChatMagics)

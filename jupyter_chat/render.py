@@ -1,0 +1,233 @@
+"""How a turn is shown in a cell: one display per turn, throttled while it streams.
+
+While the answer streams, the display is updated at most every 50 ms, further apart as the text
+grows (+125 ms per 1,000 characters), and only once the text grew by 3 %; a final update always
+follows. The bytes sent to the browser therefore stay close to linear in the answer's length
+instead of quadratic. The final bundle has ``text/markdown``, ``text/plain`` and the structured
+turn as ``application/vnd.jupyter-chat+json``, with the run record in the metadata.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+MIME = "application/vnd.jupyter-chat+json"
+_MIN_INTERVAL = 0.05  # seconds
+_PER_CHAR = 0.125 / 1000  # seconds of spacing added per character shown
+_MIN_GROWTH = 0.03  # fraction of the text that must be new before an update
+
+
+def footer(record: dict[str, Any], status: str, elapsed: float | None = None) -> str:
+    """``provider:model · seed 7 · 123 tokens · 2.1 s`` plus the state when not complete."""
+    parts = [f"{record.get('provider')}:{record.get('model')}"]
+    seed = (record.get("params") or {}).get("seed")
+    if seed is not None:
+        parts.append(f"seed {seed}")
+    usage = record.get("usage") or {}
+    if usage.get("total_tokens") is not None:
+        parts.append(f"{usage['total_tokens']} tokens")
+    ms = record.get("latency_ms")
+    if ms is None and elapsed is not None:
+        ms = elapsed * 1000
+    if ms is not None:
+        parts.append(f"{ms / 1000:.1f} s")
+    if record.get("thread") and record.get("thread") != "default":
+        parts.append(f"thread {record['thread']}")
+    if record.get("replayed"):
+        parts.append("replayed")
+    if record.get("signature"):
+        parts.append(f"signature {record['signature']}")
+    if status != "complete":
+        parts.append(status)
+    return " · ".join(parts)
+
+
+def fence(text: str, lang: str = "") -> str:
+    ticks = "```"
+    while ticks in text:
+        ticks += "`"
+    return f"{ticks}{lang}\n{text}\n{ticks}"
+
+
+def markdown(
+    answer: str, reasoning: str, tool_calls: list[dict], foot: str, fmt: str = "markdown"
+) -> str:
+    parts = []
+    if reasoning:
+        # a blank line after <summary> lets the reasoning render as Markdown inside
+        parts.append(f"<details><summary>Reasoning</summary>\n\n{reasoning}\n\n</details>\n")
+    if answer:
+        parts.append(fence(answer, "text") if fmt == "text" else answer)
+    for call in tool_calls:
+        fn = call.get("function", {})
+        parts.append(
+            f"**Tool call** `{fn.get('name', '?')}`\n\n" + fence(fn.get("arguments", ""), "json")
+        )
+    parts.append(f"<sub>{foot}</sub>")
+    return "\n\n".join(parts)
+
+
+def plain(answer: str, reasoning: str, tool_calls: list[dict], foot: str) -> str:
+    parts = []
+    if reasoning:
+        parts.append(f"[reasoning: {len(reasoning)} characters, hidden]")
+    if answer:
+        parts.append(answer)
+    for call in tool_calls:
+        fn = call.get("function", {})
+        parts.append(f"[tool call] {fn.get('name', '?')}({fn.get('arguments', '')})")
+    parts.append(f"[{foot}]")
+    return "\n\n".join(parts)
+
+
+def bundle(
+    *,
+    answer: str,
+    reasoning: str,
+    tool_calls: list[dict],
+    record: dict[str, Any],
+    messages: list[dict],
+    status: str,
+    fmt: str = "markdown",
+    error: str | None = None,
+    elapsed: float | None = None,
+    structured: bool = True,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The MIME bundle and metadata of a turn. ``status``: streaming, complete, incomplete,
+    interrupted or error."""
+    foot = footer(record, status, elapsed)
+    if error:
+        foot += f" · {error}"
+    data: dict[str, Any] = {
+        "text/markdown": markdown(answer, reasoning, tool_calls, foot, fmt),
+        "text/plain": plain(answer, reasoning, tool_calls, foot),
+    }
+    if structured:
+        data[MIME] = {
+            "version": 1,
+            "status": status,
+            "messages": messages,
+            "answer": answer,
+            "reasoning": reasoning,
+            "tool_calls": tool_calls,
+            "usage": record.get("usage"),
+            "record": record,
+            "error": error,
+        }
+    return data, {"jupyter_chat": record} if structured else {}
+
+
+class Live:
+    """One display for one turn, updated on a time throttle while it streams."""
+
+    def __init__(
+        self,
+        record: dict[str, Any],
+        messages: list[dict],
+        fmt: str = "markdown",
+        terminal: bool = False,
+        acc: Any = None,
+    ) -> None:
+        self.record = record  # partial until the end: provider, model, params, thread
+        self.messages = messages
+        self.fmt = fmt
+        self.terminal = terminal
+        self.acc = acc  # the stream accumulator, read only when an update is due
+        self.size = 0  # characters received so far (answer, reasoning, tool arguments)
+        self.tools = False
+        self.start = time.perf_counter()
+        self.handle: Any = None
+        self.updates = 0
+        self._last_time = 0.0
+        self._last_size = -1
+        self._printed = 0  # terminal: characters of the answer already printed
+
+    def feed(self, out: list) -> None:
+        """Deltas from the accumulator: count them, and update the display when due."""
+        for kind, index, text in out:
+            if index == 0:
+                if kind == "tool_call":
+                    self.tools = True
+                    self.size += 1
+                else:
+                    self.size += len(text)
+        if self.terminal:
+            self._print(self.acc.text("answer"))
+            return
+        now = time.perf_counter()
+        if now - self._last_time < _MIN_INTERVAL + self.size * _PER_CHAR:
+            return
+        if self.size - self._last_size < max(1, self.size * _MIN_GROWTH):
+            return
+        self.show()
+
+    def show(self) -> None:
+        """Show what has arrived so far (a placeholder before the first token)."""
+        if self.terminal:
+            return
+        acc = self.acc
+        answer = acc.text("answer") if acc else ""
+        reasoning = acc.text("reasoning") if acc else ""
+        tools = acc.result().tool_calls if acc and self.tools else []
+        now = time.perf_counter()
+        data, _ = bundle(
+            answer=answer,
+            reasoning=reasoning,
+            tool_calls=tools,
+            record=self.record,
+            messages=self.messages,
+            status="streaming",
+            fmt=self.fmt,
+            elapsed=now - self.start,
+            structured=False,
+        )
+        self._emit(data, {})
+        self._last_time, self._last_size = now, self.size
+
+    def final(self, data: dict[str, Any], metadata: dict[str, Any], answer: str = "") -> None:
+        if self.terminal:
+            self._print(answer)
+            print(f"\n[{data['text/plain'].rsplit('[', 1)[-1]}")
+            return
+        self._emit(data, metadata)
+
+    def _emit(self, data: dict[str, Any], metadata: dict[str, Any]) -> None:
+        from IPython.display import display
+
+        if self.handle is None:
+            self.handle = display(data, raw=True, metadata=metadata, display_id=True)
+        else:
+            self.handle.update(data, raw=True, metadata=metadata)
+        self.updates += 1
+
+    def _print(self, answer: str) -> None:
+        if len(answer) > self._printed:
+            print(answer[self._printed :], end="", flush=True)
+            self._printed = len(answer)
+
+
+def pretty_json(answer: str) -> str:
+    """Parse an answer as JSON (a surrounding code fence is allowed) and pretty-print it."""
+    text = answer.strip()
+    if text.startswith("```"):
+        text = text.split("\n", 1)[1] if "\n" in text else ""
+        text = text.rsplit("```", 1)[0]
+    return json.dumps(json.loads(text), indent=2, ensure_ascii=False)
+
+
+def code_of(answer: str) -> str:
+    """The code in an answer: its fenced blocks joined, else the whole answer."""
+    blocks, inside, current = [], False, []
+    for line in answer.splitlines():
+        if line.lstrip().startswith("```"):
+            if inside:
+                blocks.append("\n".join(current))
+                current = []
+            inside = not inside
+        elif inside:
+            current.append(line)
+    if inside and current:
+        blocks.append("\n".join(current))
+    return "\n\n".join(blocks) if blocks else answer.strip()

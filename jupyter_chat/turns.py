@@ -1,0 +1,140 @@
+"""Running one ``%%chat`` turn in a cell: session -> client -> renderer -> session."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from IPython.core.error import UsageError
+
+from . import api, render
+from .client import Call
+from .errors import ChatError, ProviderError
+from .interpolate import interpolate
+from .state import SESSION
+
+
+def run_cell_turn(magics: Any, args: Any, line: str, cell: str) -> None:
+    prompt = cell if args.no_interpolate else interpolate(cell, magics.lookup)
+    if not prompt.strip():
+        raise UsageError("%%chat: the cell is empty: write the message below the %%chat line")
+    from .magics import parse_params
+
+    params = {**SESSION.params, **parse_params(args.param)}
+    for name in ("temperature", "top_p", "max_tokens"):
+        if getattr(args, name) is not None:
+            params[name] = getattr(args, name)
+    key = magics.cell_key(line, cell)
+    seed = args.seed if args.seed is not None else SESSION.derive_seed(key)
+    prep = api.prepare(
+        prompt,
+        model=args.model or SESSION.model,
+        thread=args.thread or SESSION.current,
+        system=args.system if args.system is not None else SESSION.system,
+        seed=seed,
+        stream=not args.no_stream,
+        key=key,
+        fresh=args.new,
+        **params,
+    )
+    if args.dry_run:
+        return _dry_run(prep)
+    req = prep.request
+    shown = [m for m in req.body["messages"] if m.get("role") == "system"][:1] + prep.new
+    early = {
+        "provider": req.provider,
+        "model": req.body.get("model"),
+        "params": api.sent_params(req),
+        "thread": prep.thread,
+    }
+    call = Call(req)
+    live = render.Live(early, shown, args.format, magics.terminal, call.acc)
+    if req.stream:
+        live.show()
+    try:
+        for out in call:
+            live.feed(out)
+    except KeyboardInterrupt:
+        _show_partial(live, prep, call, "interrupted", None)
+        raise
+    except ChatError as err:
+        partial = err.partial if err.partial is not None else call.partial()
+        if partial.answer or partial.reasoning or live.handle is not None:
+            _show_partial(live, prep, call, "error", str(err), partial)
+        raise
+    turn = api.make_turn(prep, call.result, call.meta)
+    answer = turn.text
+    if args.format == "json":
+        try:
+            answer = render.pretty_json(turn.text)
+        except ValueError as exc:
+            _final(live, prep, turn, turn.text)
+            raise ProviderError(
+                f"the answer is not valid JSON ({exc})",
+                hint="Ask for JSON only, or use --format markdown.",
+            ) from None
+    _final(live, prep, turn, answer, args.format)
+    if args.out:
+        if not args.out.isidentifier():
+            raise UsageError(f"-o {args.out!r}: not a valid variable name")
+        magics.shell.user_ns[args.out] = turn
+    if args.format == "code":
+        magics.shell.set_next_input(render.code_of(turn.text), replace=False)
+
+
+def _final(
+    live: render.Live, prep: api.Prepared, turn: Any, answer: str, fmt: str = "markdown"
+) -> None:
+    if fmt == "json":
+        answer = render.fence(answer, "json")
+    data, meta = render.bundle(
+        answer=answer,
+        reasoning=turn.reasoning,
+        tool_calls=turn.tool_calls,
+        record=turn.record,
+        messages=live.messages,
+        status="complete",
+        fmt="markdown" if fmt == "json" else fmt,
+    )
+    live.final(data, meta, turn.text)
+
+
+def _show_partial(
+    live: render.Live,
+    prep: api.Prepared,
+    call: Call,
+    status: str,
+    error: str | None,
+    partial: Any = None,
+) -> None:
+    partial = partial if partial is not None else call.partial()
+    record = api.make_record(prep, partial, call.meta)
+    record["complete"] = False
+    if status == "interrupted":
+        record["interrupted"] = True
+    data, meta = render.bundle(
+        answer=partial.answer,
+        reasoning=partial.reasoning,
+        tool_calls=partial.tool_calls,
+        record=record,
+        messages=live.messages,
+        status=status,
+        fmt=live.fmt,
+        error=error,
+    )
+    live.final(data, meta, partial.answer)
+
+
+def _dry_run(prep: api.Prepared) -> None:
+    from IPython.display import display
+
+    public = prep.request.public()
+    text = json.dumps(public, indent=2, ensure_ascii=False)
+    display(
+        {
+            "text/markdown": render.fence(text, "json"),
+            "text/plain": text,
+            "application/json": public,
+        },
+        raw=True,
+    )
