@@ -467,12 +467,23 @@ class Runtime:
 
 async def read_events(resp: httpx.Response, acc: Accumulator, forward: OnDelta) -> None:
     """Feed a server-sent-event response into ``acc`` (providers.md 5.1), forwarding deltas."""
-    async for sse in EventSource(resp).aiter_sse():
+    events = EventSource(resp).aiter_sse()
+    async for sse in events:
         out = acc.feed_data(sse.data, sse.event)
         if out:
             forward(out)
         if acc.done:
             break
+    if acc.done:
+        # Read to the end of the body (normally just its last empty chunk) so the connection
+        # goes back to the pool: a warm request then skips the TCP (and TLS) handshake.
+        with contextlib.suppress(asyncio.TimeoutError, httpx.HTTPError):
+            await asyncio.wait_for(_drain(events), 1.0)
+
+
+async def _drain(events: Any) -> None:
+    async for _ in events:
+        pass
 
 
 def _finish(acc: Accumulator, forward: OnDelta) -> Result:

@@ -279,7 +279,7 @@ class Accumulator:
 
     def feed_chunk(self, obj: dict) -> list:
         out: list = []
-        if obj.keys() - _PLAIN_KEYS:
+        if not _PLAIN_KEYS.issuperset(obj):
             self._keep_extras(obj)
         usage = obj.get("usage")
         if usage:
@@ -312,7 +312,7 @@ class Accumulator:
             finish = ch.get("finish_reason")
             if finish:
                 st.finish = finish
-            if ch.keys() - _CHOICE_KEYS:
+            if not _CHOICE_KEYS.issuperset(ch):
                 for k in ch.keys() - _CHOICE_KEYS:
                     st.extras[k] = ch[k]
         if out:

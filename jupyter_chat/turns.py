@@ -15,8 +15,8 @@ from .state import SESSION
 
 
 def run_cell_turn(magics: Any, args: Any, line: str, cell: str) -> None:
-    prompt = cell if args.no_interpolate else interpolate(cell, magics.lookup)
-    if not prompt.strip():
+    prompt = (cell if args.no_interpolate else interpolate(cell, magics.lookup)).strip()
+    if not prompt:
         raise UsageError("%%chat: the cell is empty: write the message below the %%chat line")
     from .magics import parse_params
 
@@ -53,7 +53,8 @@ def run_cell_turn(magics: Any, args: Any, line: str, cell: str) -> None:
         live.show()
     try:
         for out in call:
-            live.feed(out)
+            if req.stream:
+                live.feed(out)
     except KeyboardInterrupt:
         _show_partial(live, prep, call, "interrupted", None)
         raise

@@ -256,6 +256,7 @@ class DialectServer:
         self.replies: list[Reply] = []
         self.active = self.max_active = 0  # responses being written now / at most
         self.aborted = 0  # connections the client closed mid-response
+        self.connections = 0  # TCP connections accepted
         self._lock = threading.Lock()
         self._ready = threading.Event()
         self._loop = asyncio.new_event_loop()
@@ -275,7 +276,7 @@ class DialectServer:
         with self._lock:
             self.requests.clear()
             self.replies.clear()
-            self.active = self.max_active = self.aborted = 0
+            self.active = self.max_active = self.aborted = self.connections = 0
 
     def close(self) -> None:
         async def stop() -> None:
@@ -300,6 +301,8 @@ class DialectServer:
         self._loop.run_forever()
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with self._lock:
+            self.connections += 1
         try:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")

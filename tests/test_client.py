@@ -170,6 +170,15 @@ def test_connection_reset_before_any_data_is_retried(server):
     assert len(server.requests) == 2
 
 
+def test_warm_requests_reuse_one_connection(server):
+    from jupyter_chat.client import RUNTIME
+
+    RUNTIME.run(RUNTIME.http().aclose())  # start from a cold pool
+    for stream in (True, False, True):
+        assert jc.chat("hi", model="local", stream=stream).text == "Hello from local."
+    assert server.connections == 1  # the body is read past [DONE], so the pool keeps it
+
+
 def test_server_that_ignores_stream_true_still_works(server):
     server.script(
         Reply(
