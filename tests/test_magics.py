@@ -280,10 +280,11 @@ def test_interpolation_of_names_json_code_and_errors(server, k):
     k.run("cfg = {'model': 'm1'}; n = 3")
     k.run("1/0")
     err_cell = k.run("print(len(In) - 1)").stdout.strip()
+    err = int(err_cell) - 1
     body = (
-        'Use {cfg["model"]} with n={n}, after {Err[%d]}.\n'
+        'Use {cfg["model"]} with n={n}, after {Err[' + str(err) + "]}.\n"
         'JSON stays: {"a": {"b": [1, 2]}} and {{literal}}.\n'
-        '```python\nprint(f"{n}")\n```' % (int(err_cell) - 1)
+        '```python\nprint(f"{n}")\n```'
     )
     ran = k.run("%%chat -m local\n" + body)
     assert ran.reply["status"] == "ok", ran.error
