@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import email.utils
 import json
+import os
 import queue
 import random
 import threading
@@ -41,6 +42,7 @@ from .errors import (
     RateLimitError,
     StreamCutError,
 )
+from .profiles import Profile
 from .stream import Accumulator, Result
 
 OnDelta = Callable[[list], None]
@@ -113,22 +115,25 @@ def build_request(
     if stream:
         headers["Accept"] = "text/event-stream"
     headers.update(profile.headers)
-    import os
-
     for name, var in profile.header_env.items():
         if os.environ.get(var):
             headers[name] = os.environ[var]
-    secret = CONFIG.key_for(profile, base)
-    secret_headers = frozenset()
-    if secret is not None:
-        value = secret.reveal()
-        headers[profile.auth_header] = (
-            f"{profile.auth_scheme} {value}" if profile.auth_scheme else value
-        )
-        secret_headers = frozenset({profile.auth_header})
+    secret_headers = _add_auth(headers, profile, base)
     return Request(
         provider, base + profile.path, headers, body, stream, secret_headers, profile.chain_id
     )
+
+
+def _add_auth(headers: dict[str, str], profile: Profile, base: str) -> frozenset[str]:
+    """Add the key's header (bound to ``base``'s host); returns the names of secret headers."""
+    secret = CONFIG.key_for(profile, base)
+    if secret is None:
+        return frozenset()
+    value = secret.reveal()
+    headers[profile.auth_header] = (
+        f"{profile.auth_scheme} {value}" if profile.auth_scheme else value
+    )
+    return frozenset({profile.auth_header})
 
 
 # -- error bodies (providers.md 5.7) -----------------------------------------------------------
@@ -562,10 +567,7 @@ async def list_models(provider: str) -> list[dict[str, Any]]:
         raise ConfigError(f"{provider} has no model listing endpoint")
     base = profile.resolved_base_url()
     headers = {"User-Agent": f"jupyter-chat/{__version__}"}
-    secret = CONFIG.key_for(profile, base)
-    if secret is not None:
-        v = secret.reveal()
-        headers[profile.auth_header] = f"{profile.auth_scheme} {v}" if profile.auth_scheme else v
+    _add_auth(headers, profile, base)
     s = CONFIG.settings
     try:
         resp = await RUNTIME.http().get(
