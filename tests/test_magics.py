@@ -466,3 +466,20 @@ def test_use_system_defaults_and_models(server, k):
     ran = k.run("%chat provider add mine --base-url " + server.base_url("local") + " --no-key")
     assert ran.reply["status"] == "ok"
     assert "Hello from local." in k.run("%%chat -m mine:x\nhi").final["data"]["text/plain"]
+
+
+def test_terminal_ipython_prints_plain_text(server, tmp_path):
+    import subprocess
+    import sys
+
+    code = (
+        "ip = get_ipython(); ip.run_line_magic('load_ext', 'jupyter_chat'); "
+        "ip.run_cell_magic('chat', '-m eigencloud --seed 4', 'hi')"
+    )
+    env = kernel_env(server, str(tmp_path / "none.toml"))
+    ipython = [sys.executable, "-m", "IPython", "--no-banner", "--colors=NoColor", "-c", code]
+    out = subprocess.run(ipython, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60)
+    lines = out.stdout.splitlines()
+    assert lines[-2] == "Hello from eigencloud."
+    assert lines[-1].startswith("[eigencloud:test-model · seed 4 · 8 tokens")
+    assert "<details>" not in out.stdout and "The user greets" not in out.stdout
