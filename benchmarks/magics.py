@@ -324,7 +324,7 @@ def case_render(reps: int) -> dict:
                                        "server_s")},
                         "answer_ok": all(r["answer_ok"] for r in runs), "runs": runs}
                     m = out[mode][name]
-                    print(f"   {mode:5} {name:12} {m['messages']:6.0f} messages "
+                    print(f"   {mode:5} {name:14} {m['messages']:6.0f} messages "
                           f"{m['bytes'] / 1e6:7.2f} MB  cell {m['wall_s']:5.2f} s  kernel CPU "
                           f"{m['kernel_cpu_s']:5.2f} s  (server stream {m['server_s']:.2f} s)",
                           flush=True)

@@ -152,8 +152,14 @@ def make_record(prep: Prepared, result: Result, meta: Meta) -> dict[str, Any]:
         "replayed": False,
         "complete": result.complete,
     }
-    if prep.notes:
-        record["notes"] = list(prep.notes)
+    notes = list(prep.notes)
+    if result.usage is None:
+        notes.append("the server reported no token usage")
+    asked = req.body.get("n") or 1
+    if asked > 1 and len(result.choices) < asked:
+        notes.append(f"n={asked} asked, the server returned {len(result.choices)} choice(s)")
+    if notes:
+        record["notes"] = notes
     return record
 
 

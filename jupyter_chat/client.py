@@ -106,6 +106,8 @@ def build_request(
     if not messages:
         raise InvalidRequestError("no messages to send", provider=provider)
     base = profile.resolved_base_url()
+    if profile.null_content_as_empty:
+        messages = [m if m.get("content") is not None else {**m, "content": ""} for m in messages]
     body: dict[str, Any] = {"model": model, "messages": messages, **params}
     if stream:
         body["stream"] = True

@@ -212,6 +212,47 @@ def _window(m: Any, args: Any) -> None:
     _show(f"History window: {args.size}.")
 
 
+def _local(m: Any, args: Any) -> None:
+    from . import local
+
+    if args.action == "start":
+        settings: dict[str, Any] = {}
+        if args.model:
+            settings["model"] = args.model
+        if args.chat_format:
+            settings["chat_format"] = args.chat_format
+        if args.logprobs:
+            settings["logprobs"] = True
+        url = local.start(**settings)
+        _show(f"Local server up at `{url}`.")
+    elif args.action == "stop":
+        _show("Local server stopped." if local.stop() else "No local server was running.")
+    if args.action in ("status", "start"):
+        st = local.status()
+        if os.environ.get("LOCAL_BASE_URL"):
+            _show(
+                f"`local` points at LOCAL_BASE_URL = `{os.environ['LOCAL_BASE_URL']}`; no "
+                "server is managed here."
+            )
+        elif not st["running"]:
+            _show("No local server running; the first `-m local` request starts one.")
+        else:
+            _show(
+                _table(
+                    ["model", "port", "pid", "memory", "uptime"],
+                    [
+                        [
+                            st["model"],
+                            st["port"],
+                            st["pid"],
+                            f"{st['memory_mb']} MB",
+                            f"{st['uptime_s']} s",
+                        ]
+                    ],
+                )
+            )
+
+
 def _export(m: Any, args: Any) -> None:
     path = SESSION.export(check_thread(args.thread), args.path)
     _show(f"Thread `{args.thread}` written to `{path}`.")
@@ -269,6 +310,14 @@ def parser_() -> _Parser:
     cmd(
         "window", _window, "window N | Nt | off: send at most N turns (or N tokens) of history."
     ).add_argument("size")
+    lo = cmd("local", _local, "local start|stop|status: the kernel's llama.cpp server.")
+    lo.add_argument("action", choices=["start", "stop", "status"])
+    lo.add_argument(
+        "--model",
+        help="a GGUF file (default: JUPYTER_CHAT_LOCAL_MODEL or the packaged Gemma 3 270M)",
+    )
+    lo.add_argument("--chat-format", help="llama.cpp chat format (gemma, chatml, ...)")
+    lo.add_argument("--logprobs", action="store_true", help="allow logprobs (much more memory)")
     ex = cmd("export", _export, "export THREAD PATH: write a thread as .md or .json.")
     ex.add_argument("thread")
     ex.add_argument("path")

@@ -94,6 +94,8 @@ class Profile(BaseModel):
     stream_usage: bool = True  # ask for usage in streams (stream_options.include_usage)
     chain_id: int | None = None  # EigenCloud: part of the signed message
     models_path: str | None = "/models"
+    managed: bool = False  # local: without a base URL, start the kernel's own server
+    null_content_as_empty: bool = False  # llama-cpp-python answers 500 to content: null
 
     @field_validator("base_url")
     @classmethod
@@ -124,6 +126,10 @@ class Profile(BaseModel):
 
     def resolved_base_url(self) -> str:
         url = os.environ.get(self.url_var) or self.base_url
+        if not url and self.managed:
+            from .local import SERVER
+
+            return SERVER.ensure()
         if not url:
             raise ConfigError(
                 f"no base URL for provider {self.name!r}",
@@ -343,7 +349,11 @@ BUILTIN: dict[str, dict[str, Any]] = {
     ),
     "openai": dict(title="Any OpenAI-compatible endpoint", base_url="https://api.openai.com/v1"),
     "local": dict(
-        title="A local OpenAI-compatible server", key_required=False, default_model="default"
+        title="A local OpenAI-compatible server (LOCAL_BASE_URL, else a managed llama.cpp)",
+        key_required=False,
+        default_model="default",
+        managed=True,
+        null_content_as_empty=True,
     ),
 }
 

@@ -1,0 +1,155 @@
+"""The ``local`` provider against the real llama-cpp-python server and the packaged model.
+
+These need the ``local`` extra (CI installs it); nothing here is skipped when it is missing.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+import jupyter_chat as jc
+from jupyter_chat import local
+from jupyter_chat.client import Call, build_request
+
+GREEDY = {"temperature": 0, "max_tokens": 12}
+
+
+@pytest.fixture(scope="module")
+def managed():
+    """The kernel's own server, started by the first request (LOCAL_BASE_URL unset)."""
+    yield local.SERVER
+    local.stop()
+
+
+@pytest.fixture(autouse=True)
+def no_base_url(monkeypatch, managed):
+    monkeypatch.delenv("LOCAL_BASE_URL")
+
+
+def test_first_use_starts_the_server_and_status_tells_about_it(managed):
+    turn = jc.chat("Say hello", model="local", **GREEDY)
+    assert turn.text and turn.record["host"] == "127.0.0.1"
+    assert turn.usage["completion_tokens"] <= 12
+    st = local.status()
+    assert st["running"] and st["model"].endswith("gemma-3-270m-q4_k_m.gguf")
+    assert 100 < st["memory_mb"] < 2000  # logits_all off: well under the 3 GB it costs on
+    port = st["port"]
+    jc.chat("Again", model="local", **GREEDY)
+    assert local.status()["port"] == port  # reused, not restarted
+
+
+def test_streaming_turn_and_what_the_server_does_not_report(managed):
+    turn = jc.chat("Tell me a story", model="local", stream=True, **GREEDY)
+    assert turn.text and turn.complete and turn.finish_reason in ("stop", "length")
+    # llama-cpp-python ignores stream_options.include_usage: said, never faked
+    assert turn.usage is None
+    assert "the server reported no token usage" in turn.record["notes"]
+
+
+def test_max_tokens_ends_with_finish_reason_length(managed):
+    turn = jc.chat("Count from one to one hundred:", model="local", temperature=0, max_tokens=4)
+    assert turn.finish_reason == "length" and turn.usage["completion_tokens"] == 4
+
+
+def test_stop_sequence(managed):
+    turn = jc.chat("Count: 1, 2, 3,", model="local", temperature=0, max_tokens=40, stop=["5"])
+    assert "5" not in turn.text and turn.finish_reason == "stop"
+
+
+def test_temperature_zero_is_deterministic(managed):
+    a = jc.chat("Write one sentence about rivers.", model="local", temperature=0, max_tokens=20)
+    b = jc.chat("Write one sentence about rivers.", model="local", temperature=0, max_tokens=20)
+    assert a.text == b.text and a.text
+
+
+def test_two_concurrent_requests_both_complete(managed):
+    turns = jc.map(["First prompt", "Second prompt"], model="local", concurrency=2,
+                   stream=True, **GREEDY)
+    assert all(t.complete and t.text for t in turns)
+
+
+def test_null_content_beside_tool_calls_is_accepted(managed):
+    messages = [
+        {"role": "user", "content": "What is the weather?"},
+        {"role": "assistant", "content": None, "tool_calls": [
+            {"id": "call_1", "type": "function",
+             "function": {"name": "get_weather", "arguments": "{}"}}]},
+        {"role": "tool", "tool_call_id": "call_1", "content": "sunny"},
+    ]
+    assert jc.chat(messages, model="local", **GREEDY).complete  # null sent as "": no HTTP 500
+
+
+def test_interrupt_mid_stream_leaves_the_server_usable(managed):
+    req = build_request("local", None, [{"role": "user", "content": "A long story:"}],
+                        {"temperature": 0, "max_tokens": 400}, stream=True)
+    call = Call(req)
+    for _out in call:
+        break  # leaving the loop cancels the request and closes the stream
+    assert call._done.is_set() and not call.partial().complete
+    assert jc.chat("Still there?", model="local", **GREEDY).complete
+
+
+def test_server_killed_mid_stream_is_a_clear_error_and_the_next_use_restarts(managed):
+    jc.chat("warm up", model="local", **GREEDY)
+    old_pid = local.status()["pid"]
+    req = build_request("local", None, [{"role": "user", "content": "A long story:"}],
+                        {"temperature": 0, "max_tokens": 400}, stream=True)
+    call = Call(req)
+    got = threading.Event()
+
+    def kill_after_first_token():
+        got.wait(30)
+        managed.proc.kill()
+
+    threading.Thread(target=kill_after_first_token, daemon=True).start()
+    with pytest.raises(jc.ChatError) as e:
+        for _out in call:
+            got.set()
+    assert isinstance(e.value, (jc.StreamCutError, jc.ChatConnectionError))
+    assert e.value.partial is not None and not e.value.partial.complete
+    turn = jc.chat("back?", model="local", **GREEDY)
+    assert turn.complete and local.status()["pid"] != old_pid
+
+
+def test_local_base_url_points_at_a_server_the_user_runs(managed, monkeypatch):
+    url = local.SERVER.ensure()
+    monkeypatch.setenv("LOCAL_BASE_URL", url)
+    local.stop()  # nothing managed now; the user's "own" server is gone too, so:
+    with pytest.raises(jc.ChatConnectionError, match="cannot reach 127.0.0.1"):
+        jc.chat("hi", model="local", **GREEDY)
+    assert not local.status()["running"]  # LOCAL_BASE_URL set: nothing was started
+
+
+# -- start-up failures ----------------------------------------------------------------------
+def test_missing_model_file_is_a_clear_error(managed, monkeypatch, tmp_path):
+    local.stop()
+    monkeypatch.setenv("JUPYTER_CHAT_LOCAL_MODEL", str(tmp_path / "nope.gguf"))
+    with pytest.raises(jc.ConfigError, match="local model not found: .*nope.gguf"):
+        jc.chat("hi", model="local")
+
+
+def test_a_file_that_is_not_a_model_fails_with_the_servers_last_lines(managed, monkeypatch,
+                                                                     tmp_path):
+    local.stop()
+    bad = tmp_path / "bad.gguf"
+    bad.write_bytes(b"this is not a gguf file" * 100)
+    monkeypatch.setenv("JUPYTER_CHAT_LOCAL_MODEL", str(bad))
+    start = time.monotonic()
+    with pytest.raises(jc.ProviderError, match="did not start") as e:
+        jc.chat("hi", model="local")
+    assert "last lines" in str(e.value) and time.monotonic() - start < 120
+    assert not local.status()["running"]
+
+
+def test_missing_package_says_how_to_install_it(managed, monkeypatch):
+    import importlib.util
+
+    local.stop()
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "llama_cpp" else real(name, *a))
+    with pytest.raises(jc.ConfigError, match=r"jupyter-chat\[local\]"):
+        jc.chat("hi", model="local")
