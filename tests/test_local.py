@@ -66,25 +66,39 @@ def test_temperature_zero_is_deterministic(managed):
 
 
 def test_two_concurrent_requests_both_complete(managed):
-    turns = jc.map(["First prompt", "Second prompt"], model="local", concurrency=2,
-                   stream=True, **GREEDY)
+    turns = jc.map(
+        ["First prompt", "Second prompt"], model="local", concurrency=2, stream=True, **GREEDY
+    )
     assert all(t.complete and t.text for t in turns)
 
 
 def test_null_content_beside_tool_calls_is_accepted(managed):
     messages = [
         {"role": "user", "content": "What is the weather?"},
-        {"role": "assistant", "content": None, "tool_calls": [
-            {"id": "call_1", "type": "function",
-             "function": {"name": "get_weather", "arguments": "{}"}}]},
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {
+                    "id": "call_1",
+                    "type": "function",
+                    "function": {"name": "get_weather", "arguments": "{}"},
+                }
+            ],
+        },
         {"role": "tool", "tool_call_id": "call_1", "content": "sunny"},
     ]
     assert jc.chat(messages, model="local", **GREEDY).complete  # null sent as "": no HTTP 500
 
 
 def test_interrupt_mid_stream_leaves_the_server_usable(managed):
-    req = build_request("local", None, [{"role": "user", "content": "A long story:"}],
-                        {"temperature": 0, "max_tokens": 400}, stream=True)
+    req = build_request(
+        "local",
+        None,
+        [{"role": "user", "content": "A long story:"}],
+        {"temperature": 0, "max_tokens": 400},
+        stream=True,
+    )
     call = Call(req)
     for _out in call:
         break  # leaving the loop cancels the request and closes the stream
@@ -95,8 +109,13 @@ def test_interrupt_mid_stream_leaves_the_server_usable(managed):
 def test_server_killed_mid_stream_is_a_clear_error_and_the_next_use_restarts(managed):
     jc.chat("warm up", model="local", **GREEDY)
     old_pid = local.status()["pid"]
-    req = build_request("local", None, [{"role": "user", "content": "A long story:"}],
-                        {"temperature": 0, "max_tokens": 400}, stream=True)
+    req = build_request(
+        "local",
+        None,
+        [{"role": "user", "content": "A long story:"}],
+        {"temperature": 0, "max_tokens": 400},
+        stream=True,
+    )
     call = Call(req)
     got = threading.Event()
 
@@ -131,8 +150,9 @@ def test_missing_model_file_is_a_clear_error(managed, monkeypatch, tmp_path):
         jc.chat("hi", model="local")
 
 
-def test_a_file_that_is_not_a_model_fails_with_the_servers_last_lines(managed, monkeypatch,
-                                                                     tmp_path):
+def test_a_file_that_is_not_a_model_fails_with_the_servers_last_lines(
+    managed, monkeypatch, tmp_path
+):
     local.stop()
     bad = tmp_path / "bad.gguf"
     bad.write_bytes(b"this is not a gguf file" * 100)
@@ -149,7 +169,10 @@ def test_missing_package_says_how_to_install_it(managed, monkeypatch):
 
     local.stop()
     real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec",
-                        lambda name, *a: None if name == "llama_cpp" else real(name, *a))
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "llama_cpp" else real(name, *a),
+    )
     with pytest.raises(jc.ConfigError, match=r"jupyter-chat\[local\]"):
         jc.chat("hi", model="local")
