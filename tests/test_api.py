@@ -86,7 +86,7 @@ def test_map_keeps_order_and_bounds_concurrency(server):
     n = 12
     server.script(
         *[
-            Reply(events=sse(chunk(f"answer {i}"), chunk(finish="stop")), stall=0.05)
+            Reply(events=sse(chunk(f"answer {i}"), chunk(finish="stop")), stall=0.3)
             for i in range(n)
         ]
     )

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import _thread
 import json
+import os
+import signal
 import socket
 import threading
 import time
@@ -370,12 +371,13 @@ def test_redirects_are_not_followed_so_the_key_stays_home(server):
 
 def test_interrupt_cancels_the_request_and_closes_the_stream(server):
     server.script(
-        Reply(events=sse(chunk("first "), *(chunk("x") for _ in range(50))), split=60, delay=0.2)
+        Reply(events=sse(chunk("first "), *(chunk("x") for _ in range(50))), split=200, delay=0.2)
     )
     req = build_request("local", None, [{"role": "user", "content": "hi"}], stream=True)
     call = Call(req)
     got = []
-    threading.Timer(0.5, _thread.interrupt_main).start()
+    # a real SIGINT, as the kernel's interrupt sends: it also wakes a blocked queue wait
+    threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT)).start()
     with pytest.raises(KeyboardInterrupt):
         for out in call:
             got += out
