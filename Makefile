@@ -14,7 +14,7 @@ JUPYTER_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q -U pip
-	$(PY) -m pip install -q $(PIP_FLAGS) -e ".[local,lab,test,bench]" ruff
+	$(PY) -m pip install -q $(PIP_FLAGS) -e ".[local,lab,verify,test,bench]" ruff
 	touch $@
 
 lab: $(VENV)/.installed  ## JupyterLab on the quickstart, with the local model as the default

@@ -93,8 +93,9 @@ class LocalServer:
     def ensure(self) -> str:
         """The base URL of a running server, starting it if needed."""
         with self._lock:
-            if self.running:
+            if self.running and _accepting(self.port):  # type: ignore[arg-type]
                 return self.base_url  # type: ignore[return-value]
+            self._stop()  # exited, or dying (killed, crashed): start afresh
             return self._start(self.settings)
 
     def start(self, **settings: Any) -> str:
@@ -233,6 +234,12 @@ class LocalServer:
             proc.kill()
             proc.wait(5)
         return True
+
+
+def _accepting(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(1)
+        return s.connect_ex(("127.0.0.1", port)) == 0
 
 
 def _die_with_parent() -> None:

@@ -376,11 +376,16 @@ def test_interrupt_cancels_the_request_and_closes_the_stream(server):
     req = build_request("local", None, [{"role": "user", "content": "hi"}], stream=True)
     call = Call(req)
     got = []
-    # a real SIGINT, as the kernel's interrupt sends: it also wakes a blocked queue wait
+    # a real SIGINT, as the kernel's interrupt sends: it also wakes a blocked queue wait. A
+    # process started in the background may ignore SIGINT: handle it as an interactive one does.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT)).start()
-    with pytest.raises(KeyboardInterrupt):
-        for out in call:
-            got += out
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            for out in call:
+                got += out
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert call._done.is_set() and call._fut.cancelled()
     assert call.partial().answer.startswith("first")
     assert not call.partial().complete

@@ -1,0 +1,229 @@
+"""Record and replay: answers kept beside the notebook, so it re-runs offline with identical
+outputs.
+
+The store is a JSON Lines file, one record per line, keyed by a hash of the canonical request
+(provider, model, messages, every parameter, the seed included; never a key or a header). A
+record holds the normalized response and the streamed deltas with their times, so a replayed
+turn streams again, at once or at the recorded pace.
+
+Modes: ``off``; ``record`` (call the provider, store what came back); ``replay`` (serve only
+from the store: a missing record is an error, never a network call); ``auto`` (replay what is
+recorded, record the rest); ``check`` (call the provider and say whether the answer matches
+the recording; used by ``jupyter-chat rerun --check``). ``JUPYTER_CHAT_REPLAY`` forces a mode
+for the whole kernel, whatever the notebook says.
+
+Every write rewrites the file through a temporary file under an exclusive lock: an interrupted
+or failed turn never leaves a broken store, and kernels sharing a store do not corrupt it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import fcntl
+import json
+import os
+import tempfile
+import time
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+from .stream import Choice, Result
+
+MODES = ("off", "record", "replay", "auto", "check")
+VERSION = 1
+
+
+class ReplayMissError(ConfigError):
+    """Replay mode and no recording for this request."""
+
+
+def result_to_dict(result: Result) -> dict[str, Any]:
+    return dataclasses.asdict(result)
+
+
+def result_from_dict(d: dict[str, Any]) -> Result:
+    fields = {k: v for k, v in d.items() if k != "choices"}
+    return Result(choices=[Choice(**c) for c in d.get("choices", [])], **fields)
+
+
+class Store:
+    """One JSON Lines file of recordings."""
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = Path(path).expanduser().resolve()
+        self._stamp: tuple | None = None
+        self._records: dict[str, dict[str, Any]] = {}
+
+    def __repr__(self) -> str:
+        return f"Store({str(self.path)!r})"
+
+    def records(self) -> dict[str, dict[str, Any]]:
+        """All records by key, re-read when the file changed."""
+        try:
+            st = self.path.stat()
+            stamp: tuple | None = (st.st_mtime_ns, st.st_size, st.st_ino)
+        except OSError:
+            stamp = None
+        if stamp != self._stamp:
+            self._records = self._read() if stamp else {}
+            self._stamp = stamp
+        return self._records
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        return self.records().get(key)
+
+    def put(self, record: dict[str, Any]) -> None:
+        """Add or replace one record, atomically and under a lock shared by all kernels."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        lock = self.path.with_name(self.path.name + ".lock")
+        with open(lock, "a") as lf:
+            fcntl.flock(lf, fcntl.LOCK_EX)
+            try:
+                records = self._read() if self.path.exists() else {}
+                records[record["key"]] = record
+                text = "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n"
+                               for r in records.values())
+                fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.")
+                try:
+                    with os.fdopen(fd, "w", encoding="utf-8") as f:
+                        f.write(text)
+                        f.flush()
+                        os.fsync(f.fileno())
+                    os.replace(tmp, self.path)
+                except BaseException:
+                    with contextlib.suppress(OSError):
+                        os.unlink(tmp)
+                    raise
+            finally:
+                fcntl.flock(lf, fcntl.LOCK_UN)
+        self._stamp = None
+
+    def _read(self) -> dict[str, dict[str, Any]]:
+        records: dict[str, dict[str, Any]] = {}
+        try:
+            lines = self.path.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"cannot read the replay store {self.path}: {exc}") from None
+        for n, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+                if not isinstance(rec, dict) or not isinstance(rec.get("key"), str):
+                    raise ValueError("not a recording")
+                rec["response"]["choices"]  # noqa: B018  (shape check)
+                rec["deltas"]  # noqa: B018
+            except (ValueError, KeyError, TypeError) as exc:
+                raise ConfigError(
+                    f"the replay store {self.path.name} is corrupted at line {n} ({exc})",
+                    hint="Fix or delete that line, then record again with %chat replay record.",
+                ) from None
+            records[rec["key"]] = rec
+        return records
+
+
+def make_record(key: str, request: dict[str, Any], chain_id: int | None, result: Result,
+                deltas: list, latency_ms: float, ttft_ms: float | None) -> dict[str, Any]:
+    return {
+        "v": VERSION,
+        "key": key,
+        "request": request,
+        "chain_id": chain_id,
+        "response": result_to_dict(result),
+        "deltas": deltas,
+        "latency_ms": round(latency_ms, 1),
+        "ttft_ms": None if ttft_ms is None else round(ttft_ms, 1),
+        "recorded_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+class _ReplayAccumulator:
+    """What a front end reads while a replayed turn streams (the ``Accumulator`` surface)."""
+
+    def __init__(self, final: Result) -> None:
+        self.final = final
+        self.done = False
+        self.texts: dict[tuple[int, str], list[str]] = {}
+
+    def add(self, kind: str, index: int, text: Any) -> None:
+        if kind != "tool_call":
+            self.texts.setdefault((index, kind), []).append(text)
+
+    def text(self, kind: str = "answer", index: int = 0) -> str:
+        return "".join(self.texts.get((index, kind), ()))
+
+    def result(self) -> Result:
+        if self.done:
+            return self.final
+        choices = [Choice(index=c.index, answer=self.text("answer", c.index),
+                          reasoning=self.text("reasoning", c.index),
+                          preamble=self.text("preamble", c.index))
+                   for c in self.final.choices]
+        return Result(choices=choices, model=self.final.model, complete=False)
+
+
+class ReplayCall:
+    """A recorded turn, served like a live ``Call``: iterate for the deltas, then ``result``."""
+
+    replayed = True
+
+    def __init__(self, request: Any, record: dict[str, Any], pace: bool = False) -> None:
+        from .client import Meta
+
+        self.request = request
+        self.record = record
+        self.pace = pace
+        final = result_from_dict(record["response"])
+        self.acc = _ReplayAccumulator(final)
+        self.meta = Meta(latency_ms=record.get("latency_ms") or 0.0,
+                         ttft_ms=record.get("ttft_ms"))
+        self.result: Result | None = None
+
+    def __iter__(self) -> Iterator[list]:
+        start = time.monotonic()
+        for ms, kind, index, text in self.record["deltas"]:
+            if self.pace:
+                wait = start + ms / 1000 - time.monotonic()
+                if wait > 0:
+                    time.sleep(wait)
+            self.acc.add(kind, index, text)
+            yield [(kind, index, text)]
+        self.acc.done = True
+        self.result = self.acc.final
+
+    def wait(self) -> Result:
+        for _ in self:
+            pass
+        assert self.result is not None
+        return self.result
+
+    def partial(self) -> Result:
+        return self.acc.result()
+
+
+def capture(deltas: list, start: float):
+    """An ``on_delta`` that keeps each delta with its time since ``start`` (ms)."""
+
+    def keep(out: list) -> None:
+        ms = round((time.perf_counter() - start) * 1000, 1)
+        deltas.extend([ms, kind, index, text] for kind, index, text in out)
+
+    return keep
+
+
+def default_path() -> Path:
+    """Beside the notebook when the frontend says which it is, else in the working folder."""
+    name = os.environ.get("JPY_SESSION_NAME") or ""
+    with contextlib.suppress(Exception):
+        from IPython import get_ipython
+
+        ip = get_ipython()
+        name = (ip.user_ns.get("__vsc_ipynb_file__") if ip else None) or name
+    if name.endswith(".ipynb"):
+        p = Path(name)
+        return p.with_name(p.stem + ".chat.jsonl")
+    return Path("chat-replay.jsonl")
