@@ -5,14 +5,17 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from . import replay
 from .client import RUNTIME, Call, Meta, Request, build_request
 from .config import CONFIG
 from .errors import ChatError, ConfigError
+from .replay import ReplayCall, ReplayMissError
 from .state import SESSION, Entry, check_thread
 from .stream import Result
 
@@ -31,6 +34,7 @@ class Turn:
     record: dict[str, Any]
     result: Result = field(repr=False)
     messages: list[dict[str, Any]] = field(repr=False, default_factory=list)
+    signed: dict[str, Any] | None = field(repr=False, default=None)  # EigenCloud: to verify
 
     @property
     def complete(self) -> bool:
@@ -63,16 +67,21 @@ def resolve_model(spec: str | None) -> tuple[str, str | None]:
     return provider, spec
 
 
-def request_hash(req: Request) -> str:
-    """A hash of the canonical request (provider, model, messages, parameters); no headers."""
-    params = sent_params(req)
-    canon = {
+def canonical_request(req: Request) -> dict[str, Any]:
+    """What a request asks for: provider, model, messages, parameters. No URL, no headers."""
+    return {
         "provider": req.provider,
         "model": req.body.get("model"),
         "messages": req.body.get("messages"),
-        "params": params,
+        "params": sent_params(req),
     }
-    blob = json.dumps(canon, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def request_hash(req: Request) -> str:
+    """The key of a request in records and replay stores (streaming or not is transport)."""
+    blob = json.dumps(
+        canonical_request(req), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    )
     return "sha256:" + hashlib.sha256(blob.encode()).hexdigest()
 
 
@@ -135,7 +144,9 @@ def sent_params(req: Request) -> dict[str, Any]:
     return {k: v for k, v in req.body.items() if k not in _BODY_NOT_PARAMS}
 
 
-def make_record(prep: Prepared, result: Result, meta: Meta) -> dict[str, Any]:
+def make_record(
+    prep: Prepared, result: Result, meta: Meta, replayed: bool = False
+) -> dict[str, Any]:
     """The run record: how this answer was produced. Never a key or a header."""
     req = prep.request
     record = {
@@ -149,10 +160,14 @@ def make_record(prep: Prepared, result: Result, meta: Meta) -> dict[str, Any]:
         "usage": result.usage,
         "latency_ms": round(meta.latency_ms, 1),
         "system_fingerprint": result.system_fingerprint,
-        "replayed": False,
+        "replayed": replayed,
         "complete": result.complete,
     }
     notes = list(prep.notes)
+    if req.chain_id is not None:
+        record["signature"], why = signature_state(req, result)
+        if record["signature"] != "verified":
+            notes.append(f"signature {record['signature']}: {why}")
     if result.usage is None:
         notes.append("the server reported no token usage")
     asked = req.body.get("n") or 1
@@ -163,9 +178,40 @@ def make_record(prep: Prepared, result: Result, meta: Meta) -> dict[str, Any]:
     return record
 
 
-def make_turn(prep: Prepared, result: Result, meta: Meta) -> Turn:
+def signature_state(req: Request, result: Result) -> tuple[str, str]:
+    """EigenCloud: ``verified``, ``invalid`` or ``not verifiable``, and why (providers.md 3)."""
+    from .verify import verify
+
+    try:
+        v = verify(
+            chain_id=req.chain_id,
+            model=result.model,
+            request_messages=req.body["messages"],
+            response_contents=[c.raw_content for c in result.choices],
+            signature=result.signature,
+            signers=CONFIG.signers(),
+        )
+    except ConfigError as exc:  # the verify extra is not installed
+        return "not verifiable", f"not checked: {exc}"
+    return v.state, v.reason
+
+
+def signed_block(req: Request, result: Result) -> dict[str, Any] | None:
+    """What a later verification needs, exactly as sent and received (for saved notebooks)."""
+    if req.chain_id is None or not result.signature:
+        return None
+    return {
+        "chain_id": req.chain_id,
+        "model": result.model,
+        "request_contents": [m.get("content") for m in req.body["messages"]],
+        "response_contents": [c.raw_content for c in result.choices],
+        "signature": result.signature,
+    }
+
+
+def make_turn(prep: Prepared, result: Result, meta: Meta, replayed: bool = False) -> Turn:
     """Wrap a result as a ``Turn`` and, when complete, file it in its thread."""
-    record = make_record(prep, result, meta)
+    record = make_record(prep, result, meta, replayed)
     if result.complete:
         reply: dict[str, Any] = {"role": "assistant", "content": result.answer}
         if result.tool_calls:
@@ -183,7 +229,99 @@ def make_turn(prep: Prepared, result: Result, meta: Meta) -> Turn:
         record,
         result,
         prep.request.body["messages"],
+        signed_block(prep.request, result),
     )
+
+
+# -- record and replay --------------------------------------------------------------------------
+def recording_for(prep: Prepared) -> dict[str, Any] | None:
+    """The recording to serve instead of calling the provider, per the replay mode."""
+    mode, store = SESSION.replay_state()
+    if mode not in ("replay", "auto"):
+        return None
+    rec = store.get(request_hash(prep.request))
+    if rec is None and mode == "replay":
+        text = next((m.get("content") for m in prep.new if isinstance(m.get("content"), str)), "")
+        prompt = text if len(text) <= 50 else text[:47] + "..."
+        raise ReplayMissError(
+            f"no recording of this request in {store.path.name} (prompt {prompt!r}, "
+            f"{request_hash(prep.request)[:19]}...); replay mode makes no network call",
+            hint="Record it with %chat replay auto (or record), or check that the prompt, "
+            "model and parameters (the seed too) are the ones recorded.",
+        )
+    return rec
+
+
+def open_call(prep: Prepared) -> Call | ReplayCall:
+    """A running request, or the recording of it: both iterate deltas, then give a result."""
+    rec = recording_for(prep)
+    if rec is not None:
+        return ReplayCall(prep.request, rec, SESSION.pace)
+    return Call(prep.request, capture=SESSION.replay_state()[0] in ("record", "auto", "check"))
+
+
+def finish(
+    prep: Prepared,
+    result: Result,
+    meta: Meta,
+    *,
+    replayed: bool = False,
+    deltas: list | None = None,
+) -> Turn:
+    """File the turn; in record/auto mode store it, in check mode compare it."""
+    turn = make_turn(prep, result, meta, replayed)
+    mode, store = SESSION.replay_state()
+    if replayed or not result.complete or store is None:
+        return turn
+    key = turn.record["request_hash"]
+    if mode in ("record", "auto"):
+        store.put(
+            replay.make_record(
+                key,
+                canonical_request(prep.request),
+                prep.request.chain_id,
+                result,
+                deltas or [],
+                meta.latency_ms,
+                meta.ttft_ms,
+            )
+        )
+    elif mode == "check":
+        rec = store.get(key)
+        turn.record["matches_recording"] = (
+            None
+            if rec is None
+            else (replay.result_from_dict(rec["response"]).choices == result.choices)
+        )
+    return turn
+
+
+def close_call(prep: Prepared, call: Call | ReplayCall) -> Turn:
+    assert call.result is not None
+    return finish(
+        prep,
+        call.result,
+        call.meta,
+        replayed=isinstance(call, ReplayCall),
+        deltas=getattr(call, "captured", None),
+    )
+
+
+async def run_async(prep: Prepared) -> Turn:
+    """One turn on the shared loop (``achat``, ``map``), replay included."""
+    rec = recording_for(prep)
+    if rec is not None:
+        return finish(
+            prep,
+            replay.result_from_dict(rec["response"]),
+            Meta(latency_ms=rec.get("latency_ms") or 0.0, ttft_ms=rec.get("ttft_ms")),
+            replayed=True,
+        )
+    meta = Meta()
+    deltas: list | None = [] if SESSION.replay_state()[0] in ("record", "auto") else None
+    on_delta = replay.capture(deltas, time.perf_counter()) if deltas is not None else None
+    result = await RUNTIME.send(prep.request, on_delta, meta=meta)
+    return finish(prep, result, meta, deltas=deltas)
 
 
 def chat(
@@ -210,8 +348,9 @@ def chat(
     **params : any parameter the provider accepts (checked before sending).
     """
     prep = prepare(prompt, model, thread, system, seed, stream, tools, images, **params)
-    call = Call(prep.request)
-    return make_turn(prep, call.wait(), call.meta)
+    call = open_call(prep)
+    call.wait()
+    return close_call(prep, call)
 
 
 async def achat(
@@ -227,9 +366,7 @@ async def achat(
 ) -> Turn:
     """``chat`` for async code: awaits the shared client's loop from any event loop."""
     prep = prepare(prompt, model, thread, system, seed, stream, tools, images, **params)
-    meta = Meta()
-    result = await asyncio.wrap_future(RUNTIME.submit(RUNTIME.send(prep.request, meta=meta)))
-    return make_turn(prep, result, meta)
+    return await asyncio.wrap_future(RUNTIME.submit(run_async(prep)))
 
 
 def map(
@@ -254,8 +391,7 @@ def map(
 
         async def one(prep: Prepared) -> Turn:
             async with sem:
-                meta = Meta()
-                return make_turn(prep, await RUNTIME.send(prep.request, meta=meta), meta)
+                return await run_async(prep)
 
         return await asyncio.gather(*(one(p) for p in prepared), return_exceptions=True)
 

@@ -513,18 +513,29 @@ class Call:
 
     _END = object()
 
-    def __init__(self, req: Request, runtime: Runtime = RUNTIME) -> None:
+    def __init__(self, req: Request, runtime: Runtime = RUNTIME, capture: bool = False) -> None:
         self.request = req
         self.meta = Meta()
         self.acc = Accumulator(req.provider)
         self.result: Result | None = None
+        self.captured: list | None = [] if capture else None  # [ms, kind, index, text] deltas
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._done = threading.Event()
         self._fut = runtime.submit(self._job(runtime))
 
     async def _job(self, runtime: Runtime) -> None:
+        on_delta = self._queue.put
+        if self.captured is not None:
+            from .replay import capture
+
+            keep = capture(self.captured, time.perf_counter())
+
+            def on_delta(out: list) -> None:
+                keep(out)
+                self._queue.put(out)
+
         try:
-            res = await runtime.send(self.request, self._queue.put, self.acc, self.meta)
+            res = await runtime.send(self.request, on_delta, self.acc, self.meta)
             self._queue.put((Call._END, res, None))
         except asyncio.CancelledError:
             self._queue.put((Call._END, None, KeyboardInterrupt()))

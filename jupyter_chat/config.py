@@ -90,7 +90,7 @@ class Config:
                 data = tomllib.loads(path.read_text(encoding="utf-8"))
             except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
                 raise ConfigError(f"cannot read the config file {path}: {exc}") from None
-            unknown = set(data) - {"default_model", "client", "providers", "keys"}
+            unknown = set(data) - {"default_model", "client", "providers", "keys", "signers"}
             if unknown:
                 raise ConfigError(f"{path}: unknown section or key {sorted(unknown)[0]!r}")
             if "keys" in data and _inside(path, Path.cwd()):
@@ -211,6 +211,18 @@ class Config:
                 hint=f"Set the key again with %chat key {profile.name}.",
             )
         return secret
+
+    def signers(self) -> dict[int, str]:
+        """EigenCloud signer addresses by chain id; ``[signers]`` in the config file updates
+        them (``"1" = "0x..."``) when the operator key changes."""
+        from .verify import DEFAULT_SIGNERS
+
+        table = self._load_file().get("signers", {})
+        try:
+            updated = {int(k): str(v) for k, v in table.items()}
+        except (AttributeError, ValueError):
+            raise ConfigError('[signers] maps chain ids to addresses: "1" = "0x..."') from None
+        return {**DEFAULT_SIGNERS, **updated}
 
     def default_model(self) -> str:
         return (

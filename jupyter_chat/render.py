@@ -95,6 +95,7 @@ def bundle(
     error: str | None = None,
     elapsed: float | None = None,
     structured: bool = True,
+    signed: dict[str, Any] | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The MIME bundle and metadata of a turn. ``status``: streaming, complete, incomplete,
     interrupted or error."""
@@ -117,6 +118,8 @@ def bundle(
             "record": record,
             "error": error,
         }
+        if signed:  # EigenCloud: exactly what was signed, so a saved notebook can be verified
+            data[MIME]["signed"] = signed
     return data, {"jupyter_chat": record} if structured else {}
 
 

@@ -85,8 +85,10 @@ class Store:
             try:
                 records = self._read() if self.path.exists() else {}
                 records[record["key"]] = record
-                text = "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n"
-                               for r in records.values())
+                text = "".join(
+                    json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n"
+                    for r in records.values()
+                )
                 fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.")
                 try:
                     with os.fdopen(fd, "w", encoding="utf-8") as f:
@@ -126,8 +128,15 @@ class Store:
         return records
 
 
-def make_record(key: str, request: dict[str, Any], chain_id: int | None, result: Result,
-                deltas: list, latency_ms: float, ttft_ms: float | None) -> dict[str, Any]:
+def make_record(
+    key: str,
+    request: dict[str, Any],
+    chain_id: int | None,
+    result: Result,
+    deltas: list,
+    latency_ms: float,
+    ttft_ms: float | None,
+) -> dict[str, Any]:
     return {
         "v": VERSION,
         "key": key,
@@ -159,10 +168,15 @@ class _ReplayAccumulator:
     def result(self) -> Result:
         if self.done:
             return self.final
-        choices = [Choice(index=c.index, answer=self.text("answer", c.index),
-                          reasoning=self.text("reasoning", c.index),
-                          preamble=self.text("preamble", c.index))
-                   for c in self.final.choices]
+        choices = [
+            Choice(
+                index=c.index,
+                answer=self.text("answer", c.index),
+                reasoning=self.text("reasoning", c.index),
+                preamble=self.text("preamble", c.index),
+            )
+            for c in self.final.choices
+        ]
         return Result(choices=choices, model=self.final.model, complete=False)
 
 
@@ -179,8 +193,7 @@ class ReplayCall:
         self.pace = pace
         final = result_from_dict(record["response"])
         self.acc = _ReplayAccumulator(final)
-        self.meta = Meta(latency_ms=record.get("latency_ms") or 0.0,
-                         ttft_ms=record.get("ttft_ms"))
+        self.meta = Meta(latency_ms=record.get("latency_ms") or 0.0, ttft_ms=record.get("ttft_ms"))
         self.result: Result | None = None
 
     def __iter__(self) -> Iterator[list]:

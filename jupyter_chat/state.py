@@ -59,6 +59,41 @@ class Session:
         self.seed: int | None = 0  # the notebook seed; None turns derived seeds off
         self.window_turns: int | None = None
         self.window_tokens: int | None = None
+        self.replay_mode = "off"  # off, record, replay, auto, check (see replay.py)
+        self.store: Any = None  # the replay store (replay.Store)
+        self.pace = False  # replay at the recorded pace
+
+    def set_replay(
+        self, mode: str, path: str | os.PathLike | None = None, pace: bool = False
+    ) -> Any:
+        """Switch the replay mode (and store); checked fully before anything changes."""
+        from .replay import MODES, Store, default_path
+
+        if mode not in MODES:
+            raise ConfigError(f"unknown replay mode {mode!r}", hint="Use " + ", ".join(MODES) + ".")
+        store = Store(path) if path is not None else (self.store or Store(default_path()))
+        if mode in ("replay", "auto", "check"):
+            store.records()  # a corrupted store is an error now, not at the first turn
+        self.replay_mode, self.store, self.pace = mode, store, pace
+        return store
+
+    def replay_state(self) -> tuple[str, Any]:
+        """The mode in force (``JUPYTER_CHAT_REPLAY`` wins) and the store."""
+        forced = os.environ.get("JUPYTER_CHAT_REPLAY")
+        if forced:
+            from .replay import MODES, Store, default_path
+
+            if forced not in MODES:
+                raise ConfigError(
+                    f"JUPYTER_CHAT_REPLAY={forced!r} is not a replay mode",
+                    hint="Use " + ", ".join(MODES) + ".",
+                )
+            if self.store is None:
+                self.store = Store(default_path())
+            return forced, self.store
+        if self.replay_mode == "off":
+            return "off", None
+        return self.replay_mode, self.store
 
     # -- threads --------------------------------------------------------------------------
     def history(self, thread: str | None, key: str | None = None) -> list[dict[str, Any]]:

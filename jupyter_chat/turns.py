@@ -8,7 +8,6 @@ from typing import Any
 from IPython.core.error import UsageError
 
 from . import api, render
-from .client import Call
 from .errors import ChatError, ProviderError
 from .interpolate import interpolate
 from .state import SESSION
@@ -47,7 +46,7 @@ def run_cell_turn(magics: Any, args: Any, line: str, cell: str) -> None:
         "params": api.sent_params(req),
         "thread": prep.thread,
     }
-    call = Call(req)
+    call = api.open_call(prep)
     live = render.Live(early, shown, args.format, magics.terminal, call.acc)
     if req.stream:
         live.show()
@@ -63,7 +62,7 @@ def run_cell_turn(magics: Any, args: Any, line: str, cell: str) -> None:
         if partial.answer or partial.reasoning or live.handle is not None:
             _show_partial(live, prep, call, "error", str(err), partial)
         raise
-    turn = api.make_turn(prep, call.result, call.meta)
+    turn = api.close_call(prep, call)
     answer = turn.text
     if args.format == "json":
         try:
@@ -96,6 +95,7 @@ def _final(
         messages=live.messages,
         status="complete",
         fmt="markdown" if fmt == "json" else fmt,
+        signed=turn.signed,
     )
     live.final(data, meta, turn.text)
 
@@ -103,7 +103,7 @@ def _final(
 def _show_partial(
     live: render.Live,
     prep: api.Prepared,
-    call: Call,
+    call: Any,
     status: str,
     error: str | None,
     partial: Any = None,

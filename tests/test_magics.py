@@ -159,7 +159,7 @@ def test_footer_shows_model_seed_tokens_and_time(server, k):
     ran = k.run("%%chat -m eigencloud --seed 11\nhi")
     foot = ran.final["data"]["text/plain"].rsplit("[", 1)[1]
     assert foot.startswith("eigencloud:test-model · seed 11 · 8 tokens · ")
-    assert foot.rstrip().endswith(" s]")
+    assert foot.rstrip().endswith(" s · signature not verifiable]")  # streamed: no signature
 
 
 # -- threads ------------------------------------------------------------------------------------
