@@ -253,6 +253,34 @@ def _local(m: Any, args: Any) -> None:
             )
 
 
+def _replay(m: Any, args: Any) -> None:
+    if args.mode is None:
+        mode, store = SESSION.replay_state()
+        where = f" with `{store.path}`" if store is not None else ""
+        return _show(f"Replay mode: **{mode}**{where}.")
+    store = SESSION.set_replay(args.mode, args.path, args.pace)
+    n = len(store.records()) if store.path.exists() else 0
+    forced = os.environ.get("JUPYTER_CHAT_REPLAY")
+    note = f" (JUPYTER_CHAT_REPLAY={forced} is in force for this kernel)" if forced else ""
+    _show(f"Replay mode: **{args.mode}** with `{store.path}` ({n} recordings){note}.")
+
+
+def _verify(m: Any, args: Any) -> None:
+    from .cli import verify_file
+
+    path = args.path or (SESSION.store.path if SESSION.store is not None else None)
+    if path is None:
+        raise UsageError(
+            "%chat verify: give a notebook (.ipynb) or replay store (.jsonl), or "
+            "set a store with %chat replay"
+        )
+    results = verify_file(path)
+    if not results:
+        return _show(f"No signed turns in `{path}`.")
+    rows = [[where, v.state, v.signer or v.reason] for where, v in results]
+    _show(_table(["turn", "signature", "signer or reason"], rows))
+
+
 def _export(m: Any, args: Any) -> None:
     path = SESSION.export(check_thread(args.thread), args.path)
     _show(f"Thread `{args.thread}` written to `{path}`.")
@@ -318,6 +346,18 @@ def parser_() -> _Parser:
     )
     lo.add_argument("--chat-format", help="llama.cpp chat format (gemma, chatml, ...)")
     lo.add_argument("--logprobs", action="store_true", help="allow logprobs (much more memory)")
+    rp = cmd(
+        "replay",
+        _replay,
+        "replay off|record|replay|auto [PATH] [--pace]: record answers "
+        "beside the notebook and replay them offline.",
+    )
+    rp.add_argument("mode", nargs="?", choices=["off", "record", "replay", "auto", "check"])
+    rp.add_argument("path", nargs="?", help="the store (default: NOTEBOOK.chat.jsonl)")
+    rp.add_argument("--pace", action="store_true", help="replay at the recorded pace")
+    cmd(
+        "verify", _verify, "verify [PATH]: check EigenCloud signatures in a store or notebook."
+    ).add_argument("path", nargs="?")
     ex = cmd("export", _export, "export THREAD PATH: write a thread as .md or .json.")
     ex.add_argument("thread")
     ex.add_argument("path")

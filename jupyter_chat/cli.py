@@ -1,0 +1,161 @@
+"""``jupyter-chat``: verify signatures in a notebook or replay store; re-run a notebook and check
+its chat turns against their recordings."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from .errors import ChatError, ConfigError
+from .render import MIME
+
+
+def signed_turns(path: str | os.PathLike) -> list[tuple[str, dict[str, Any]]]:
+    """Every signed turn of a saved notebook (its outputs) or a replay store, as
+    ``(where, verify keywords)``."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"no such file: {path}")
+    found: list[tuple[str, dict[str, Any]]] = []
+    if path.suffix == ".ipynb":
+        try:
+            nb = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"cannot read the notebook {path}: {exc}") from None
+        for n, cell in enumerate(nb.get("cells", []), 1):
+            for out in cell.get("outputs", []):
+                signed = out.get("data", {}).get(MIME, {}).get("signed")
+                if signed:
+                    found.append(
+                        (
+                            f"cell {n}",
+                            {
+                                "chain_id": signed.get("chain_id"),
+                                "model": signed.get("model"),
+                                "request_messages": [
+                                    {"content": c} for c in signed.get("request_contents", [])
+                                ],
+                                "response_contents": signed.get("response_contents", []),
+                                "signature": signed.get("signature"),
+                            },
+                        )
+                    )
+    else:
+        from .replay import Store
+
+        for n, rec in enumerate(Store(path).records().values(), 1):
+            if rec.get("chain_id") is None:
+                continue
+            resp = rec["response"]
+            found.append(
+                (
+                    f"record {n}",
+                    {
+                        "chain_id": rec["chain_id"],
+                        "model": resp.get("model"),
+                        "request_messages": rec["request"]["messages"],
+                        "response_contents": [c.get("raw_content") for c in resp["choices"]],
+                        "signature": (resp.get("extras") or {}).get("signature"),
+                    },
+                )
+            )
+    return found
+
+
+def verify_file(path: str | os.PathLike) -> list[tuple[str, Any]]:
+    """``(where, Verdict)`` for each signed turn in the file."""
+    from .config import CONFIG
+    from .verify import verify
+
+    signers = CONFIG.signers()
+    return [(where, verify(**kw, signers=signers)) for where, kw in signed_turns(path)]
+
+
+def _verify(args: argparse.Namespace) -> int:
+    results = verify_file(args.path)
+    if not results:
+        print(f"{args.path}: no signed turns")
+        return 0
+    for where, v in results:
+        print(
+            f"{where}: {v.state}"
+            + (f" ({v.reason})" if v.state != "verified" else f" by {v.signer}")
+        )
+    counts = {
+        s: sum(v.state == s for _, v in results) for s in ("verified", "invalid", "not verifiable")
+    }
+    print(f"{len(results)} signed turns: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
+    return 1 if counts["invalid"] else 0
+
+
+def _rerun(args: argparse.Namespace) -> int:
+    import nbclient
+    import nbformat
+
+    path = Path(args.notebook)
+    nb = nbformat.read(path, as_version=4)
+    env = dict(os.environ)
+    if args.check:
+        env["JUPYTER_CHAT_REPLAY"] = "check"
+    client = nbclient.NotebookClient(
+        nb,
+        timeout=args.timeout,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(path.parent)}},
+    )
+    try:
+        client.execute(env=env)
+    except nbclient.exceptions.CellExecutionError as exc:
+        print(f"{path}: a cell failed: {str(exc).strip().splitlines()[-1]}", file=sys.stderr)
+        return 2
+    verdicts = []
+    for n, cell in enumerate(nb.cells, 1):
+        for out in cell.get("outputs", []):
+            record = out.get("metadata", {}).get("jupyter_chat")
+            if record:
+                match = record.get("matches_recording")
+                state = {True: "matches", False: "DIFFERS", None: "no recording"}[match]
+                verdicts.append(match)
+                print(f"cell {n}: {record['provider']}:{record['model']} {state}")
+    if args.output:
+        nbformat.write(nb, args.output)
+        print(f"executed notebook written to {args.output}")
+    differs = sum(v is False for v in verdicts)
+    if args.check:
+        print(
+            f"{len(verdicts)} chat turns: {sum(v is True for v in verdicts)} match, "
+            f"{differs} differ, {sum(v is None for v in verdicts)} unrecorded"
+        )
+    return 1 if differs else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="jupyter-chat", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    v = sub.add_parser("verify", help="verify the EigenCloud signatures in a notebook or store")
+    v.add_argument("path", help="a .ipynb notebook or a .jsonl replay store")
+    v.set_defaults(func=_verify)
+    r = sub.add_parser("rerun", help="re-execute a notebook")
+    r.add_argument("notebook")
+    r.add_argument(
+        "--check",
+        action="store_true",
+        help="call the providers and compare each chat turn with its recording",
+    )
+    r.add_argument("--output", help="write the executed notebook here")
+    r.add_argument("--timeout", type=int, default=600, help="seconds per cell")
+    r.set_defaults(func=_rerun)
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except ChatError as exc:
+        print(f"jupyter-chat: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,318 @@
+"""Record and replay, and EigenCloud signatures end to end (loopback server, real kernels)."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from dialect_server import DIALECTS, Reply, chunk, sse
+
+import jupyter_chat as jc
+from jupyter_chat.cli import main as cli
+from jupyter_chat.replay import ReplayMissError, Store
+from jupyter_chat.state import SESSION
+
+FIXTURE = json.loads(
+    (Path(__file__).parent / "fixtures" / "eigencloud-signed-response.json").read_text()
+)
+KEYS = [k for (*_x, k) in DIALECTS.values() if k]
+
+
+@pytest.fixture
+def store(tmp_path):
+    return tmp_path / "nb.chat.jsonl"
+
+
+def test_record_then_replay_without_the_network(server, store, monkeypatch):
+    SESSION.set_replay("record", store)
+    live = jc.chat("hi", model="edenai:openai/gpt-4o", seed=3, stream=True)
+    assert len(server.requests) == 1 and live.record["replayed"] is False
+    [rec] = Store(store).records().values()
+    assert rec["key"] == live.record["request_hash"]
+    assert rec["request"]["params"]["seed"] == 3 and rec["deltas"]
+    text = store.read_text()
+    assert not [k for k in KEYS if k in text] and "Bearer" not in text
+    monkeypatch.setenv("EDENAI_BASE_URL", "http://127.0.0.1:9/v3")  # nothing listens there
+    SESSION.set_replay("replay", store)
+    again = jc.chat("hi", model="edenai:openai/gpt-4o", seed=3, stream=True)
+    assert len(server.requests) == 1  # no network
+    assert (again.text, again.reasoning, again.usage) == (live.text, live.reasoning, live.usage)
+    assert again.record["replayed"] is True
+    assert again.record["latency_ms"] == rec["latency_ms"]
+    assert {k: v for k, v in again.record.items() if k != "replayed"} == {
+        k: v for k, v in live.record.items() if k != "replayed"
+    }
+
+
+def test_replay_mode_never_calls_out_for_a_missing_record(server, store):
+    SESSION.set_replay("record", store)
+    jc.chat("recorded", model="local", seed=1)
+    SESSION.set_replay("replay", store)
+    server.reset()
+    with pytest.raises(
+        ReplayMissError,
+        match="no recording of this request in nb.chat.jsonl "
+        r"\(prompt 'not recorded'",
+    ):
+        jc.chat("not recorded", model="local", seed=1)
+    with pytest.raises(ReplayMissError):  # a changed parameter is another request
+        jc.chat("recorded", model="local", seed=2)
+    assert server.requests == []
+
+
+def test_auto_records_once_then_replays(server, store):
+    SESSION.set_replay("auto", store)
+    a = jc.chat("q", model="local")
+    b = jc.chat("q", model="local")
+    assert len(server.requests) == 1 and (a.text, b.text) == ("Hello from local.",) * 2
+    assert b.record["replayed"] and not a.record["replayed"]
+
+
+def test_map_and_achat_replay_too(server, store):
+    import asyncio
+
+    SESSION.set_replay("auto", store)
+    jc.map(["a", "b"], model="local")
+    SESSION.set_replay("replay", store)
+    server.reset()
+    turns = jc.map(["a", "b"], model="local")
+    turn = asyncio.run(jc.achat("a", model="local"))
+    assert all(t.record["replayed"] for t in [*turns, turn]) and server.requests == []
+
+
+def test_a_failed_or_cut_turn_leaves_the_store_untouched(server, store):
+    SESSION.set_replay("record", store)
+    jc.chat("kept", model="local")
+    before = store.read_bytes()
+    server.script(Reply(events=sse(chunk("half"), done=False)))
+    with pytest.raises(jc.StreamCutError):
+        jc.chat("cut", model="local", stream=True)
+    server.script(Reply(status=400, body={"error": "bad"}))
+    with pytest.raises(jc.InvalidRequestError):
+        jc.chat("refused", model="local")
+    assert store.read_bytes() == before
+
+
+def test_corrupted_store_is_a_clear_error_and_changes_nothing(server, store):
+    SESSION.set_replay("record", store)
+    jc.chat("one", model="local")
+    jc.chat("two", model="local")
+    lines = store.read_text().splitlines()
+    store.write_text(lines[0] + "\n" + lines[1][:40] + "\n")
+    SESSION.set_replay("off")
+    with pytest.raises(jc.ConfigError, match="nb.chat.jsonl is corrupted at line 2"):
+        SESSION.set_replay("replay", store)
+    assert SESSION.replay_mode == "off"  # the bad switch changed nothing
+
+
+def test_deleting_a_record_makes_that_turn_a_miss(server, store):
+    SESSION.set_replay("record", store)
+    jc.chat("one", model="local")
+    jc.chat("two", model="local")
+    lines = store.read_text().splitlines()
+    store.write_text(lines[0] + "\n")
+    SESSION.set_replay("replay", store)
+    assert jc.chat("one", model="local").record["replayed"]
+    with pytest.raises(ReplayMissError):
+        jc.chat("two", model="local")
+
+
+def test_two_processes_appending_to_one_store_do_not_corrupt_it(store):
+    code = (
+        "import sys\nfrom jupyter_chat.replay import Store\n"
+        "s = Store(sys.argv[1])\n"
+        "for i in range(40):\n"
+        "    s.put({'key': f'{sys.argv[2]}-{i}', 'request': {}, 'response': {'choices': []},"
+        " 'deltas': []})\n"
+    )
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(store), tag]) for tag in "ab"]
+    assert [p.wait(60) for p in procs] == [0, 0]
+    assert len(Store(store).records()) == 80
+
+
+def test_check_mode_compares_with_the_recording(server, store):
+    SESSION.set_replay("record", store)
+    jc.chat("q", model="local")
+    SESSION.set_replay("check", store)
+    assert jc.chat("q", model="local").record["matches_recording"] is True
+    server.script(
+        Reply(
+            body={
+                "choices": [
+                    {"index": 0, "finish_reason": "stop", "message": {"content": "something else"}}
+                ]
+            }
+        )
+    )
+    assert jc.chat("q", model="local").record["matches_recording"] is False
+    assert jc.chat("new", model="local").record["matches_recording"] is None
+    assert len(server.requests) == 4  # check mode always calls the provider
+
+
+def test_forced_mode_from_the_environment(server, store, monkeypatch):
+    SESSION.set_replay("record", store)
+    jc.chat("q", model="local")
+    SESSION.set_replay("off")
+    monkeypatch.setenv("JUPYTER_CHAT_REPLAY", "replay")
+    SESSION.store = Store(store)
+    assert jc.chat("q", model="local").record["replayed"]
+    monkeypatch.setenv("JUPYTER_CHAT_REPLAY", "sometimes")
+    with pytest.raises(jc.ConfigError, match="not a replay mode"):
+        jc.chat("q", model="local")
+
+
+# -- signatures ---------------------------------------------------------------------------------
+def fixture_reply(content_edit=None):
+    body = json.loads(json.dumps(FIXTURE["response"]))
+    body.update(id="chatcmpl-eigenai-1", created=1, usage={"total_tokens": 9})
+    if content_edit:
+        msg = body["choices"][0]["message"]
+        msg["content"] = content_edit(msg["content"])
+    body["choices"][0].setdefault("finish_reason", "stop")
+    return Reply(body=body)
+
+
+def test_a_real_signed_response_is_verified_end_to_end(server, store):
+    server.script(fixture_reply())
+    SESSION.set_replay("record", store)
+    turn = jc.chat(FIXTURE["request"]["messages"], model="eigencloud:gpt-oss-120b-f16")
+    assert turn.record["signature"] == "verified" and "notes" not in turn.record
+    assert turn.text.startswith("{") and "isSignalCandidate" in turn.text
+    assert (
+        turn.signed["chain_id"] == 1
+        and turn.signed["signature"] == FIXTURE["response"]["signature"]
+    )
+    assert cli(["verify", str(store)]) == 0  # later, from the store
+
+
+def test_a_tampered_answer_is_invalid(server):
+    server.script(fixture_reply(lambda c: c.replace("bullish", "bearish")))
+    turn = jc.chat(FIXTURE["request"]["messages"], model="eigencloud:gpt-oss-120b-f16")
+    assert turn.record["signature"] == "invalid"
+    assert "recovered" in turn.record["notes"][0]
+
+
+def test_sepolia_chain_id_makes_the_mainnet_signature_invalid(server):
+    server.script(fixture_reply())
+    turn = jc.chat(FIXTURE["request"]["messages"], model="eigencloud-sepolia:gpt-oss-120b-f16")
+    assert turn.record["signature"] == "invalid"
+
+
+def test_streamed_without_signature_is_not_verifiable(server):
+    turn = jc.chat("hi", model="eigencloud", stream=True)
+    assert turn.record["signature"] == "not verifiable"
+    assert turn.record["notes"] == ["signature not verifiable: no signature (streamed turn?)"]
+
+
+def test_signer_addresses_come_from_configuration(server, env):
+    env.write_text(
+        env.read_text() + '\n[signers]\n"1" = "0x0000000000000000000000000000000000000001"\n'
+    )
+    server.script(fixture_reply())
+    turn = jc.chat(FIXTURE["request"]["messages"], model="eigencloud:gpt-oss-120b-f16")
+    assert turn.record["signature"] == "invalid"
+
+
+def test_cli_verifies_a_saved_notebook(server, tmp_path, capsys):
+    from jupyter_chat.render import MIME
+
+    server.script(fixture_reply())
+    turn = jc.chat(FIXTURE["request"]["messages"], model="eigencloud:gpt-oss-120b-f16")
+    nb = {
+        "cells": [
+            {
+                "cell_type": "code",
+                "source": "",
+                "metadata": {},
+                "outputs": [
+                    {
+                        "output_type": "display_data",
+                        "metadata": {},
+                        "data": {MIME: {"signed": turn.signed}},
+                    }
+                ],
+            }
+        ],
+        "metadata": {},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    path = tmp_path / "saved.ipynb"
+    path.write_text(json.dumps(nb))
+    assert cli(["verify", str(path)]) == 0
+    assert (
+        "cell 1: verified by 0x7053bfb0433a16a2405de785d547b1b32cee0cf3" in capsys.readouterr().out
+    )
+    turn.signed["response_contents"][0] = turn.signed["response_contents"][0] + " "
+    path.write_text(json.dumps(nb))
+    assert cli(["verify", str(path)]) == 1
+    assert "cell 1: invalid" in capsys.readouterr().out
+
+
+# -- a notebook, recorded then replayed in real kernels -----------------------------------------
+NOTEBOOK_CELLS = [
+    "%load_ext jupyter_chat\n%chat replay auto demo.chat.jsonl",
+    "%%chat -m edenai:openai/gpt-4o\nFirst question",
+    "%%chat -m eigencloud --no-stream\nSecond question",
+    "import jupyter_chat as jc\nprint(jc.chat('from python', model='local').text)",
+]
+
+
+def execute(path: Path, env: dict) -> dict:
+    import nbclient
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    nbclient.NotebookClient(
+        nb, timeout=60, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+    ).execute(env=env)
+    return nb
+
+
+def outputs(nb) -> list:
+    """The outputs as saved, minus what changes on every run by design (display ids)."""
+    out = []
+    for cell in nb.cells:
+        for o in cell.get("outputs", []):
+            o = json.loads(json.dumps(o))
+            o.pop("transient", None)
+            out.append(o)
+    return out
+
+
+def test_a_recorded_notebook_replays_offline_with_identical_outputs(server, tmp_path):
+    import nbformat
+    from kernel import kernel_env
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(src) for src in NOTEBOOK_CELLS]
+    path = tmp_path / "demo.ipynb"
+    nbformat.write(nb, path)
+    env = kernel_env(server, str(tmp_path / "none.toml"))
+    recorded = execute(path, env)  # auto: calls the loopback providers, records
+    assert len(server.requests) == 3
+    server.reset()
+    with socket.socket() as s:  # a port where nothing listens: any network call would fail
+        s.bind(("127.0.0.1", 0))
+        dead = s.getsockname()[1]
+    offline = {
+        k: (f"http://127.0.0.1:{dead}/v1" if k.endswith("_BASE_URL") else v) for k, v in env.items()
+    }
+    offline["JUPYTER_CHAT_REPLAY"] = "replay"
+    first, second = execute(path, offline), execute(path, offline)
+    assert server.requests == []
+    assert outputs(first) == outputs(second)  # byte-identical, run after run
+    answers = [
+        [
+            o["data"]["text/plain"]
+            for o in outputs(x)
+            if "data" in o and "jupyter_chat" in o["metadata"]
+        ]
+        for x in (recorded, first)
+    ]
+    strip = [[a.replace(" · replayed", "") for a in run] for run in answers]
+    assert strip[0] == strip[1] and len(strip[0]) == 2
