@@ -109,6 +109,7 @@ def prepare(
     *,
     key: str | None = None,
     fresh: bool = False,
+    dry_run: bool = False,
     **params: Any,
 ) -> Prepared:
     """Resolve everything and build the request; raises before anything is sent."""
@@ -135,7 +136,7 @@ def prepare(
         raise ConfigError("the prompt must be a string or a list of message dicts")
     messages = [{"role": "system", "content": system}] if system else []
     messages += ([] if fresh else SESSION.history(thread, key)) + new
-    req = build_request(provider, model_id, messages, params, stream)
+    req = build_request(provider, model_id, messages, params, stream, need_key=not dry_run)
     return Prepared(req, new, thread, key, notes, fresh)
 
 

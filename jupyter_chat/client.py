@@ -42,7 +42,7 @@ from .errors import (
     RateLimitError,
     StreamCutError,
 )
-from .profiles import Profile
+from .profiles import MANAGED_BASE, Profile
 from .stream import Accumulator, Result
 
 OnDelta = Callable[[list], None]
@@ -59,6 +59,7 @@ class Request:
     stream: bool
     secret_headers: frozenset[str] = frozenset()
     chain_id: int | None = None
+    managed: bool = False  # the URL's host and port are the managed local server's, once up
 
     @property
     def host(self) -> str:
@@ -67,7 +68,8 @@ class Request:
     def public(self) -> dict[str, Any]:
         """What may be shown or recorded: secret header values masked."""
         headers = {k: ("***" if k in self.secret_headers else v) for k, v in self.headers.items()}
-        return {"provider": self.provider, "url": self.url, "headers": headers, "body": self.body}
+        url = self.url.replace(":0/", ":<port>/", 1) if self.managed else self.url
+        return {"provider": self.provider, "url": url, "headers": headers, "body": self.body}
 
     def __repr__(self) -> str:
         return f"Request({self.provider!r}, {self.url!r}, stream={self.stream})"
@@ -91,8 +93,10 @@ def build_request(
     messages: list[dict[str, Any]],
     params: dict[str, Any] | None = None,
     stream: bool = False,
+    need_key: bool = True,
 ) -> Request:
-    """Check everything and shape the request; raises before anything is sent."""
+    """Check everything and shape the request; raises before anything is sent. Without
+    ``need_key`` (a dry run) a missing key is shown, not an error."""
     profile = CONFIG.profile(provider)
     params = profile.check_params(dict(params or {}))
     if model is None:
@@ -120,9 +124,22 @@ def build_request(
     for name, var in profile.header_env.items():
         if os.environ.get(var):
             headers[name] = os.environ[var]
-    secret_headers = _add_auth(headers, profile, base)
+    try:
+        secret_headers = _add_auth(headers, profile, base)
+    except AuthenticationError:
+        if need_key:
+            raise
+        headers[profile.auth_header] = f"(no key set: {profile.key_var})"
+        secret_headers = frozenset()
     return Request(
-        provider, base + profile.path, headers, body, stream, secret_headers, profile.chain_id
+        provider,
+        base + profile.path,
+        headers,
+        body,
+        stream,
+        secret_headers,
+        profile.chain_id,
+        managed=base == MANAGED_BASE,
     )
 
 
@@ -396,10 +413,15 @@ class Runtime:
             write=settings.write_timeout,
             pool=settings.connect_timeout,
         )
+        url = req.url
+        if req.managed:  # start (or reuse) the kernel's llama.cpp server, off the loop
+            from .local import SERVER
+
+            url = await asyncio.to_thread(SERVER.ensure) + url[len(MANAGED_BASE) :]
         t0 = time.perf_counter()
         try:
             async with self.http().stream(
-                "POST", req.url, json=req.body, headers=req.headers, timeout=timeout
+                "POST", url, json=req.body, headers=req.headers, timeout=timeout
             ) as resp:
                 meta.ttfb_ms = (time.perf_counter() - t0) * 1000
                 meta.status = resp.status_code
@@ -579,6 +601,10 @@ async def list_models(provider: str) -> list[dict[str, Any]]:
     if not profile.models_path:
         raise ConfigError(f"{provider} has no model listing endpoint")
     base = profile.resolved_base_url()
+    if base == MANAGED_BASE:
+        from .local import SERVER
+
+        base = await asyncio.to_thread(SERVER.ensure)
     headers = {"User-Agent": f"jupyter-chat/{__version__}"}
     _add_auth(headers, profile, base)
     s = CONFIG.settings

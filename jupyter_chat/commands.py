@@ -48,6 +48,7 @@ def _help(m: Any, args: Any) -> None:
 def _providers(m: Any, args: Any) -> None:
     from .config import CONFIG
     from .errors import ChatError
+    from .profiles import MANAGED_BASE
 
     rows = []
     for name, p in CONFIG.profiles().items():
@@ -55,6 +56,8 @@ def _providers(m: Any, args: Any) -> None:
             url = p.resolved_base_url()
         except ChatError:
             url = f"not set ({p.url_var})"
+        if p.managed and url == MANAGED_BASE:
+            url = "managed here (started on first use)"
         if not p.key_required:
             key = "not needed"
         elif os.environ.get(p.key_var) or name in CONFIG._keys:
@@ -256,13 +259,23 @@ def _local(m: Any, args: Any) -> None:
 def _replay(m: Any, args: Any) -> None:
     if args.mode is None:
         mode, store = SESSION.replay_state()
-        where = f" with `{store.path}`" if store is not None else ""
+        where = f" with `{_shown_path(store.path)}`" if store is not None else ""
         return _show(f"Replay mode: **{mode}**{where}.")
     store = SESSION.set_replay(args.mode, args.path, args.pace)
     n = len(store.records()) if store.path.exists() else 0
     forced = os.environ.get("JUPYTER_CHAT_REPLAY")
     note = f" (JUPYTER_CHAT_REPLAY={forced} is in force for this kernel)" if forced else ""
-    _show(f"Replay mode: **{args.mode}** with `{store.path}` ({n} recordings){note}.")
+    _show(f"Replay mode: **{args.mode}** with `{_shown_path(store.path)}` ({n} recordings){note}.")
+
+
+def _shown_path(path: Any) -> str:
+    """Relative to the notebook's folder when inside it: outputs stay the same on any machine."""
+    from pathlib import Path
+
+    try:
+        return str(Path(path).relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
 
 
 def _verify(m: Any, args: Any) -> None:

@@ -122,12 +122,14 @@ class ChatMagics(Magics):
         if err is not None and result.execution_count:
             self.errors[result.execution_count] = f"{type(err).__name__}: {err}"
 
-    def cell_key(self, line: str, cell: str) -> str:
-        """The cell's stable id; without one (terminal, old frontends), its source's hash."""
-        if self.cell_id:
-            return f"id:{self.cell_id}"
+    def source_key(self, line: str, cell: str) -> str:
+        """A hash of the cell's text: the same in every frontend, on every machine."""
         source = self.raw_cell or f"%%chat {line}\n{cell}"
         return "src:" + hashlib.sha256(source.encode()).hexdigest()[:16]
+
+    def cell_key(self, line: str, cell: str) -> str:
+        """The cell's stable id; without one (terminal, nbval, old frontends), its text's hash."""
+        return f"id:{self.cell_id}" if self.cell_id else self.source_key(line, cell)
 
     # -- the magic ------------------------------------------------------------------------
     @line_cell_magic

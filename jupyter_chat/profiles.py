@@ -64,6 +64,7 @@ _CHECKS: dict[str, tuple[tuple[type, ...], float | None, float | None]] = {
 }
 
 _NAME = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
+MANAGED_BASE = "http://127.0.0.1:0/v1"  # stands for the managed local server until it runs
 
 
 class Profile(BaseModel):
@@ -127,9 +128,7 @@ class Profile(BaseModel):
     def resolved_base_url(self) -> str:
         url = os.environ.get(self.url_var) or self.base_url
         if not url and self.managed:
-            from .local import SERVER
-
-            return SERVER.ensure()
+            return MANAGED_BASE  # the kernel's own server, started when a request is sent
         if not url:
             raise ConfigError(
                 f"no base URL for provider {self.name!r}",

@@ -24,7 +24,11 @@ def run_cell_turn(magics: Any, args: Any, line: str, cell: str) -> None:
         if getattr(args, name) is not None:
             params[name] = getattr(args, name)
     key = magics.cell_key(line, cell)
-    seed = args.seed if args.seed is not None else SESSION.derive_seed(key)
+    # Seeds come from the cell's text, not its id: nbval and terminals send no id, and the
+    # seed (hence the request, hence its recording) must be the same wherever the notebook runs.
+    seed = (
+        args.seed if args.seed is not None else SESSION.derive_seed(magics.source_key(line, cell))
+    )
     prep = api.prepare(
         prompt,
         model=args.model or SESSION.model,
@@ -34,6 +38,7 @@ def run_cell_turn(magics: Any, args: Any, line: str, cell: str) -> None:
         stream=not args.no_stream,
         key=key,
         fresh=args.new,
+        dry_run=args.dry_run,
         **params,
     )
     if args.dry_run:

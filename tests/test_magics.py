@@ -256,6 +256,9 @@ def test_seeds_derive_from_the_cell_not_the_order(server, k):
     k.run("%%chat -m eigencloud\ny", cell_id="s2")  # out of order, re-run
     k.run("%%chat -m eigencloud\nx", cell_id="s1")
     assert (seed_of(server, 2), seed_of(server, 3)) == (b, a) and a != b
+    k.run("%%chat -m eigencloud\nx")  # no cell id (nbval, a terminal): the same seed
+    k.run("%%chat -m eigencloud\nx", cell_id="elsewhere")  # another frontend's id: the same
+    assert seed_of(server, 4) == seed_of(server, 5) == a
     k.run("%chat seed 5")
     k.run("%%chat -m eigencloud\nx", cell_id="s1")
     assert seed_of(server) not in (a, b)

@@ -316,3 +316,14 @@ def test_a_recorded_notebook_replays_offline_with_identical_outputs(server, tmp_
     ]
     strip = [[a.replace(" · replayed", "") for a in run] for run in answers]
     assert strip[0] == strip[1] and len(strip[0]) == 2
+
+
+def test_replaying_local_turns_needs_no_local_server(server, store, monkeypatch):
+    from jupyter_chat import local
+
+    SESSION.set_replay("record", store)
+    jc.chat("q", model="local")  # recorded from the loopback server standing in for llama.cpp
+    monkeypatch.delenv("LOCAL_BASE_URL")  # now "local" means the managed llama.cpp server
+    SESSION.set_replay("replay", store)
+    assert jc.chat("q", model="local").record["replayed"]  # the hash names no host or port
+    assert not local.status()["running"]  # and replaying started nothing
