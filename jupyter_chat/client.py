@@ -109,7 +109,12 @@ def build_request(
     profile.check_model(model)
     if not messages:
         raise InvalidRequestError("no messages to send", provider=provider)
-    base = profile.resolved_base_url()
+    try:
+        base = profile.resolved_base_url()
+    except ConfigError:
+        if need_key:
+            raise
+        base = "${" + profile.url_var + "}"  # a dry run shows where the URL would come from
     if profile.null_content_as_empty:
         messages = [m if m.get("content") is not None else {**m, "content": ""} for m in messages]
     body: dict[str, Any] = {"model": model, "messages": messages, **params}

@@ -1,8 +1,11 @@
-"""Run the main job without a browser: execute notebooks/quickstart.ipynb and say where the
-outputs went (an executed notebook and a plain-text transcript)."""
+"""Run the main job without a browser: execute notebooks/quickstart.ipynb live on the embedded
+local model (replay off) and say where the outputs went: an executed notebook and a plain-text
+transcript, in build/quickstart/ (or --output DIR)."""
 
 from __future__ import annotations
 
+import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -11,7 +14,6 @@ import nbformat
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = ROOT / "notebooks" / "quickstart.ipynb"
-OUT = ROOT / "build" / "quickstart"
 
 
 def transcript(nb: nbformat.NotebookNode) -> str:
@@ -30,18 +32,22 @@ def transcript(nb: nbformat.NotebookNode) -> str:
 
 
 def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--output", default=str(ROOT / "build" / "quickstart"))
+    out_dir = Path(parser.parse_args().output)
     nb = nbformat.read(SOURCE, as_version=4)
     client = nbclient.NotebookClient(
         nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(SOURCE.parent)}}
     )
     failed = None
     try:
-        client.execute()
+        # live: the recordings shipped beside the notebook are not used
+        client.execute(env={**os.environ, "JUPYTER_CHAT_REPLAY": "off"})
     except nbclient.exceptions.CellExecutionError as exc:
         failed = exc
-    OUT.mkdir(parents=True, exist_ok=True)
-    nbformat.write(nb, OUT / "quickstart.ipynb")
-    (OUT / "quickstart.txt").write_text(transcript(nb), encoding="utf-8")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, out_dir / "quickstart.ipynb")
+    (out_dir / "quickstart.txt").write_text(transcript(nb), encoding="utf-8")
     turns = [
         o.metadata["jupyter_chat"]
         for c in nb.cells
@@ -54,8 +60,8 @@ def main() -> int:
             f"  turn: {r['provider']}:{r['model']} seed={r['params'].get('seed')} "
             f"tokens={tokens} {r['latency_ms']:.0f} ms complete={r['complete']}"
         )
-    print(f"executed notebook: {OUT / 'quickstart.ipynb'}")
-    print(f"transcript:        {OUT / 'quickstart.txt'}")
+    print(f"executed notebook: {out_dir / 'quickstart.ipynb'}")
+    print(f"transcript:        {out_dir / 'quickstart.txt'}")
     if failed is not None:
         print(f"FAILED: {str(failed).strip().splitlines()[-1]}", file=sys.stderr)
         return 1

@@ -1,4 +1,9 @@
-"""The notebooks under notebooks/ run top to bottom under nbval, against the real local model."""
+"""Every notebook under notebooks/ runs top to bottom under nbval, outputs compared (strict).
+
+The notebooks replay their answers from the stores shipped beside them, so the outputs are the
+same on every machine; scripts/record_notebooks.py re-records them against the local model.
+The main job (the quickstart, live on the local model) is checked through `make quickstart`.
+"""
 
 from __future__ import annotations
 
@@ -22,6 +27,7 @@ def test_notebook_runs_under_nbval(notebook, tmp_path):
         if not k.endswith(("_API_KEY", "_BASE_URL")) and not k.startswith("JUPYTER_CHAT_")
     }
     env["JUPYTER_CHAT_CONFIG"] = str(tmp_path / "none.toml")  # the embedded default: local
+    env["JUPYTER_CHAT_LOCAL_MODEL"] = str(tmp_path / "absent.gguf")  # a live call would fail
     out = subprocess.run(
         [
             sys.executable,
@@ -45,3 +51,24 @@ def test_notebook_runs_under_nbval(notebook, tmp_path):
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-2000:]
     cells = sum(c == "code" for c in re.findall(r'"cell_type": "(\w+)"', notebook.read_text()))
     assert f"{cells} passed" in summary, summary
+
+
+def test_the_main_job_runs_headless_on_the_local_model(tmp_path):
+    """`make quickstart`: the quickstart, executed live (replay off) on the local model."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.endswith(("_API_KEY", "_BASE_URL")) and not k.startswith("JUPYTER_CHAT_")
+    }
+    env["JUPYTER_CHAT_CONFIG"] = str(tmp_path / "none.toml")
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "quickstart.py"), "--output", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=900,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "quickstart ok: 3 chat turns" in out.stdout  # the three %%chat cells
+    assert (tmp_path / "quickstart.ipynb").exists() and (tmp_path / "quickstart.txt").exists()
+    assert "replayed" not in (tmp_path / "quickstart.txt").read_text()  # live, not replayed
