@@ -71,4 +71,4 @@ def test_the_main_job_runs_headless_on_the_local_model(tmp_path):
     assert out.returncode == 0, out.stdout + out.stderr
     assert "quickstart ok: 3 chat turns" in out.stdout  # the three %%chat cells
     assert (tmp_path / "quickstart.ipynb").exists() and (tmp_path / "quickstart.txt").exists()
-    assert "replayed" not in (tmp_path / "quickstart.txt").read_text()  # live, not replayed
+    assert "· replayed" not in (tmp_path / "quickstart.txt").read_text()  # live, not replayed
