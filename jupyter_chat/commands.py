@@ -188,7 +188,7 @@ def _seed(m: Any, args: Any) -> None:
         "Derived seeds are off: no seed is sent unless --seed is given."
         if SESSION.seed is None
         else f"Notebook seed: {SESSION.seed}. Each cell sends a seed derived from it and the "
-        "cell's id."
+        "cell's text."
     )
 
 
@@ -265,7 +265,9 @@ def _replay(m: Any, args: Any) -> None:
     n = len(store.records()) if store.path.exists() else 0
     forced = os.environ.get("JUPYTER_CHAT_REPLAY")
     note = f" (JUPYTER_CHAT_REPLAY={forced} is in force for this kernel)" if forced else ""
-    _show(f"Replay mode: **{args.mode}** with `{_shown_path(store.path)}` ({n} recordings){note}.")
+    _show(
+        f"Replay mode: **{args.mode}** with `{_shown_path(store.path)}` ({n} recording{'' if n == 1 else 's'}){note}."
+    )
 
 
 def _shown_path(path: Any) -> str:
