@@ -48,6 +48,7 @@ __all__ = [
     "models",
     "providers",
     "set_key",
+    "set_replay",
 ]
 
 
@@ -116,6 +117,15 @@ def providers() -> dict[str, Profile]:
     from .config import CONFIG
 
     return dict(CONFIG.profiles())
+
+
+def set_replay(mode: str, path: str | None = None, pace: bool = False) -> Any:
+    """Record and replay for this kernel: ``off``, ``record``, ``replay``, ``auto`` or
+    ``check``; ``path`` is the store (default: NOTEBOOK.chat.jsonl beside the notebook).
+    Returns the store."""
+    from .state import SESSION
+
+    return SESSION.set_replay(mode, path, pace)
 
 
 def models(provider: str) -> list[dict[str, Any]]:

@@ -327,3 +327,13 @@ def test_replaying_local_turns_needs_no_local_server(server, store, monkeypatch)
     SESSION.set_replay("replay", store)
     assert jc.chat("q", model="local").record["replayed"]  # the hash names no host or port
     assert not local.status()["running"]  # and replaying started nothing
+
+
+def test_python_api_switches_modes(server, store):
+    returned = jc.set_replay("auto", str(store))
+    assert returned.path == store.resolve()
+    jc.chat("q", model="local")
+    assert jc.chat("q", model="local").record["replayed"] and len(server.requests) == 1
+    with pytest.raises(jc.ConfigError, match="unknown replay mode 'sometimes'"):
+        jc.set_replay("sometimes")
+    assert SESSION.replay_mode == "auto"
