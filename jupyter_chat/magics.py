@@ -161,4 +161,7 @@ class ChatMagics(Magics):
 
 
 def register(ip: Any) -> None:
+    from .frontend import FRONTEND
+
     ip.register_magics(ChatMagics)
+    FRONTEND.attach(ip)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from typing import Any
 
 MIME = "application/vnd.jupyter-chat+json"
@@ -133,6 +134,7 @@ class Live:
         fmt: str = "markdown",
         terminal: bool = False,
         acc: Any = None,
+        frontend: Any = None,
     ) -> None:
         self.record = record  # partial until the end: provider, model, params, thread
         self.messages = messages
@@ -147,6 +149,13 @@ class Live:
         self._last_time = 0.0
         self._last_size = -1
         self._printed = 0  # terminal: characters of the answer already printed
+        # With the JupyterLab extension present, only new text goes out (frontend.py).
+        self.frontend = (
+            frontend if frontend is not None and frontend.ready and not terminal else None
+        )
+        self.turn_id = uuid.uuid4().hex if self.frontend else None
+        self._pending: dict[str, list[str]] = {"answer": [], "reasoning": []}
+        self._tools_sent = -1
 
     def feed(self, out: list) -> None:
         """Deltas from the accumulator: count them, and update the display when due."""
@@ -157,6 +166,12 @@ class Live:
                     self.size += 1
                 else:
                     self.size += len(text)
+                    if self.frontend and kind in self._pending:
+                        self._pending[kind].append(text)
+        if self.frontend:
+            if time.perf_counter() - self._last_time >= _MIN_INTERVAL:
+                self._send_deltas()
+            return
         if self.terminal:
             self._print(self.acc.text("answer"))
             return
@@ -185,12 +200,34 @@ class Live:
             status="streaming",
             fmt=self.fmt,
             elapsed=now - self.start,
-            structured=False,
+            structured=self.frontend is not None,
         )
+        if self.frontend:  # the extension's renderer takes this display and the deltas
+            data[MIME]["turn_id"] = self.turn_id
         self._emit(data, {})
         self._last_time, self._last_size = now, self.size
 
+    def _send_deltas(self) -> None:
+        msg: dict[str, Any] = {"type": "delta", "turn": self.turn_id}
+        for kind, parts in self._pending.items():
+            if parts:
+                msg[kind] = "".join(parts)
+                parts.clear()
+        if len(msg) > 2:
+            self.frontend.send(msg)
+        if self.tools and self.acc is not None:
+            calls = self.acc.result().tool_calls
+            size = sum(len(c["function"]["arguments"]) for c in calls) + len(calls)
+            if size != self._tools_sent:
+                self.frontend.send(
+                    {"type": "tool_calls", "turn": self.turn_id, "tool_calls": calls}
+                )
+                self._tools_sent = size
+        self._last_time = time.perf_counter()
+
     def final(self, data: dict[str, Any], metadata: dict[str, Any], answer: str = "") -> None:
+        if self.frontend:
+            self._send_deltas()  # the delta stream is whole, even before the final update
         if self.terminal:
             self._print(answer)
             print(f"\n[{data['text/plain'].rsplit('[', 1)[-1]}")

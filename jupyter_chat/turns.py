@@ -9,6 +9,7 @@ from IPython.core.error import UsageError
 
 from . import api, render
 from .errors import ChatError, ProviderError
+from .frontend import FRONTEND
 from .interpolate import interpolate
 from .state import SESSION
 
@@ -52,7 +53,9 @@ def run_cell_turn(magics: Any, args: Any, line: str, cell: str) -> None:
         "thread": prep.thread,
     }
     call = api.open_call(prep)
-    live = render.Live(early, shown, args.format, magics.terminal, call.acc)
+    live = render.Live(
+        early, shown, args.format, magics.terminal, call.acc, FRONTEND if req.stream else None
+    )
     if req.stream:
         live.show()
     try:

@@ -486,3 +486,44 @@ def test_terminal_ipython_prints_plain_text(server, tmp_path):
     assert lines[-2] == "Hello from eigencloud."
     assert lines[-1].startswith("[eigencloud:test-model · seed 4 · 8 tokens")
     assert "<details>" not in out.stdout and "The user greets" not in out.stdout
+
+
+# -- with the JupyterLab extension present: only new text is sent --------------------------------
+def test_with_the_extension_a_turn_sends_only_new_text_then_one_final_update(server, tmp_path):
+    kernel = Kernel(kernel_env(server, str(tmp_path / "none.toml")), cwd=str(tmp_path))
+    try:
+        ran = kernel.run("%load_ext jupyter_chat")
+        [opened] = ran.of("comm_open")
+        assert opened["content"]["target_name"] == "jupyter_chat"
+        hello = kernel.kc.session.msg(
+            "comm_msg",
+            {"comm_id": opened["content"]["comm_id"], "data": {"type": "hello", "version": 1}},
+        )
+        kernel.kc.shell_channel.send(hello)  # what the extension answers
+        kernel.run("pass")  # the hello is handled between cells
+        words = [f"w{i} " for i in range(400)]
+        server.script(
+            Reply(
+                events=sse(
+                    chunk(reasoning="think "), *(chunk(w) for w in words), chunk(finish="stop")
+                ),
+                split=2000,
+                delay=0.01,
+            )
+        )
+        ran = kernel.run("%%chat -m edenai:openai/gpt-4o\nGo")
+        assert ran.reply["status"] == "ok"
+        first, *rest = ran.displays
+        turn_id = first["content"]["data"][MIME]["turn_id"]
+        assert first["content"]["data"][MIME]["status"] == "streaming"
+        assert len(rest) == 1 and rest[0]["content"]["data"][MIME]["status"] == "complete"
+        deltas = [m["content"]["data"] for m in ran.of("comm_msg")]
+        assert deltas and {d["turn"] for d in deltas} == {turn_id}
+        assert "".join(d.get("answer", "") for d in deltas) == "".join(words)
+        assert "".join(d.get("reasoning", "") for d in deltas) == "think "
+        answer = len("".join(words))
+        streamed = wire_size(ran.of("comm_msg"))
+        assert streamed < 3 * answer  # the streaming costs about the text itself
+        no_key_in(ran)
+    finally:
+        kernel.close()
