@@ -25,8 +25,17 @@ from .errors import (  # noqa: E402  (no third-party imports behind these)
 if TYPE_CHECKING:
     from .api import Turn, achat, chat, map
     from .profiles import Profile
+    from .widgets import compare, panel
 
-_LAZY = {"chat": "api", "achat": "api", "map": "api", "Turn": "api", "Profile": "profiles"}
+_LAZY = {
+    "chat": "api",
+    "achat": "api",
+    "map": "api",
+    "Turn": "api",
+    "Profile": "profiles",
+    "panel": "widgets",
+    "compare": "widgets",
+}
 
 __all__ = [
     "AuthenticationError",
@@ -43,9 +52,11 @@ __all__ = [
     "achat",
     "add_provider",
     "chat",
+    "compare",
     "configure",
     "map",
     "models",
+    "panel",
     "providers",
     "set_key",
     "set_replay",

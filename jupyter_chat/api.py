@@ -308,8 +308,8 @@ def close_call(prep: Prepared, call: Call | ReplayCall) -> Turn:
     )
 
 
-async def run_async(prep: Prepared) -> Turn:
-    """One turn on the shared loop (``achat``, ``map``), replay included."""
+async def run_async(prep: Prepared, on_delta: Any = None, acc: Any = None) -> Turn:
+    """One turn on the shared loop (``achat``, ``map``, widgets), replay included."""
     rec = recording_for(prep)
     if rec is not None:
         return finish(
@@ -320,8 +320,15 @@ async def run_async(prep: Prepared) -> Turn:
         )
     meta = Meta()
     deltas: list | None = [] if SESSION.replay_state()[0] in ("record", "auto") else None
-    on_delta = replay.capture(deltas, time.perf_counter()) if deltas is not None else None
-    result = await RUNTIME.send(prep.request, on_delta, meta=meta)
+    keep = replay.capture(deltas, time.perf_counter()) if deltas is not None else None
+
+    def forward(out: list) -> None:
+        if keep is not None:
+            keep(out)
+        if on_delta is not None:
+            on_delta(out)
+
+    result = await RUNTIME.send(prep.request, forward, acc, meta=meta)
     return finish(prep, result, meta, deltas=deltas)
 
 

@@ -296,6 +296,14 @@ def _verify(m: Any, args: Any) -> None:
     _show(_table(["turn", "signature", "signer or reason"], rows))
 
 
+def _panel(m: Any, args: Any) -> None:
+    from IPython.display import display
+
+    from .widgets import panel
+
+    display(panel(args.model, args.thread))
+
+
 def _export(m: Any, args: Any) -> None:
     path = SESSION.export(check_thread(args.thread), args.path)
     _show(f"Thread `{args.thread}` written to `{path}`.")
@@ -373,6 +381,9 @@ def parser_() -> _Parser:
     cmd(
         "verify", _verify, "verify [PATH]: check EigenCloud signatures in a store or notebook."
     ).add_argument("path", nargs="?")
+    pn = cmd("panel", _panel, "panel [-m MODEL] [-t THREAD]: a chat panel (widgets).")
+    pn.add_argument("-m", "--model")
+    pn.add_argument("-t", "--thread")
     ex = cmd("export", _export, "export THREAD PATH: write a thread as .md or .json.")
     ex.add_argument("thread")
     ex.add_argument("path")

@@ -72,6 +72,11 @@ def _cell_parser() -> _Parser:
     a("-o", "--out", metavar="VAR", help="store the Turn in this variable")
     a("--dry-run", action="store_true", help="show the request that would be sent (no key)")
     a("--no-interpolate", action="store_true", help="send the cell body as it is")
+    a(
+        "--compare",
+        metavar="MODEL1,MODEL2,...",
+        help="send the cell to each model at once, streaming side by side (widgets)",
+    )
     return p
 
 

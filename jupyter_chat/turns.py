@@ -44,6 +44,8 @@ def run_cell_turn(magics: Any, args: Any, line: str, cell: str) -> None:
     )
     if args.dry_run:
         return _dry_run(prep)
+    if args.compare:
+        return _compare(args, prompt, params)
     req = prep.request
     shown = [m for m in req.body["messages"] if m.get("role") == "system"][:1] + prep.new
     early = {
@@ -147,3 +149,28 @@ def _dry_run(prep: api.Prepared) -> None:
         },
         raw=True,
     )
+
+
+def _compare(args: Any, prompt: str, params: dict[str, Any]) -> None:
+    """Columns in widget frontends, then a summary table that every frontend shows."""
+    from IPython.display import display
+
+    from .widgets import compare
+
+    models = [m.strip() for m in args.compare.split(",") if m.strip()]
+    if len(models) < 2:
+        raise UsageError("%%chat --compare: give two or more models, comma-separated")
+    if args.seed is not None:
+        params["seed"] = args.seed
+    view = compare(prompt, models=models, system=args.system or SESSION.system, **params)
+    display(view)
+    rows = ["| model | answer | tokens | time |", "| --- | --- | --- | --- |"]
+    for model, turn in zip(models, view.wait()):
+        if isinstance(turn, BaseException) or turn is None:
+            rows.append(f"| {model} | error: {turn} | | |")
+            continue
+        text = " ".join(turn.text.split())
+        text = (text if len(text) <= 120 else text[:117] + "...").replace("|", "\\|")
+        tokens = (turn.usage or {}).get("total_tokens", "")
+        rows.append(f"| {model} | {text} | {tokens} | {turn.record['latency_ms'] / 1000:.1f} s |")
+    display({"text/markdown": "\n".join(rows), "text/plain": "\n".join(rows)}, raw=True)
