@@ -188,9 +188,10 @@ class ChatPanel(w.VBox):
             ensure_option=False,
             layout=w.Layout(flex="1 1 14em"),
         )
+        thread = thread or SESSION.current
         self.thread = w.Dropdown(
-            options=self._threads(),
-            value=thread or SESSION.current,
+            options=sorted({*self._threads(), thread}),
+            value=thread,
             description="Thread",
             layout=w.Layout(flex="1 1 12em"),
         )
