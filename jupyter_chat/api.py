@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import json
 import time
@@ -72,9 +73,24 @@ def canonical_request(req: Request) -> dict[str, Any]:
     return {
         "provider": req.provider,
         "model": req.body.get("model"),
-        "messages": req.body.get("messages"),
+        "messages": [hash_images(m) for m in req.body.get("messages", [])],
         "params": sent_params(req),
     }
+
+
+def hash_images(message: dict[str, Any]) -> dict[str, Any]:
+    """Images stand in recordings and hashes as their SHA-256, not their bytes."""
+    content = message.get("content")
+    if not isinstance(content, list):
+        return message
+    parts = []
+    for part in content:
+        url = (part.get("image_url") or {}).get("url", "") if isinstance(part, dict) else ""
+        if url.startswith("data:"):
+            digest = hashlib.sha256(url.encode()).hexdigest()
+            part = {**part, "image_url": {"url": f"sha256:{digest}"}}
+        parts.append(part)
+    return {**message, "content": parts}
 
 
 def request_hash(req: Request) -> str:
@@ -95,6 +111,9 @@ class Prepared:
     key: str | None = None  # the cell, for re-run replacement
     notes: list[str] = field(default_factory=list)  # said in the record (e.g. seed not sent)
     fresh: bool = False  # the thread starts afresh with this turn
+    functions: dict[str, Any] = field(default_factory=dict)  # tool name -> Python function
+    images: list[dict[str, Any]] = field(default_factory=list)  # hashes, never the bytes
+    file: bool = True  # file the turn in its thread (a tool loop files the whole exchange)
 
 
 def prepare(
@@ -110,18 +129,54 @@ def prepare(
     key: str | None = None,
     fresh: bool = False,
     dry_run: bool = False,
+    server_tools: list[str] | dict[str, bool] | None = None,
     **params: Any,
 ) -> Prepared:
     """Resolve everything and build the request; raises before anything is sent."""
-    if images:
-        raise ConfigError("images are not supported yet")
-    if tools is not None:
-        if not all(isinstance(t, dict) for t in tools):
-            raise ConfigError("tools must be OpenAI tool definitions (dicts) for now")
-        params["tools"] = tools
+    provider, model_id = resolve_model(model)
+    profile = CONFIG.profile(provider)
+    functions: dict[str, Any] = {}
+    if server_tools is not None:
+        if not profile.server_tools:
+            raise ConfigError(
+                f"{provider} has no server-side tools",
+                hint="Server-side tool switches are Adaptive Engine's; use "
+                "function tools (tools=[...], --tools) elsewhere.",
+            )
+        switches = (
+            server_tools if isinstance(server_tools, dict) else dict.fromkeys(server_tools, True)
+        )
+        params["tools"] = [{"id": str(i), "enabled": bool(on)} for i, on in switches.items()]
+        params.setdefault("use_tools", True)
+    elif (
+        tools is not None
+        and profile.server_tools
+        and all(isinstance(t, dict) and "id" in t for t in tools)
+    ):
+        params["tools"] = list(tools)  # Adaptive's own {id, enabled} switches
+    elif tools is not None:
+        if profile.server_tools:
+            raise ConfigError(
+                f"{provider} has server-side tools, not function tools",
+                hint="Switch them with --server-tools ID,... (server_tools=[...] in Python).",
+            )
+        from .tools import schema
+
+        defs = []
+        for t in tools:
+            if isinstance(t, dict):
+                defs.append(t)
+            elif callable(t):
+                d = schema(t)
+                functions[d["function"]["name"]] = t
+                defs.append(d)
+            else:
+                raise ConfigError(
+                    f"a tool must be a function or a tool definition, not {type(t).__name__}"
+                )
+        params["tools"] = defs
     if thread is not None:
         check_thread(thread)
-    provider, model_id = resolve_model(model)
     notes = []
     if seed is not None:
         if CONFIG.profile(provider).accepts("seed"):
@@ -134,10 +189,27 @@ def prepare(
         new = list(prompt)
     else:
         raise ConfigError("the prompt must be a string or a list of message dicts")
+    image_info = []
+    if images:
+        if not profile.vision:
+            raise ConfigError(
+                f"{provider} does not take images",
+                hint=f"Use a vision model's provider, or set vision = true in "
+                f"[providers.{provider}] if this deployment takes them.",
+            )
+        from .tools import image_part
+
+        parts = []
+        for source in images:
+            part, info = image_part(source, data_urls_only=profile.data_url_images)
+            parts.append(part)
+            image_info.append(info)
+        text = new[-1].get("content")
+        new[-1] = {**new[-1], "content": [{"type": "text", "text": text or ""}, *parts]}
     messages = [{"role": "system", "content": system}] if system else []
     messages += ([] if fresh else SESSION.history(thread, key)) + new
     req = build_request(provider, model_id, messages, params, stream, need_key=not dry_run)
-    return Prepared(req, new, thread, key, notes, fresh)
+    return Prepared(req, new, thread, key, notes, fresh, functions, image_info)
 
 
 def sent_params(req: Request) -> dict[str, Any]:
@@ -164,6 +236,8 @@ def make_record(
         "replayed": replayed,
         "complete": result.complete,
     }
+    if prep.images:
+        record["images"] = prep.images
     notes = list(prep.notes)
     if req.chain_id is not None:
         record["signature"], why = signature_state(req, result)
@@ -213,14 +287,13 @@ def signed_block(req: Request, result: Result) -> dict[str, Any] | None:
 def make_turn(prep: Prepared, result: Result, meta: Meta, replayed: bool = False) -> Turn:
     """Wrap a result as a ``Turn`` and, when complete, file it in its thread."""
     record = make_record(prep, result, meta, replayed)
-    if result.complete:
-        reply: dict[str, Any] = {"role": "assistant", "content": result.answer}
-        if result.tool_calls:
-            reply["tool_calls"] = result.tool_calls
+    if result.complete and prep.file:
         tokens = (result.usage or {}).get("total_tokens") or 0
         if prep.fresh and prep.thread is not None:
             SESSION.clear(prep.thread)
-        SESSION.commit(prep.thread, Entry(prep.key, [*prep.new, reply], tokens, record))
+        SESSION.commit(
+            prep.thread, Entry(prep.key, [*prep.new, reply_message(result)], tokens, record)
+        )
     return Turn(
         result.answer,
         result.reasoning,
@@ -232,6 +305,88 @@ def make_turn(prep: Prepared, result: Result, meta: Meta, replayed: bool = False
         prep.request.body["messages"],
         signed_block(prep.request, result),
     )
+
+
+def reply_message(result: Result) -> dict[str, Any]:
+    """The assistant message that goes back into the conversation."""
+    reply: dict[str, Any] = {"role": "assistant", "content": result.answer}
+    if result.tool_calls:
+        reply["tool_calls"] = result.tool_calls
+    return reply
+
+
+# -- tools ------------------------------------------------------------------------------------
+class ToolLoopError(ChatError):
+    """The model kept calling tools past the step limit."""
+
+
+def run_tools(
+    prep: Prepared, step: Any, max_steps: int = 8, confirm: Any = None, on_result: Any = None
+) -> Turn:
+    """The tool loop: run a step; while the model calls our functions, run them in the kernel,
+    send the results back as ``role: tool`` messages and step again. ``step(prep) -> Turn``
+    runs one request (streamed into a cell, or not); the whole exchange is filed in the thread
+    once the model answers."""
+    from .tools import run_call
+
+    first, exchange, calls_made = prep, [], []
+    prep = dataclasses.replace(prep, file=not prep.functions)
+    turn = step(prep)
+    steps = 1
+    while prep.functions and turn.tool_calls:
+        if steps >= max_steps:
+            raise ToolLoopError(
+                f"the model was still calling tools after {max_steps} steps",
+                provider=prep.request.provider,
+                hint="Raise the limit (max_steps=..., --max-steps N) or change the prompt.",
+                partial=turn.result,
+            )
+        exchange.append(reply_message(turn.result))
+        for call in turn.tool_calls:
+            if confirm is not None and not confirm(call):
+                text, ok = "error: the user declined to run this tool", False
+            else:
+                text, ok = run_call(call, prep.functions)
+            calls_made.append(
+                {
+                    "name": call["function"]["name"],
+                    "arguments": call["function"]["arguments"],
+                    "ok": ok,
+                    "result": text if len(text) <= 200 else text[:197] + "...",
+                }
+            )
+            exchange.append({"role": "tool", "tool_call_id": call.get("id", ""), "content": text})
+            if on_result is not None:
+                on_result(call, text, ok)
+        req = prep.request
+        params = sent_params(req)
+        if params.get("tool_choice") not in (None, "auto", "none"):
+            params["tool_choice"] = "auto"  # forced once; afterwards the model may answer
+        messages = [*req.body["messages"], *exchange[-1 - len(turn.tool_calls) :]]
+        prep = dataclasses.replace(
+            prep,
+            request=build_request(req.provider, req.body["model"], messages, params, req.stream),
+            file=False,
+        )
+        turn = step(prep)
+        steps += 1
+    if calls_made:
+        turn.record["tool_calls"] = calls_made
+        turn.record["steps"] = steps
+        if turn.complete:
+            tokens = (turn.usage or {}).get("total_tokens") or 0
+            if first.fresh and first.thread is not None:
+                SESSION.clear(first.thread)
+            SESSION.commit(
+                first.thread,
+                Entry(
+                    first.key,
+                    [*first.new, *exchange, reply_message(turn.result)],
+                    tokens,
+                    turn.record,
+                ),
+            )
+    return turn
 
 
 # -- record and replay --------------------------------------------------------------------------
@@ -341,6 +496,8 @@ def chat(
     stream: bool = False,
     tools: list | None = None,
     images: list | None = None,
+    max_steps: int = 8,
+    confirm: Any = None,
     **params: Any,
 ) -> Turn:
     """Send one prompt and wait for the answer.
@@ -353,12 +510,27 @@ def chat(
     system : a system prompt.
     seed : sent as the ``seed`` parameter where the provider accepts it.
     stream : receive the answer as server-sent events.
-    **params : any parameter the provider accepts (checked before sending).
+    tools : Python functions (``@jupyter_chat.tool`` or plain) the model may call; they run in
+        the kernel until it answers (``max_steps`` requests at most). OpenAI tool dicts work too.
+    images : paths, http(s) URLs, bytes, PIL images or matplotlib figures.
+    confirm : True to ask before each tool call, or a function ``call -> bool``.
+    **params : any parameter the provider accepts (checked before sending), such as
+        ``tool_choice`` and ``parallel_tool_calls``.
     """
     prep = prepare(prompt, model, thread, system, seed, stream, tools, images, **params)
-    call = open_call(prep)
-    call.wait()
-    return close_call(prep, call)
+
+    def step(p: Prepared) -> Turn:
+        call = open_call(p)
+        call.wait()
+        return close_call(p, call)
+
+    return run_tools(prep, step, max_steps, _ask if confirm is True else confirm or None)
+
+
+def _ask(call: dict[str, Any]) -> bool:
+    fn = call.get("function", {})
+    answer = input(f"Run {fn.get('name')}({fn.get('arguments')})? [y/N] ")
+    return answer.strip().lower() in ("y", "yes")
 
 
 async def achat(

@@ -438,7 +438,7 @@ class Runtime:
                         req.provider, resp.status_code, await resp.aread(), resp.headers
                     )
                 ctype = resp.headers.get("content-type", "")
-                if req.stream and "text/event-stream" in ctype:
+                if "text/event-stream" in ctype:  # also when a server streams unasked
                     await read_events(resp, acc, forward)
                 else:  # not streamed (or a server that ignored stream=true)
                     raw = await resp.aread()

@@ -72,6 +72,19 @@ def _cell_parser() -> _Parser:
     a("-o", "--out", metavar="VAR", help="store the Turn in this variable")
     a("--dry-run", action="store_true", help="show the request that would be sent (no key)")
     a("--no-interpolate", action="store_true", help="send the cell body as it is")
+    a("--tools", metavar="F1,F2", help="Python functions the model may call (run in the kernel)")
+    a("--tool-choice", metavar="auto|required|none|NAME", help="whether and which tool to call")
+    a("--max-steps", type=int, default=8, help="at most this many requests in a tool loop")
+    a("--confirm", action="store_true", help="ask before running each tool call")
+    a("--server-tools", metavar="ID1,ID2", help="Adaptive: switch on these server-side tools")
+    a(
+        "--image",
+        action="append",
+        default=[],
+        metavar="PATH|URL|VAR",
+        help="an image to send (repeatable): a file, an http(s) URL, or a variable holding bytes, "
+        "a PIL image or a matplotlib figure",
+    )
     a(
         "--compare",
         metavar="MODEL1,MODEL2,...",

@@ -96,6 +96,9 @@ class Profile(BaseModel):
     chain_id: int | None = None  # EigenCloud: part of the signed message
     models_path: str | None = "/models"
     managed: bool = False  # local: without a base URL, start the kernel's own server
+    vision: bool = True  # accepts image parts
+    data_url_images: bool = False  # images only as data: URLs (Adaptive)
+    server_tools: bool = False  # "tools" are switches of server-side tools (Adaptive)
     null_content_as_empty: bool = False  # llama-cpp-python answers 500 to content: null
 
     @field_validator("base_url")
@@ -248,6 +251,7 @@ BUILTIN: dict[str, dict[str, Any]] = {
         default_model="gpt-oss-120b-f16",
         stream_usage=False,
         chain_id=1,
+        vision=False,  # gpt-oss and qwen3 read text; the signature covers string content only
     ),
     "eigencloud-sepolia": dict(
         title="EigenAI on EigenCloud (Sepolia testnet, signed)",
@@ -268,6 +272,7 @@ BUILTIN: dict[str, dict[str, Any]] = {
         default_model="gpt-oss-120b-f16",
         stream_usage=False,
         chain_id=11155111,
+        vision=False,
     ),
     "edenai": dict(
         title="Eden AI v3",
@@ -345,6 +350,8 @@ BUILTIN: dict[str, dict[str, Any]] = {
         model_pattern=r"[^/\s]+(/[^/\s]+)?",
         model_hint="Adaptive models are PROJECT/MODEL, or PROJECT for its default model.",
         models_path=None,
+        data_url_images=True,
+        server_tools=True,
     ),
     "openai": dict(title="Any OpenAI-compatible endpoint", base_url="https://api.openai.com/v1"),
     "local": dict(
@@ -353,6 +360,7 @@ BUILTIN: dict[str, dict[str, Any]] = {
         default_model="default",
         managed=True,
         null_content_as_empty=True,
+        vision=False,  # the packaged model reads text; set vision = true for a vision GGUF
     ),
 }
 

@@ -97,6 +97,7 @@ def bundle(
     elapsed: float | None = None,
     structured: bool = True,
     signed: dict[str, Any] | None = None,
+    images: list[dict[str, Any]] | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The MIME bundle and metadata of a turn. ``status``: streaming, complete, incomplete,
     interrupted or error."""
@@ -107,6 +108,16 @@ def bundle(
         "text/markdown": markdown(answer, reasoning, tool_calls, foot, fmt),
         "text/plain": plain(answer, reasoning, tool_calls, foot),
     }
+    if images:
+        thumbs = " ".join(
+            f'<img src="{i["thumbnail"]}" alt="image" height="64">'
+            for i in images
+            if i.get("thumbnail")
+        )
+        notes = ", ".join(f"[image {i['label']}]" for i in images)
+        if thumbs:
+            data["text/markdown"] = thumbs + "\n\n" + data["text/markdown"]
+        data["text/plain"] = notes + "\n\n" + data["text/plain"]
     if structured:
         data[MIME] = {
             "version": 1,
@@ -119,6 +130,8 @@ def bundle(
             "record": record,
             "error": error,
         }
+        if images:
+            data[MIME]["images"] = images
         if signed:  # EigenCloud: exactly what was signed, so a saved notebook can be verified
             data[MIME]["signed"] = signed
     return data, {"jupyter_chat": record} if structured else {}
@@ -272,3 +285,35 @@ def code_of(answer: str) -> str:
     if inside and current:
         blocks.append("\n".join(current))
     return "\n\n".join(blocks) if blocks else answer.strip()
+
+
+_THUMB_MAX = 64 * 1024  # larger images are named, not embedded, in the output
+
+
+def thumbnails(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The images a turn sent: small ones embedded as they are, every one named by its hash;
+    messages shown in outputs carry the hash instead of the data."""
+    import base64
+    import hashlib
+
+    found = []
+    for m in messages:
+        for part in m.get("content") if isinstance(m.get("content"), list) else ():
+            url = (part.get("image_url") or {}).get("url", "") if isinstance(part, dict) else ""
+            if not url:
+                continue
+            if url.startswith("data:"):
+                head, _, b64 = url.partition(",")
+                size = len(b64) * 3 // 4
+                digest = hashlib.sha256(base64.b64decode(b64)).hexdigest()
+                label = f"{head[5:].split(';')[0]} {size // 1024} KB sha256:{digest[:12]}"
+                found.append(
+                    {
+                        "thumbnail": url if len(url) <= _THUMB_MAX else None,
+                        "sha256": digest,
+                        "label": label,
+                    }
+                )
+            else:
+                found.append({"thumbnail": None, "url": url, "label": url})
+    return found

@@ -30,6 +30,14 @@ def run_cell_turn(magics: Any, args: Any, line: str, cell: str) -> None:
     seed = (
         args.seed if args.seed is not None else SESSION.derive_seed(magics.source_key(line, cell))
     )
+    tools = [_tool(magics, name) for name in _names(args.tools)] if args.tools else None
+    images = [magics.shell.user_ns.get(x, x) for x in args.image] if args.image else None
+    if args.tool_choice:
+        params["tool_choice"] = (
+            args.tool_choice
+            if args.tool_choice in ("auto", "required", "none")
+            else {"type": "function", "function": {"name": args.tool_choice}}
+        )
     prep = api.prepare(
         prompt,
         model=args.model or SESSION.model,
@@ -37,17 +45,46 @@ def run_cell_turn(magics: Any, args: Any, line: str, cell: str) -> None:
         system=args.system if args.system is not None else SESSION.system,
         seed=seed,
         stream=not args.no_stream,
+        tools=tools,
+        images=images,
         key=key,
         fresh=args.new,
         dry_run=args.dry_run,
+        server_tools=_names(args.server_tools) if args.server_tools else None,
         **params,
     )
     if args.dry_run:
         return _dry_run(prep)
     if args.compare:
         return _compare(args, prompt, params)
+    confirm = api._ask if args.confirm else None
+    turn = api.run_tools(
+        prep, lambda p: _step(magics, args, p), args.max_steps, confirm, on_result=_show_tool_result
+    )
+    if args.out:
+        if not args.out.isidentifier():
+            raise UsageError(f"-o {args.out!r}: not a valid variable name")
+        magics.shell.user_ns[args.out] = turn
+    if args.format == "code":
+        magics.shell.set_next_input(render.code_of(turn.text), replace=False)
+
+
+def _names(text: str) -> list[str]:
+    return [n.strip() for n in text.split(",") if n.strip()]
+
+
+def _tool(magics: Any, name: str) -> Any:
+    fn = magics.shell.user_ns.get(name)
+    if not callable(fn):
+        raise UsageError(f"--tools: {name!r} is not a function defined in this notebook")
+    return fn
+
+
+def _step(magics: Any, args: Any, prep: api.Prepared) -> Any:
+    """One request, streamed into its own display; returns its Turn."""
     req = prep.request
     shown = [m for m in req.body["messages"] if m.get("role") == "system"][:1] + prep.new
+    shown = [api.hash_images(m) for m in shown]  # outputs keep an image's hash, not its bytes
     early = {
         "provider": req.provider,
         "model": req.body.get("model"),
@@ -73,6 +110,9 @@ def run_cell_turn(magics: Any, args: Any, line: str, cell: str) -> None:
             _show_partial(live, prep, call, "error", str(err), partial)
         raise
     turn = api.close_call(prep, call)
+    if turn.tool_calls and prep.functions:
+        _final(live, prep, turn, turn.text)  # the model asked for tools: show the calls
+        return turn
     answer = turn.text
     if args.format == "json":
         try:
@@ -84,12 +124,22 @@ def run_cell_turn(magics: Any, args: Any, line: str, cell: str) -> None:
                 hint="Ask for JSON only, or use --format markdown.",
             ) from None
     _final(live, prep, turn, answer, args.format)
-    if args.out:
-        if not args.out.isidentifier():
-            raise UsageError(f"-o {args.out!r}: not a valid variable name")
-        magics.shell.user_ns[args.out] = turn
-    if args.format == "code":
-        magics.shell.set_next_input(render.code_of(turn.text), replace=False)
+    return turn
+
+
+def _show_tool_result(call: dict[str, Any], text: str, ok: bool) -> None:
+    from IPython.display import display
+
+    name = call.get("function", {}).get("name", "?")
+    shown = text if len(text) <= 500 else text[:497] + "..."
+    head = f"↳ `{name}` returned" if ok else f"↳ `{name}` failed"
+    display(
+        {
+            "text/markdown": f"{head}\n\n{render.fence(shown)}",
+            "text/plain": f"{head.replace('`', '')}: {shown}",
+        },
+        raw=True,
+    )
 
 
 def _final(
@@ -106,6 +156,7 @@ def _final(
         status="complete",
         fmt="markdown" if fmt == "json" else fmt,
         signed=turn.signed,
+        images=render.thumbnails(prep.new) or None,
     )
     live.final(data, meta, turn.text)
 
