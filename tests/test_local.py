@@ -176,3 +176,26 @@ def test_missing_package_says_how_to_install_it(managed, monkeypatch):
     )
     with pytest.raises(jc.ConfigError, match=r"jupyter-chat\[local\]"):
         jc.chat("hi", model="local")
+
+
+def test_forced_tool_calls_work_with_chatml_function_calling(managed):
+    calls = []
+
+    def get_weather(city: str) -> str:
+        """Get the weather for a city."""
+        calls.append(city)
+        return "sunny"
+
+    local.start(chat_format="chatml-function-calling")
+    try:
+        # Forced, the real server returns a call and the function runs in the kernel. Left to
+        # choose ("auto" after the first step), this small base model calls again and again:
+        # the step limit stops it with a clear error (see the README).
+        with pytest.raises(jc.ChatError, match="still calling tools after 2 steps"):
+            jc.chat("What is the weather in Paris?", model="local", tools=[get_weather],
+                    tool_choice={"type": "function", "function": {"name": "get_weather"}},
+                    max_steps=2, temperature=0, max_tokens=60)
+        assert len(calls) == 1 and isinstance(calls[0], str)
+    finally:
+        local.stop()
+        local.SERVER.settings = local.Settings()
