@@ -41,6 +41,7 @@ class Reply:
     delay: float = 0.0  # seconds between pieces
     reset_after: int | None = None  # abort the connection after this many payload bytes
     stall: float = 0.0  # seconds to wait before the first payload byte
+    stall_headers: float = 0.0  # seconds to wait before even the status line
     content_type: str | None = None
 
 
@@ -268,7 +269,8 @@ class DialectServer:
     def base_url(self, dialect: str) -> str:
         return f"{self.url}/{dialect}{BASE_SUFFIX[dialect]}"
 
-    def script(self, *replies: Reply) -> None:
+    def script(self, *replies: Any) -> None:
+        """Queue replies (a ``Reply``, or a function of the request body returning one)."""
         with self._lock:
             self.replies.extend(replies)
 
@@ -353,6 +355,8 @@ class DialectServer:
         elif auth and headers.get(auth) != prefix + key:
             reply = Reply(status=401, body=error_body(dialect, 401, "Invalid API key"))
         else:
+            if callable(scripted):  # a reply made from the request (e.g. echoing the prompt)
+                scripted = scripted(body or {})
             reply = scripted or default_reply(dialect, body or {}, headers)
         with self._lock:
             self.active += 1
@@ -368,6 +372,8 @@ class DialectServer:
                 self.active -= 1
 
     async def _send(self, writer: asyncio.StreamWriter, r: Reply) -> bool:
+        if r.stall_headers:
+            await asyncio.sleep(r.stall_headers)
         if r.events is not None:
             payload = "".join(r.events).encode()
             ctype = r.content_type or "text/event-stream; charset=utf-8"
