@@ -213,6 +213,28 @@ def _p(*names: str) -> frozenset[str]:
     return frozenset(names)
 
 
+# EigenAI on EigenCloud, both networks: the documented parameters (use-eigenai.mdx).
+_EIGENCLOUD: dict[str, Any] = dict(
+    auth_header="X-API-Key",
+    auth_scheme="",
+    params=frozenset(
+        {
+            "max_tokens",
+            "seed",
+            "temperature",
+            "top_p",
+            "logprobs",
+            "frequency_penalty",
+            "presence_penalty",
+            "tools",
+            "tool_choice",
+        }
+    ),
+    default_model="gpt-oss-120b-f16",
+    stream_usage=False,
+    vision=False,  # gpt-oss and qwen3 read text; the signature covers string content only
+)
+
 # providers.md section 2. Only documented parameters are accepted; users widen an
 # allow-list with ``extra_params`` in the config file when their deployment takes more.
 BUILTIN: dict[str, dict[str, Any]] = {
@@ -233,46 +255,16 @@ BUILTIN: dict[str, dict[str, Any]] = {
         stream_usage=False,
     ),
     "eigencloud": dict(
+        _EIGENCLOUD,
         title="EigenAI on EigenCloud (mainnet, signed)",
         base_url="https://eigenai.eigencloud.xyz/v1",
-        auth_header="X-API-Key",
-        auth_scheme="",
-        params=_p(
-            "max_tokens",
-            "seed",
-            "temperature",
-            "top_p",
-            "logprobs",
-            "frequency_penalty",
-            "presence_penalty",
-            "tools",
-            "tool_choice",
-        ),
-        default_model="gpt-oss-120b-f16",
-        stream_usage=False,
         chain_id=1,
-        vision=False,  # gpt-oss and qwen3 read text; the signature covers string content only
     ),
     "eigencloud-sepolia": dict(
+        _EIGENCLOUD,
         title="EigenAI on EigenCloud (Sepolia testnet, signed)",
         base_url="https://eigenai-sepolia.eigencloud.xyz/v1",
-        auth_header="X-API-Key",
-        auth_scheme="",
-        params=_p(
-            "max_tokens",
-            "seed",
-            "temperature",
-            "top_p",
-            "logprobs",
-            "frequency_penalty",
-            "presence_penalty",
-            "tools",
-            "tool_choice",
-        ),
-        default_model="gpt-oss-120b-f16",
-        stream_usage=False,
         chain_id=11155111,
-        vision=False,
     ),
     "edenai": dict(
         title="Eden AI v3",
