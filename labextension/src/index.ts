@@ -1,0 +1,55 @@
+/**
+ * jupyter-chat's JupyterLab extension: the frontend plugin (commands, toolbar, shortcut,
+ * the `jupyter_chat` comm). The renderer of chat turns is the mime extension in mime.ts.
+ */
+import {
+  JupyterFrontEnd,
+  JupyterFrontEndPlugin
+} from '@jupyterlab/application';
+import { ICommandPalette } from '@jupyterlab/apputils';
+import { IConsoleTracker } from '@jupyterlab/console';
+import { INotebookTracker } from '@jupyterlab/notebook';
+
+import { watchSession } from './comm';
+import { addCommands, CommandIDs } from './commands';
+import { streamRegistry } from './registry';
+
+export { CommandIDs };
+
+/** Commands in the palette and the notebook toolbar, and the insert-cell shortcut. */
+const commandsPlugin: JupyterFrontEndPlugin<void> = {
+  id: 'jupyter-chat:plugin',
+  description: 'Commands to insert, run and re-seed %%chat cells',
+  autoStart: true,
+  requires: [INotebookTracker],
+  optional: [ICommandPalette],
+  activate: (
+    app: JupyterFrontEnd,
+    tracker: INotebookTracker,
+    palette: ICommandPalette | null
+  ) => {
+    addCommands(app, tracker, palette);
+  }
+};
+
+/** The `jupyter_chat` comm on every notebook's and console's kernel: streamed text. */
+const commPlugin: JupyterFrontEndPlugin<void> = {
+  id: 'jupyter-chat:comm',
+  description: 'Receives streamed %%chat text from the kernel (protocol v1)',
+  autoStart: true,
+  optional: [INotebookTracker, IConsoleTracker],
+  activate: (
+    app: JupyterFrontEnd,
+    notebooks: INotebookTracker | null,
+    consoles: IConsoleTracker | null
+  ) => {
+    streamRegistry(); // create it now, so both entry points find the same one
+    notebooks?.forEach(panel => watchSession(panel.sessionContext));
+    notebooks?.widgetAdded.connect((_, panel) => watchSession(panel.sessionContext));
+    consoles?.forEach(panel => watchSession(panel.sessionContext));
+    consoles?.widgetAdded.connect((_, panel) => watchSession(panel.sessionContext));
+    console.log('JupyterLab extension jupyter-chat is activated!');
+  }
+};
+
+export default [commandsPlugin, commPlugin];
