@@ -17,7 +17,15 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q $(PIP_FLAGS) -e ".[local,lab,verify,test,bench]" ruff
 	touch $@
 
-lab: $(VENV)/.installed  ## JupyterLab on the quickstart, with the local model as the default
+# The JupyterLab extension (labextension/, TypeScript): pip builds it with jlpm (Node.js >= 20)
+# into jupyter_chat/labextension and installs it into the venv; again when its sources change.
+LABEXT_SRC := $(wildcard labextension/src/*.ts labextension/style/* labextension/schema/*) \
+	labextension/package.json labextension/yarn.lock labextension/tsconfig.json install.json
+$(VENV)/.labextension: $(VENV)/.installed $(LABEXT_SRC)
+	$(PY) -m pip install -q --no-deps -e .
+	touch $@
+
+lab: $(VENV)/.installed $(VENV)/.labextension  ## JupyterLab on the quickstart, with the local model as the default
 	$(VENV)/bin/jupyter lab $(JUPYTER_ROOT) notebooks/quickstart.ipynb
 
 quickstart: $(VENV)/.installed  ## the same without a browser: execute it, print where it went
@@ -30,7 +38,7 @@ $(VENV8)/.installed: pyproject.toml
 	$(VENV8)/bin/python -m pip install -q $(PIP_FLAGS) "ipython>=8,<9" -e ".[test]"
 	touch $@
 
-test: $(VENV)/.installed $(VENV8)/.installed  ## the whole test suite
+test: $(VENV)/.installed $(VENV)/.labextension $(VENV8)/.installed  ## the whole test suite
 	$(VENV8)/bin/python -m pytest -q -p no:cacheprovider tests/test_magics.py tests/test_api.py
 	$(PY) -m pytest
 
