@@ -45,9 +45,8 @@ test: $(VENV)/.installed $(VENV)/.labextension $(VENV8)/.installed  ## the whole
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check jupyter_chat tests benchmarks scripts
 
-bench: $(VENV)/.installed  ## side-by-side benchmarks, printed as ratios
-	$(PY) benchmarks/client.py
-	$(PY) benchmarks/magics.py
+bench: $(VENV)/.installed  ## every benchmark in one table of ratios (QUICK=1: fewer runs)
+	$(PY) benchmarks/run.py $(if $(QUICK),--quick)
 
 clean:
 	rm -rf $(VENV) $(VENV8) build .pytest_cache .hypothesis

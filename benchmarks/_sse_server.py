@@ -13,9 +13,18 @@ Routes:
   instead of one event at a time, so per-chunk costs above the SSE parser stand out.
 * ``POST /ttft/v1/chat/completions``: headers and the first content chunk in one write,
   then a ~50 ms pause, then three more content chunks, the finish chunk and ``[DONE]``.
-* ``GET /stats``: ``{"connections": N}``, the connections accepted so far (to check reuse).
+* ``POST /slow/v1/chat/completions``: a non-streamed ``chat.completion`` JSON answer after
+  ``SLOW`` (50 ms) asleep; requests on different connections wait at the same time (for
+  ``jupyter_chat.map``). The answer is ``ok`` plus the request's length.
+* ``POST /fast/v1/chat/completions``: the same at once, with a ~200-character answer (a long
+  thread of turns, for memory).
+* ``POST /big/v1/chat/completions``: one streamed 10 MB answer (``BIG`` characters in pieces
+  of ``BIG_PIECE``), built on first use.
+* ``GET /stats``: ``{"connections", "requests", "max_active"}``: connections accepted, requests
+  answered and the most requests in progress at once so far; ``GET /stats?reset=1`` also
+  resets the last two.
 
-The request body is read and ignored. Anything else gets a 404.
+The request body is read and ignored (except for its length). Anything else gets a 404.
 """
 
 from __future__ import annotations
@@ -25,6 +34,11 @@ import json
 import sys
 
 PAUSE = 0.05
+SLOW = 0.05  # seconds before each /slow answer
+BIG, BIG_PIECE = 10_000_000, 1_000  # /big: characters in all, per SSE event
+FAST_ANSWER = ("A short answer of about two hundred characters, the size of a typical reply in "
+               "a chat about a notebook: it names a function, says what it does and suggests "
+               "one change to try next.")
 HEAD = (b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\n"
         b"transfer-encoding: chunked\r\n\r\n")
 LAST = b"0\r\n\r\n"
@@ -48,6 +62,28 @@ def events(n: int) -> list[bytes]:
     return [f"data: {d}\n\n".encode() for d in [token] * n + [finish, "[DONE]"]]
 
 
+def completion(content: str) -> bytes:
+    """A whole non-streamed response with Content-Length (keep-alive)."""
+    body = json.dumps({
+        "id": "chatcmpl-bench", "object": "chat.completion", "created": 1700000000, "model": "m",
+        "choices": [{"index": 0, "finish_reason": "stop",
+                     "message": {"role": "assistant", "content": content}}],
+        "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20}},
+        separators=(",", ":")).encode()
+    return (b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: %d\r\n\r\n%s"
+            % (len(body), body))
+
+
+def big_body() -> bytes:
+    """BIG characters of answer as SSE events of BIG_PIECE characters, one HTTP chunk each."""
+    piece = ("0123456789abcdefghijklmnopqrstuvwxyz " * (BIG_PIECE // 37 + 1))[:BIG_PIECE - 1]
+    event = f"data: {json.dumps(chunk_obj(piece + chr(10)), separators=(',', ':'))}\n\n"
+    finish = json.dumps(chunk_obj(None, "stop"), separators=(",", ":"))
+    evs = [event.encode()] * (BIG // BIG_PIECE) + [f"data: {finish}\n\n".encode(),
+                                                   b"data: [DONE]\n\n"]
+    return HEAD + b"".join(map(frame, evs)) + LAST
+
+
 def bodies(n: int) -> dict[str, tuple[bytes, bytes]]:
     """route -> (bytes sent at once, bytes sent after the pause)."""
     evs = events(n)
@@ -61,10 +97,31 @@ def bodies(n: int) -> dict[str, tuple[bytes, bytes]]:
 
 async def main(n: int) -> None:
     routes = bodies(n)
-    accepted = 0
+    accepted = requests = active = max_active = 0
+    big: list[bytes] = []
+
+    async def answer(path: str, length: int, writer: asyncio.StreamWriter) -> None:
+        """The routes that take part in the stats: /slow, /fast and /big."""
+        nonlocal requests, active, max_active
+        active += 1
+        max_active = max(max_active, active)
+        try:
+            if path.startswith("/slow/"):
+                await asyncio.sleep(SLOW)
+                writer.write(completion(f"ok {length}"))
+            elif path.startswith("/fast/"):
+                writer.write(completion(FAST_ANSWER))
+            else:
+                if not big:
+                    big.append(big_body())
+                writer.write(big[0])
+            await writer.drain()
+        finally:
+            active -= 1
+            requests += 1
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        nonlocal accepted
+        nonlocal accepted, requests, max_active
         accepted += 1
         try:
             while True:
@@ -78,11 +135,18 @@ async def main(n: int) -> None:
                         length = int(value)
                 if length:
                     await reader.readexactly(length)
-                if path == "/stats":
-                    stats = json.dumps({"connections": accepted}).encode()
+                if path.startswith("/stats"):
+                    stats = json.dumps({"connections": accepted, "requests": requests,
+                                        "max_active": max_active}).encode()
+                    if path.endswith("reset=1"):
+                        requests = max_active = 0
                     writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
                                  b"content-length: %d\r\n\r\n%s" % (len(stats), stats))
                     await writer.drain()
+                    continue
+                if path in ("/slow/v1/chat/completions", "/fast/v1/chat/completions",
+                            "/big/v1/chat/completions"):
+                    await answer(path, length, writer)
                     continue
                 if path not in routes:
                     writer.write(b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n")
