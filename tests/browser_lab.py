@@ -211,6 +211,14 @@ class NotebookPage:
         # a workspace of its own: nothing restored from an earlier test's layout
         workspace = "t" + os.urandom(6).hex()
         self.page.goto(self.lab.url(f"/lab/workspaces/{workspace}/tree/{name}"))
+        return self._opened(kernel)
+
+    def reload(self) -> NotebookPage:
+        """Reload the page: the notebook reconnects to its running kernel."""
+        self.page.reload()
+        return self._opened(True)
+
+    def _opened(self, kernel: bool) -> NotebookPage:
         self.page.wait_for_function(
             "() => window.jupyterapp && window.jupyterapp.started", timeout=60_000
         )
@@ -223,7 +231,7 @@ class NotebookPage:
         self.panel = "#" + self.page.evaluate("() => window.jupyterapp.shell.currentWidget.id")
         if kernel:
             self.wait_idle()
-            self.page.evaluate(_TAP_IOPUB)
+            self.page.evaluate(TAP_IOPUB)
         return self
 
     def wait_idle(self, timeout: float = 60_000) -> None:
@@ -299,7 +307,7 @@ class NotebookPage:
 
 
 # Record every iopub message of the current notebook's kernel (type, parent, size, comm data).
-_TAP_IOPUB = """() => {
+TAP_IOPUB = """() => {
     const panel = window.jupyterapp.shell.currentWidget;
     const kernel = panel.sessionContext.session.kernel;
     window.__chatTestIopub = [];

@@ -7,6 +7,7 @@ Screenshots go to $SCREENSHOT_DIR when set (else a temporary folder), to be look
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import shutil
@@ -30,10 +31,13 @@ from browser_lab import (
 from conftest import PATGATEWAY_TOML
 from dialect_server import Reply, chunk, sse
 from kernel import kernel_env
+from playwright.sync_api import expect
 
 ROOT = Path(__file__).resolve().parents[1]
 EDEN = "%%chat -m edenai:openai/gpt-4o"
 USAGE = {"prompt_tokens": 12, "completion_tokens": 30, "total_tokens": 42}
+# a trusted HTML output that loads an image: proves images do load on the page
+CONTROL = "from IPython.display import HTML\nHTML('<img src=\"{}\">')"
 RICH_ANSWER = (
     "## Result\n\nHere is **bold** text and a list:\n\n- one\n- two\n\n"
     "```python\ndef square(x):\n    return x ** 2\n```\n\n"
@@ -456,9 +460,7 @@ def test_a_hostile_reply_runs_nothing_and_loads_nothing(server, nb, tracker):
             delay=0.02,
         ),
     )
-    control = (
-        f"from IPython.display import HTML\nHTML('<img src=\"{tracker.url('control.png')}\">')"
-    )
+    control = CONTROL.format(tracker.url("control.png"))
     open_chat_notebook(
         nb,
         "hostile.ipynb",
@@ -527,11 +529,13 @@ def test_commands_insert_a_cell_open_the_panel_and_reseed(server, nb):
     assert not nb.page.evaluate(
         "() => window.jupyterapp.commands.isEnabled('jupyter-chat:rerun-new-seed')"
     )  # the active cell is `%chat panel`: nothing to re-seed
+    expect(button).to_be_disabled()
     nb.cell(3).locator(".jp-InputPrompt").click()
     assert nb.source(3).startswith("%%chat") and "--seed 5" in nb.source(3)
     page.wait_for_function(
         "() => window.jupyterapp.commands.isEnabled('jupyter-chat:rerun-new-seed')"
     )
+    expect(button).to_be_enabled()  # the toolbar follows the active cell
     server.reset()
     button.click()
     page.wait_for_function(
@@ -718,3 +722,65 @@ def test_turns_follow_the_theme_and_fit_a_narrow_window(saved, nb, shots):
     nb.turn(3).scroll_into_view_if_needed()
     page.screenshot(path=str(shots / "turns-light-narrow.png"))
     assert overflow == 0
+
+
+def test_after_a_page_reload_the_extension_joins_the_running_kernel(server, nb):
+    """A page that connects to a kernel which loaded jupyter_chat before (a reload) opens its
+    own comm, so its turns still stream as deltas."""
+    parts = words(20)
+    server.script(
+        Reply(
+            events=sse(*(chunk(w + " ") for w in parts), chunk(finish="stop", usage=USAGE)),
+            split=100,
+            delay=0.03,
+        )
+    )
+    open_chat_notebook(nb, "reload.ipynb", f"{EDEN}\nCount to twenty.")
+    kernel = nb.lab.api("/api/sessions")[0]["kernel"]["id"]
+    nb.reload()
+    assert nb.lab.api("/api/sessions")[0]["kernel"]["id"] == kernel  # the same kernel
+    nb.page.evaluate(
+        "() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel"
+        ".requestCommInfo({target_name: 'jupyter_chat'})"
+    )  # the extension's own request went before this one: its comm is open by now
+    nb.run(1)
+    turn = nb.turn(1)
+    assert turn.get_attribute("data-status") == "complete"
+    assert turn.locator(".jp-ChatTurn-answer").inner_text().split() == parts
+    deltas = [m["comm"] for m in nb.iopub() if m["type"] == "comm_msg" and m["comm"]]
+    deltas = [d for d in deltas if d.get("type") == "delta"]
+    assert "".join(d.get("answer", "") for d in deltas) == " ".join(parts) + " "
+    assert turn.get_attribute("data-deltas") == str(len(deltas))  # the renderer got them
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="kernel side: under Run All the kernel has not yet read the extension's hello, "
+    "streams by display updates whose text/markdown carries the model's raw HTML, and "
+    "JupyterLab renders that trusted (scripts, handlers, remote images)",
+)
+def test_run_all_with_a_hostile_streamed_reply_runs_nothing(server, nb, tracker):
+    server.script(
+        Reply(
+            events=sse(
+                chunk(role="assistant", content=""),
+                *(chunk(piece) for piece in hostile(tracker, "all").split("\n\n")),
+                chunk(finish="stop", usage=USAGE),
+            ),
+            split=200,
+            delay=0.02,
+        )
+    )
+    write_notebook(
+        nb.lab.root / "runall.ipynb",
+        ["%load_ext jupyter_chat", f"{EDEN}\nBe evil.", "1 + 1"],
+    )
+    nb.open("runall.ipynb")
+    nb.command("notebook:run-all-cells")
+    nb.wait_cell_done(2)
+    assert nb.turn(1).get_attribute("data-status") == "complete"
+    nb.page.evaluate(
+        "() => window.jupyterapp.shell.currentWidget.content.model.sharedModel.insertCell(3,"
+        f" {{cell_type: 'code', source: {json.dumps(CONTROL.format(tracker.url('control.png')))}}})"
+    )
+    assert_nothing_ran_or_loaded(nb, tracker, 3)
