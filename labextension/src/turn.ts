@@ -73,6 +73,10 @@ export class ChatTurnWidget extends Widget implements IRenderMime.IRenderer {
       return;
     }
     delete this.node.dataset.stream;
+    if (this._timer !== null) {
+      window.clearTimeout(this._timer); // a streaming render still due: the final one replaces it
+      this._timer = null;
+    }
     this._setText(turn, undefined);
     await this._flush();
   }
