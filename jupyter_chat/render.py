@@ -10,7 +10,9 @@ turn as ``application/vnd.jupyter-chat+json``, with the run record in the metada
 
 from __future__ import annotations
 
+import html
 import json
+import re
 import time
 import uuid
 from typing import Any
@@ -53,21 +55,59 @@ def fence(text: str, lang: str = "") -> str:
     return f"{ticks}{lang}\n{text}\n{ticks}"
 
 
+_FENCE = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,})")
+_CODE_SPAN = re.compile(r"(`+)(?:.+?)\1")
+_BAD_LINK = re.compile(r"\]\(\s*(?:javascript|vbscript|data|file):", re.IGNORECASE)
+
+
+def safe_markdown(text: str) -> str:
+    """Model text made safe to render as Markdown in a trusted output: outside code, no HTML
+    (``<`` is escaped), no images (``![`` is escaped: no remote loads), no script links.
+    JupyterLab renders a kernel's own outputs as trusted, so this is the only barrier where its
+    extension is absent or has not yet taken over."""
+    out, fence_mark = [], ""
+    for line in text.split("\n"):
+        m = _FENCE.match(line)
+        if fence_mark:
+            out.append(line)
+            if m and m.group(1)[0] == fence_mark[0] and len(m.group(1)) >= len(fence_mark):
+                fence_mark = ""
+        elif m:
+            fence_mark = m.group(1)
+            out.append(line)
+        else:
+            pieces, pos = [], 0
+            for span in _CODE_SPAN.finditer(line):
+                pieces += [_safe_prose(line[pos : span.start()]), span.group(0)]
+                pos = span.end()
+            out.append("".join([*pieces, _safe_prose(line[pos:])]))
+    return "\n".join(out)
+
+
+def _safe_prose(text: str) -> str:
+    text = text.replace("<", "&lt;").replace("![", "!\\[")
+    return _BAD_LINK.sub("](#blocked:", text)
+
+
 def markdown(
     answer: str, reasoning: str, tool_calls: list[dict], foot: str, fmt: str = "markdown"
 ) -> str:
     parts = []
     if reasoning:
         # a blank line after <summary> lets the reasoning render as Markdown inside
-        parts.append(f"<details><summary>Reasoning</summary>\n\n{reasoning}\n\n</details>\n")
+        parts.append(
+            f"<details><summary>Reasoning</summary>\n\n{safe_markdown(reasoning)}\n\n</details>\n"
+        )
     if answer:
-        parts.append(fence(answer, "text") if fmt == "text" else answer)
+        if fmt in ("text", "html"):  # html: the source, shown, never rendered from a model
+            parts.append(fence(answer, fmt))
+        else:
+            parts.append(safe_markdown(answer))
     for call in tool_calls:
         fn = call.get("function", {})
-        parts.append(
-            f"**Tool call** `{fn.get('name', '?')}`\n\n" + fence(fn.get("arguments", ""), "json")
-        )
-    parts.append(f"<sub>{foot}</sub>")
+        name = str(fn.get("name", "?")).replace("`", "'")
+        parts.append(f"**Tool call** `{name}`\n\n" + fence(fn.get("arguments", ""), "json"))
+    parts.append(f"<sub>{html.escape(foot)}</sub>")
     return "\n\n".join(parts)
 
 
