@@ -753,13 +753,10 @@ def test_after_a_page_reload_the_extension_joins_the_running_kernel(server, nb):
     assert turn.get_attribute("data-deltas") == str(len(deltas))  # the renderer got them
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="kernel side: under Run All the kernel has not yet read the extension's hello, "
-    "streams by display updates whose text/markdown carries the model's raw HTML, and "
-    "JupyterLab renders that trusted (scripts, handlers, remote images)",
-)
 def test_run_all_with_a_hostile_streamed_reply_runs_nothing(server, nb, tracker):
+    """Under Run All the kernel has not read the extension's hello yet and streams by display
+    updates, whose text/markdown JupyterLab renders as trusted HTML: the kernel must have
+    neutralised the model's text there too."""
     server.script(
         Reply(
             events=sse(
