@@ -41,7 +41,7 @@ def test_100_concurrent_requests_with_a_rate_limit_all_complete_in_order(server)
     server.script(
         *[echo] * 20,
         Reply(
-            status=429, body={"error": {"message": "slow down"}}, headers={"retry-after-ms": "300"}
+            status=429, body={"error": {"message": "slow down"}}, headers={"retry-after-ms": "1000"}
         ),
         *[echo] * 90,
     )
@@ -60,8 +60,10 @@ def test_100_concurrent_requests_with_a_rate_limit_all_complete_in_order(server)
     assert [t.text for t in turns] == [f"re: q{i}" for i in range(100)]  # all, in order
     assert server.max_active <= 10  # the concurrency bound held
     t429 = stamps[20]
-    quiet = [t for t in stamps if t429 + 0.02 < t < t429 + 0.25]
-    assert quiet == []  # after the 429 every request to the host waited, not just the one
+    # after the 429 every request to the host waits, not just the one that got it (requests
+    # already on their way may land just after it, hence the margin)
+    quiet = [t for t in stamps if t429 + 0.4 < t < t429 + 0.95]
+    assert quiet == []
 
 
 def test_a_10_mb_answer_keeps_memory_bounded(tmp_path, server):
