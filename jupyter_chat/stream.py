@@ -347,15 +347,22 @@ class Accumulator:
         choices = []
         for index in sorted(self._choices):
             st = self._choices[index]
+            raw = "".join(st.raw) if st.has_content else None
+            # plain content: the answer is the raw text, so keep one string, not two
+            answer = (
+                raw
+                if raw is not None and st.texts["answer"] == st.raw
+                else "".join(st.texts["answer"])
+            )
             choices.append(
                 Choice(
                     index=index,
-                    answer="".join(st.texts["answer"]),
+                    answer=answer,
                     reasoning="".join(st.texts["reasoning"]),
                     preamble="".join(st.texts["preamble"]),
                     tool_calls=[_copy_call(t) for t in st.tools],
                     finish_reason=st.finish,
-                    raw_content="".join(st.raw) if st.has_content else None,
+                    raw_content=raw,
                     extras=dict(st.extras),
                 )
             )
