@@ -524,10 +524,10 @@ def chat(
         call.wait()
         return close_call(p, call)
 
-    return run_tools(prep, step, max_steps, _ask if confirm is True else confirm or None)
+    return run_tools(prep, step, max_steps, ask_before_call if confirm is True else confirm or None)
 
 
-def _ask(call: dict[str, Any]) -> bool:
+def ask_before_call(call: dict[str, Any]) -> bool:
     fn = call.get("function", {})
     answer = input(f"Run {fn.get('name')}({fn.get('arguments')})? [y/N] ")
     return answer.strip().lower() in ("y", "yes")

@@ -57,7 +57,7 @@ def run_cell_turn(magics: Any, args: Any, line: str, cell: str) -> None:
         return _dry_run(prep)
     if args.compare:
         return _compare(args, prompt, params)
-    confirm = api._ask if args.confirm else None
+    confirm = api.ask_before_call if args.confirm else None
     turn = api.run_tools(
         prep, lambda p: _step(magics, args, p), args.max_steps, confirm, on_result=_show_tool_result
     )
