@@ -60,7 +60,7 @@ def _providers(m: Any, args: Any) -> None:
             url = "managed here (started on first use)"
         if not p.key_required:
             key = "not needed"
-        elif os.environ.get(p.key_var) or name in CONFIG._keys:
+        elif CONFIG.usable(p):
             key = "set"
         else:
             key = f"missing: {p.key_var} or %chat key {name}"

@@ -212,6 +212,15 @@ class Config:
             )
         return secret
 
+    def usable(self, profile: Profile) -> bool:
+        """Whether requests to ``profile`` can be sent now: its base URL is known and a key is
+        there for that host (from any source), or none is needed."""
+        try:
+            self.key_for(profile, profile.resolved_base_url())
+        except (AuthenticationError, ConfigError):
+            return False
+        return True
+
     def signers(self) -> dict[int, str]:
         """EigenCloud signer addresses by chain id; ``[signers]`` in the config file updates
         them (``"1" = "0x..."``) when the operator key changes."""

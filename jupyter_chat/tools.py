@@ -182,12 +182,12 @@ def _fetch(url: str) -> bytes:
     try:
         with httpx.stream("GET", url, timeout=20, follow_redirects=True) as resp:
             resp.raise_for_status()
-            data = b""
+            data = bytearray()
             for chunk in resp.iter_bytes():
                 data += chunk
                 if len(data) > MAX_IMAGE_BYTES:
                     raise ConfigError(f"the image at {url} is over {MAX_IMAGE_BYTES / 1e6:.0f} MB")
-            return data
+            return bytes(data)
     except httpx.HTTPError as exc:
         raise ConfigError(
             f"cannot fetch the image {url} ({type(exc).__name__})",

@@ -116,9 +116,7 @@ def model_options() -> list[str]:
 
     opts = []
     for name, p in CONFIG.profiles().items():
-        try:
-            CONFIG.key_for(p, p.resolved_base_url())
-        except ChatError:
+        if not CONFIG.usable(p):
             continue
         opts.append(f"{name}:{p.default_model}" if p.default_model else f"{name}:")
     return opts
