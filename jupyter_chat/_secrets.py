@@ -51,3 +51,44 @@ def redact(text: str) -> str:
         if value in text:
             text = text.replace(value, "***")
     return text
+
+
+def clip(text: str, limit: int) -> str:
+    """``text`` with known keys redacted, then cut to ``limit`` characters: redacting after
+    cutting would leave the start of a key that the cut split."""
+    text = redact(text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+_KEYISH = frozenset(
+    {"key", "api_key", "apikey", "api-key", "token", "access_token", "auth", "sig",
+     "signature", "secret", "password", "code", "x-api-key"}
+)  # fmt: skip
+
+
+def url_secrets(url: str) -> list[str]:
+    """The credentials a URL carries: a userinfo password (or user) and key-like query values."""
+    from urllib.parse import parse_qsl, urlsplit
+
+    parts = urlsplit(url)
+    found = [v for v in (parts.password, parts.username if not parts.password else None) if v]
+    found += [v for k, v in parse_qsl(parts.query) if k.lower() in _KEYISH and v]
+    return found
+
+
+def public_url(url: str) -> str:
+    """``url`` as it may be shown: userinfo and key-like query values masked."""
+    from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return redact(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        netloc = "***@" + netloc.rpartition("@")[2]
+    query = parts.query
+    if query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        query = urlencode([(k, "***" if k.lower() in _KEYISH else v) for k, v in pairs], safe="*")
+    return redact(urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment)))

@@ -7,40 +7,47 @@ and ``%chat help`` lists them all.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 from typing import Any
 
 from IPython.core.error import UsageError
 
+from ._secrets import public_url
 from .magics import _Parser, _split, parse_params
+from .markup import Md, bullets, code, fence, one_line, plain_table, table
+from .render import show
 from .state import SESSION, check_thread
 
 _PARSER: _Parser | None = None
 
 
-def _show(markdown: str, plain: str | None = None) -> None:
-    from IPython.display import display
-
-    display({"text/markdown": markdown, "text/plain": plain or markdown}, raw=True)
+def _show(markdown: Md, plain: str | None = None) -> None:
+    show(markdown, plain if plain is not None else _plain(markdown))
 
 
-def _table(header: list[str], rows: list[list[Any]]) -> str:
-    def cell(v: Any) -> str:
-        return str(v).replace("|", "\\|").replace("\n", " ")
+def _plain(markdown: Md) -> str:
+    """A Markdown line as plain text: the escapes and code ticks dropped."""
+    import html
+    import re
 
-    lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
-    return "\n".join(lines)
+    text = re.sub(r"\\(.)", r"\1", str(markdown).replace("`", "").replace("**", ""))
+    return html.unescape(text)
+
+
+def _table(header: list[Any], rows: list[list[Any]]) -> tuple[Md, str]:
+    return table(header, rows), plain_table(header, rows)
 
 
 # -- subcommands --------------------------------------------------------------------------------
 def _help(m: Any, args: Any) -> None:
     parser = parser_()
-    rows = [[f"`%chat {name}`", sub.description or ""] for name, sub in _subparsers(parser)]
+    rows = [[code(f"%chat {name}"), sub.description or ""] for name, sub in _subparsers(parser)]
     _show(
-        "**%%chat [options]** sends the cell to a model (`%%chat --help` for the options).\n\n"
-        + _table(["command", "what it does"], rows)
-        + "\n\nEvery command takes `--help`.",
+        Md("**%%chat \\[options\\]** sends the cell to a model (`%%chat --help` for the options).")
+        + Md("\n\n")
+        + table(["command", "what it does"], rows)
+        + Md("\n\nEvery command takes `--help`."),
         "\n".join(f"%chat {name:<10} {sub.description}" for name, sub in _subparsers(parser)),
     )
 
@@ -64,8 +71,8 @@ def _providers(m: Any, args: Any) -> None:
             key = "set"
         else:
             key = f"missing: {p.key_var} or %chat key {name}"
-        rows.append([name, p.title, url, p.default_model or "", key])
-    _show(_table(["provider", "", "base URL", "default model", "key"], rows))
+        rows.append([name, p.title, public_url(url), p.default_model or "", key])
+    _show(*_table(["provider", "", "base URL", "default model", "key"], rows))
 
 
 def _models(m: Any, args: Any) -> None:
@@ -74,9 +81,9 @@ def _models(m: Any, args: Any) -> None:
     from .api import resolve_model
 
     provider = args.provider or resolve_model(SESSION.model)[0]
-    ids = [item.get("id", "?") for item in jupyter_chat.models(provider)]
+    ids = [one_line(item.get("id", "?")) for item in jupyter_chat.models(provider)]
     _show(
-        f"**{provider}** offers {len(ids)} models:\n\n" + "\n".join(f"- `{i}`" for i in ids),
+        Md("**{}** offers {} models:\n\n{}").format(provider, len(ids), bullets(map(code, ids))),
         "\n".join(ids),
     )
 
@@ -86,7 +93,7 @@ def _use(m: Any, args: Any) -> None:
 
     provider, model = resolve_model(args.model)  # validates the provider
     SESSION.model = f"{provider}:{model}" if model else provider
-    _show(f"Default model: `{SESSION.model}`")
+    _show(Md("Default model: {}").format(code(SESSION.model)))
 
 
 def _provider_add(m: Any, args: Any) -> None:
@@ -105,15 +112,20 @@ def _provider_add(m: Any, args: Any) -> None:
     if args.no_key:
         fields["key_required"] = False
     p = jupyter_chat.add_provider(args.name, args.base_url, **fields)
-    toml = [f"[providers.{p.name}]", f'base_url = "{p.base_url}"']
-    toml += [f'{k} = "{v}"' for k, v in fields.items() if isinstance(v, str)]
+    toml = [f"[providers.{p.name}]", f"base_url = {_toml(public_url(p.base_url or ''))}"]
+    toml += [f"{k} = {_toml(v)}" for k, v in fields.items() if isinstance(v, str)]
+    if fields.get("headers"):
+        pairs = ", ".join(f"{_toml(k)} = {_toml(v)}" for k, v in fields["headers"].items())
+        toml.append(f"headers = {{ {pairs} }}")
     if args.no_key:
         toml.append("key_required = false")
     _show(
-        f"Added provider `{p.name}` for this kernel: use `-m {p.name}:MODEL`. To keep it, add "
-        "this to the config file (`~/.config/jupyter-chat/config.toml`):\n\n```toml\n"
-        + "\n".join(toml)
-        + "\n```"
+        Md(
+            "Added provider {} for this kernel: use {}. To keep it, add this to the config file "
+        ).format(code(p.name), code(f"-m {p.name}:MODEL"))
+        + Md("(`~/.config/jupyter-chat/config.toml`):\n\n")
+        + fence("\n".join(toml), "toml"),
+        "\n".join(toml),
     )
 
 
@@ -127,51 +139,50 @@ def _key(m: Any, args: Any) -> None:
     CONFIG.profile(args.provider)  # unknown provider: fail before asking
     value = getpass.getpass(f"API key for {args.provider} (hidden): ")
     jupyter_chat.set_key(args.provider, value)
-    _show(f"Key for `{args.provider}` set for this kernel (never shown, never saved).")
+    _show(
+        Md("Key for {} set for this kernel (never shown, never saved).").format(code(args.provider))
+    )
 
 
 def _threads(m: Any, args: Any) -> None:
     names = sorted(set(SESSION.threads) | {SESSION.current})
     rows = [
-        [
-            f"**{n}**" if n == SESSION.current else n,
-            len(SESSION.threads.get(n, ())),
-            "current" if n == SESSION.current else "",
-        ]
+        [n, len(SESSION.threads.get(n, ())), "current" if n == SESSION.current else ""]
         for n in names
     ]
-    _show(_table(["thread", "turns", ""], rows))
+    _show(*_table(["thread", "turns", ""], rows))
 
 
 def _thread(m: Any, args: Any) -> None:
     SESSION.current = check_thread(args.name)
-    _show(f"Current thread: `{SESSION.current}`")
+    _show(Md("Current thread: {}").format(code(SESSION.current)))
 
 
 def _history(m: Any, args: Any) -> None:
     name = check_thread(args.thread or SESSION.current)
     msgs = SESSION.history(name)
     if not msgs:
-        return _show(f"Thread `{name}` is empty.")
-    md = "\n\n".join(f"**{x.get('role')}**: {x.get('content') or ''}" for x in msgs)
-    plain = "\n\n".join(f"{x.get('role')}: {x.get('content') or ''}" for x in msgs)
-    _show(md, plain)
+        return _show(Md("Thread {} is empty.").format(code(name)))
+    from .render import history_markdown
+
+    plain = "\n\n".join(f"{x.get('role')}: {_content(x)}" for x in msgs)
+    _show(history_markdown(msgs), plain)
 
 
 def _clear(m: Any, args: Any) -> None:
     name = check_thread(args.thread or SESSION.current)
     SESSION.clear(name)
-    _show(f"Thread `{name}` cleared.")
+    _show(Md("Thread {} cleared.").format(code(name)))
 
 
 def _system(m: Any, text: str) -> None:
     text = text.strip()
     if text in ("", "show"):
-        return _show(
-            f"System prompt: {SESSION.system!r}" if SESSION.system else "No system prompt."
-        )
+        if not SESSION.system:
+            return _show(Md("No system prompt."))
+        return _show(Md("System prompt:\n\n{}").format(fence(SESSION.system)))
     SESSION.system = None if text == "off" else text
-    _show("System prompt cleared." if SESSION.system is None else "System prompt set.")
+    _show(Md("System prompt cleared.") if SESSION.system is None else Md("System prompt set."))
 
 
 def _seed(m: Any, args: Any) -> None:
@@ -185,10 +196,11 @@ def _seed(m: Any, args: Any) -> None:
                 f"%chat seed: expected a whole number, off or show, not {args.value!r}"
             ) from None
     _show(
-        "Derived seeds are off: no seed is sent unless --seed is given."
+        Md("Derived seeds are off: no seed is sent unless --seed is given.")
         if SESSION.seed is None
-        else f"Notebook seed: {SESSION.seed}. Each cell sends a seed derived from it and the "
-        "cell's text."
+        else Md(
+            "Notebook seed: {}. Each cell sends a seed derived from it and the cell's text."
+        ).format(SESSION.seed)
     )
 
 
@@ -197,9 +209,9 @@ def _defaults(m: Any, args: Any) -> None:
         SESSION.params = {}
     elif args.pairs:
         SESSION.params = {**SESSION.params, **parse_params(args.pairs)}
-    shown = ", ".join(f"`{k}={v!r}`" for k, v in SESSION.params.items()) or "none"
-    model = SESSION.model or "(the configured default)"
-    _show(f"Model: `{model}`. Default parameters: {shown}.")
+    shown = Md(", ").join(code(f"{k}={v!r}") for k, v in SESSION.params.items()) or Md("none")
+    model = code(SESSION.model) if SESSION.model else Md("(the configured default)")
+    _show(Md("Model: {}. Default parameters: {}.").format(model, shown))
 
 
 def _window(m: Any, args: Any) -> None:
@@ -212,7 +224,7 @@ def _window(m: Any, args: Any) -> None:
         SESSION.window_turns, SESSION.window_tokens = int(v), None
     else:
         raise UsageError(f"%chat window: expected N (turns), Nt (tokens) or off, not {v!r}")
-    _show(f"History window: {args.size}.")
+    _show(Md("History window: {}.").format(args.size))
 
 
 def _local(m: Any, args: Any) -> None:
@@ -227,21 +239,22 @@ def _local(m: Any, args: Any) -> None:
         if args.logprobs:
             settings["logprobs"] = True
         url = local.start(**settings)
-        _show(f"Local server up at `{url}`.")
+        _show(Md("Local server up at {}.").format(code(url)))
     elif args.action == "stop":
-        _show("Local server stopped." if local.stop() else "No local server was running.")
+        _show(Md("Local server stopped.") if local.stop() else Md("No local server was running."))
     if args.action in ("status", "start"):
         st = local.status()
         if os.environ.get("LOCAL_BASE_URL"):
             _show(
-                f"`local` points at LOCAL_BASE_URL = `{os.environ['LOCAL_BASE_URL']}`; no "
-                "server is managed here."
+                Md("`local` points at LOCAL_BASE_URL = {}; no server is managed here.").format(
+                    code(public_url(os.environ["LOCAL_BASE_URL"]))
+                )
             )
         elif not st["running"]:
-            _show("No local server running; the first `-m local` request starts one.")
+            _show(Md("No local server running; the first `-m local` request starts one."))
         else:
             _show(
-                _table(
+                *_table(
                     ["model", "port", "pid", "memory", "uptime"],
                     [
                         [
@@ -259,15 +272,26 @@ def _local(m: Any, args: Any) -> None:
 def _replay(m: Any, args: Any) -> None:
     if args.mode is None:
         mode, store = SESSION.replay_state()
-        where = f" with `{_shown_path(store.path)}`" if store is not None else ""
-        return _show(f"Replay mode: **{mode}**{where}.")
+        where = Md(" with {}").format(code(_shown_path(store.path))) if store else Md("")
+        return _show(Md("Replay mode: **{}**{}.").format(mode, where))
     store = SESSION.set_replay(args.mode, args.path, args.pace)
     n = len(store.records()) if store.path.exists() else 0
     forced = os.environ.get("JUPYTER_CHAT_REPLAY")
     note = f" (JUPYTER_CHAT_REPLAY={forced} is in force for this kernel)" if forced else ""
     _show(
-        f"Replay mode: **{args.mode}** with `{_shown_path(store.path)}` ({n} recording{'' if n == 1 else 's'}){note}."
+        Md("Replay mode: **{}** with {} ({} recording{}){}.").format(
+            args.mode, code(_shown_path(store.path)), n, "" if n == 1 else "s", note
+        )
     )
+
+
+def _toml(value: str) -> str:
+    return json.dumps(value, ensure_ascii=False)  # a JSON string is a TOML basic string
+
+
+def _content(message: dict[str, Any]) -> str:
+    content = message.get("content")
+    return content if isinstance(content, str) else json.dumps(content, ensure_ascii=False)
 
 
 def _shown_path(path: Any) -> str:
@@ -291,9 +315,9 @@ def _verify(m: Any, args: Any) -> None:
         )
     results = verify_file(path)
     if not results:
-        return _show(f"No signed turns in `{path}`.")
+        return _show(Md("No signed turns in {}.").format(code(path)))
     rows = [[where, v.state, v.signer or v.reason] for where, v in results]
-    _show(_table(["turn", "signature", "signer or reason"], rows))
+    _show(*_table(["turn", "signature", "signer or reason"], rows))
 
 
 def _panel(m: Any, args: Any) -> None:
@@ -306,7 +330,7 @@ def _panel(m: Any, args: Any) -> None:
 
 def _export(m: Any, args: Any) -> None:
     path = SESSION.export(check_thread(args.thread), args.path)
-    _show(f"Thread `{args.thread}` written to `{path}`.")
+    _show(Md("Thread {} written to {}.").format(code(args.thread), code(path)))
 
 
 # -- the parser ---------------------------------------------------------------------------------

@@ -10,118 +10,148 @@ turn as ``application/vnd.jupyter-chat+json``, with the run record in the metada
 
 from __future__ import annotations
 
-import html
 import json
 import re
 import time
 import uuid
 from typing import Any
 
+from ._secrets import clip
+from .markup import Html, Md, data_image, html_block, html_pre, html_text, one_line, plain
+from .sanitize import MARKDOWN_LIMIT, answer_html
+
 MIME = "application/vnd.jupyter-chat+json"
 _MIN_INTERVAL = 0.05  # seconds
 _PER_CHAR = 0.025 / 1000  # seconds of spacing added per character shown
 _MIN_GROWTH = 0.05  # fraction of the text that must be new before an update
+STREAM_MARKDOWN_LIMIT = 64 * 1024  # a longer answer streams as escaped text, then renders
+
+
+_ID = re.compile(r"[\w.:/@+-]{1,128}", re.ASCII)
+SIGNATURE_STATES = ("verified", "invalid", "not verifiable")
+
+
+def safe_id(value: Any) -> str:
+    """A provider, model or thread name as shown: as it is when it looks like an id, else
+    quoted, so a name cannot pose as another part of the footer."""
+    s = str(value)
+    return s if _ID.fullmatch(s) else json.dumps(one_line(s)[:80], ensure_ascii=False)
 
 
 def footer(record: dict[str, Any], status: str, elapsed: float | None = None) -> str:
     """``provider:model · seed 7 · 123 tokens · 2.1 s`` plus the state when not complete."""
-    parts = [f"{record.get('provider')}:{record.get('model')}"]
+    parts = [f"{safe_id(record.get('provider'))}:{safe_id(record.get('model'))}"]
     seed = (record.get("params") or {}).get("seed")
-    if seed is not None:
+    if isinstance(seed, int):
         parts.append(f"seed {seed}")
-    usage = record.get("usage") or {}
-    if usage.get("total_tokens") is not None:
+    usage = record.get("usage") if isinstance(record.get("usage"), dict) else {}
+    if isinstance(usage.get("total_tokens"), int):
         parts.append(f"{usage['total_tokens']} tokens")
     ms = record.get("latency_ms")
-    if ms is None and elapsed is not None:
+    if not isinstance(ms, (int, float)) and elapsed is not None:
         ms = elapsed * 1000
-    if ms is not None:
+    if isinstance(ms, (int, float)):
         parts.append(f"{ms / 1000:.1f} s")
     if record.get("thread") and record.get("thread") != "default":
-        parts.append(f"thread {record['thread']}")
-    if record.get("replayed"):
+        parts.append(f"thread {safe_id(record['thread'])}")
+    if record.get("replayed") is True:
         parts.append("replayed")
-    if record.get("signature"):
-        parts.append(f"signature {record['signature']}")
+    sig = record.get("signature")
+    if sig:
+        parts.append(f"signature {sig if sig in SIGNATURE_STATES else safe_id(sig)}")
     if status != "complete":
         parts.append(status)
     return " · ".join(parts)
 
 
-def fence(text: str, lang: str = "") -> str:
-    ticks = "```"
-    while ticks in text:
-        ticks += "`"
-    return f"{ticks}{lang}\n{text}\n{ticks}"
+def show(markdown: Md, plain_text: str, **more: Any) -> None:
+    """Display one Markdown output (built with markup.py) and its plain-text form."""
+    from IPython.display import display
+
+    display(markdown_bundle(markdown, plain_text, **more), raw=True)
 
 
-_FENCE = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,})")
-_CODE_SPAN = re.compile(r"(`+)(?:.+?)\1")
-_BAD_LINK = re.compile(r"\]\(\s*(?:javascript|vbscript|data|file):", re.IGNORECASE)
+def markdown_bundle(markdown: Md, plain_text: str, **more: Any) -> dict[str, Any]:
+    """The one place an output's ``text/markdown`` is set: it must be ``Md``."""
+    if not isinstance(markdown, Md):
+        raise TypeError("text/markdown takes Md (markup.py), not " + type(markdown).__name__)
+    return {"text/markdown": str(markdown), "text/plain": plain(plain_text), **more}
 
 
-def safe_markdown(text: str) -> str:
-    """Model text made safe to render as Markdown in a trusted output: outside code, no HTML
-    (``<`` is escaped), no images (``![`` is escaped: no remote loads), no script links.
-    JupyterLab renders a kernel's own outputs as trusted, so this is the only barrier where its
-    extension is absent or has not yet taken over."""
-    out, fence_mark = [], ""
-    for line in text.split("\n"):
-        m = _FENCE.match(line)
-        if fence_mark:
-            out.append(line)
-            if m and m.group(1)[0] == fence_mark[0] and len(m.group(1)) >= len(fence_mark):
-                fence_mark = ""
-        elif m:
-            fence_mark = m.group(1)
-            out.append(line)
-        else:
-            pieces, pos = [], 0
-            for span in _CODE_SPAN.finditer(line):
-                pieces += [_safe_prose(line[pos : span.start()]), span.group(0)]
-                pos = span.end()
-            out.append("".join([*pieces, _safe_prose(line[pos:])]))
-    return "\n".join(out)
-
-
-def _safe_prose(text: str) -> str:
-    text = text.replace("<", "&lt;").replace("![", "!\\[")
-    return _BAD_LINK.sub("](#blocked:", text)
-
-
-def markdown(
-    answer: str, reasoning: str, tool_calls: list[dict], foot: str, fmt: str = "markdown"
-) -> str:
-    parts = []
+def turn_markdown(
+    answer: str,
+    reasoning: str,
+    tool_calls: list[dict],
+    foot: str,
+    fmt: str = "markdown",
+    images: list[dict[str, Any]] | None = None,
+    streaming: bool = False,
+) -> Md:
+    """A turn as one HTML block: the model's Markdown rendered and sanitized (sanitize.py),
+    everything else escaped. The answer sits in its own ``jupyter-chat-answer`` div, so a
+    verifier can compare it with what was signed."""
+    limit = STREAM_MARKDOWN_LIMIT if streaming else MARKDOWN_LIMIT
+    parts: list[Html] = []
+    thumbs = [
+        data_image(i["thumbnail"], "image")
+        for i in images or ()
+        if isinstance(i.get("thumbnail"), str) and i["thumbnail"].startswith("data:image/")
+    ]
+    if thumbs:
+        parts.append(Html("<p>{}</p>").format(Html(" ").join(thumbs)))
     if reasoning:
-        # a blank line after <summary> lets the reasoning render as Markdown inside
         parts.append(
-            f"<details><summary>Reasoning</summary>\n\n{safe_markdown(reasoning)}\n\n</details>\n"
+            Html("<details><summary>Reasoning</summary>{}</details>").format(
+                answer_html(reasoning, limit)
+            )
         )
-    if answer:
-        if fmt in ("text", "html"):  # html: the source, shown, never rendered from a model
-            parts.append(fence(answer, fmt))
-        else:
-            parts.append(safe_markdown(answer))
+    if fmt in ("text", "html", "json"):  # html: the source, shown, never rendered from a model
+        body = html_pre(answer, "" if fmt == "text" else fmt) if answer else Html("")
+    else:
+        body = answer_html(answer, limit)
+    parts.append(ANSWER_OPEN + body + ANSWER_CLOSE)
     for call in tool_calls:
-        fn = call.get("function", {})
-        name = str(fn.get("name", "?")).replace("`", "'")
-        parts.append(f"**Tool call** `{name}`\n\n" + fence(fn.get("arguments", ""), "json"))
-    parts.append(f"<sub>{html.escape(foot)}</sub>")
-    return "\n\n".join(parts)
+        fn = call.get("function") if isinstance(call.get("function"), dict) else {}
+        parts.append(
+            Html("<p><strong>Tool call</strong> <code>{}</code></p>{}").format(
+                html_text(fn.get("name", "?"), True), html_pre(fn.get("arguments", ""), "json")
+            )
+        )
+    parts.append(Html("<p><sub>{}</sub></p>").format(html_text(foot, True)))
+    return html_block(Html('<div class="jupyter-chat-turn">{}</div>').format(Html("").join(parts)))
 
 
-def plain(answer: str, reasoning: str, tool_calls: list[dict], foot: str) -> str:
+def history_markdown(messages: list[dict[str, Any]]) -> Md:
+    """A thread's messages: each role, then its text rendered and sanitized like an answer
+    (prompts may hold text from anywhere: a document, a web page)."""
+    parts = []
+    for m in messages:
+        content = m.get("content")
+        if not isinstance(content, str):
+            content = json.dumps(content, ensure_ascii=False)
+        role = Html("<p><strong>{}</strong></p>").format(html_text(m.get("role", "?"), True))
+        body = html_pre(content) if m.get("role") == "tool" else answer_html(content)
+        parts.append(role + body)
+    return html_block(
+        Html('<div class="jupyter-chat-history">{}</div>').format(Html("").join(parts))
+    )
+
+
+ANSWER_OPEN = Html('<div class="jupyter-chat-answer">')
+ANSWER_CLOSE = Html("</div>")
+
+
+def turn_plain(answer: str, reasoning: str, tool_calls: list[dict], foot: str) -> str:
     parts = []
     if reasoning:
         parts.append(f"[reasoning: {len(reasoning)} characters, hidden]")
     if answer:
         parts.append(answer)
     for call in tool_calls:
-        fn = call.get("function", {})
-        parts.append(f"[tool call] {fn.get('name', '?')}({fn.get('arguments', '')})")
-    parts.append(f"[{foot}]")
-    return "\n\n".join(parts)
+        fn = call.get("function") if isinstance(call.get("function"), dict) else {}
+        parts.append(f"[tool call] {one_line(fn.get('name', '?'))}({fn.get('arguments', '')})")
+    parts.append(f"[{one_line(foot)}]")
+    return plain("\n\n".join(parts))
 
 
 def bundle(
@@ -143,21 +173,14 @@ def bundle(
     interrupted or error."""
     foot = footer(record, status, elapsed)
     if error:
-        foot += f" · {error}"
-    data: dict[str, Any] = {
-        "text/markdown": markdown(answer, reasoning, tool_calls, foot, fmt),
-        "text/plain": plain(answer, reasoning, tool_calls, foot),
-    }
+        foot += " · " + clip(one_line(error), 500)
+    md = turn_markdown(
+        answer, reasoning, tool_calls, foot, fmt, images, streaming=status == "streaming"
+    )
+    text = turn_plain(answer, reasoning, tool_calls, foot)
     if images:
-        thumbs = " ".join(
-            f'<img src="{i["thumbnail"]}" alt="image" height="64">'
-            for i in images
-            if i.get("thumbnail")
-        )
-        notes = ", ".join(f"[image {i['label']}]" for i in images)
-        if thumbs:
-            data["text/markdown"] = thumbs + "\n\n" + data["text/markdown"]
-        data["text/plain"] = notes + "\n\n" + data["text/plain"]
+        text = ", ".join(f"[image {one_line(i.get('label', ''))}]" for i in images) + "\n\n" + text
+    data = markdown_bundle(md, text)
     if structured:
         data[MIME] = {
             "version": 1,
@@ -283,7 +306,7 @@ class Live:
             self._send_deltas()  # the delta stream is whole, even before the final update
         if self.terminal:
             self._print(answer)
-            print(f"\n[{data['text/plain'].rsplit('[', 1)[-1]}")
+            print("\n[" + data["text/plain"].rpartition("\n\n[")[2])  # the footer: one line
             return
         self._emit(data, metadata)
 
@@ -298,7 +321,7 @@ class Live:
 
     def _print(self, answer: str) -> None:
         if len(answer) > self._printed:
-            print(answer[self._printed :], end="", flush=True)
+            print(plain(answer[self._printed :]), end="", flush=True)
             self._printed = len(answer)
 
 

@@ -8,9 +8,11 @@ from typing import Any
 from IPython.core.error import UsageError
 
 from . import api, render
+from ._secrets import clip
 from .errors import ChatError, ProviderError
 from .frontend import FRONTEND
 from .interpolate import interpolate
+from .markup import Md, code, fence, one_line, plain_table, table
 from .state import SESSION
 
 
@@ -128,25 +130,18 @@ def _step(magics: Any, args: Any, prep: api.Prepared) -> Any:
 
 
 def _show_tool_result(call: dict[str, Any], text: str, ok: bool) -> None:
-    from IPython.display import display
-
     name = call.get("function", {}).get("name", "?")
-    shown = text if len(text) <= 500 else text[:497] + "..."
-    head = f"↳ `{name}` returned" if ok else f"↳ `{name}` failed"
-    display(
-        {
-            "text/markdown": f"{head}\n\n{render.fence(shown)}",
-            "text/plain": f"{head.replace('`', '')}: {shown}",
-        },
-        raw=True,
+    shown = clip(text, 500)
+    verb = "returned" if ok else "failed"
+    render.show(
+        Md("↳ {} {}\n\n{}").format(code(name), verb, fence(shown)),
+        f"↳ {one_line(name)} {verb}: {shown}",
     )
 
 
 def _final(
     live: render.Live, prep: api.Prepared, turn: Any, answer: str, fmt: str = "markdown"
 ) -> None:
-    if fmt == "json":
-        answer = render.fence(answer, "json")
     data, meta = render.bundle(
         answer=answer,
         reasoning=turn.reasoning,
@@ -154,7 +149,7 @@ def _final(
         record=turn.record,
         messages=live.messages,
         status="complete",
-        fmt="markdown" if fmt == "json" else fmt,
+        fmt=fmt,
         signed=turn.signed,
         images=render.thumbnails(prep.new) or None,
     )
@@ -188,18 +183,9 @@ def _show_partial(
 
 
 def _dry_run(prep: api.Prepared) -> None:
-    from IPython.display import display
-
     public = prep.request.public()
     text = json.dumps(public, indent=2, ensure_ascii=False)
-    display(
-        {
-            "text/markdown": render.fence(text, "json"),
-            "text/plain": text,
-            "application/json": public,
-        },
-        raw=True,
-    )
+    render.show(fence(text, "json"), text, **{"application/json": public})
 
 
 def _compare(args: Any, prompt: str, params: dict[str, Any]) -> None:
@@ -215,13 +201,13 @@ def _compare(args: Any, prompt: str, params: dict[str, Any]) -> None:
         params["seed"] = args.seed
     view = compare(prompt, models=models, system=args.system or SESSION.system, **params)
     display(view)
-    rows = ["| model | answer | tokens | time |", "| --- | --- | --- | --- |"]
+    rows = []
     for model, turn in zip(models, view.wait()):
         if isinstance(turn, BaseException) or turn is None:
-            rows.append(f"| {model} | error: {turn} | | |")
+            rows.append([model, f"error: {clip(one_line(str(turn)), 200)}", "", ""])
             continue
-        text = " ".join(turn.text.split())
-        text = (text if len(text) <= 120 else text[:117] + "...").replace("|", "\\|")
         tokens = (turn.usage or {}).get("total_tokens", "")
-        rows.append(f"| {model} | {text} | {tokens} | {turn.record['latency_ms'] / 1000:.1f} s |")
-    display({"text/markdown": "\n".join(rows), "text/plain": "\n".join(rows)}, raw=True)
+        seconds = f"{turn.record['latency_ms'] / 1000:.1f} s"
+        rows.append([model, clip(" ".join(turn.text.split()), 120), tokens, seconds])
+    header = ["model", "answer", "tokens", "time"]
+    render.show(table(header, rows), plain_table(header, rows))

@@ -9,9 +9,7 @@ keeps the partial answer, marked incomplete. Model text is escaped before it is 
 from __future__ import annotations
 
 import contextlib
-import html
 import json
-import re
 import time
 from typing import Any
 
@@ -20,7 +18,11 @@ import ipywidgets as w
 import traitlets
 
 from . import api
+from ._secrets import clip
 from .errors import AuthenticationError, ChatError
+from .markup import Html, html_text
+from .render import footer
+from .sanitize import answer_html
 from .state import SESSION
 from .stream import Accumulator
 
@@ -69,26 +71,6 @@ class Composer(anywidget.AnyWidget):
     disabled = traitlets.Bool(False).tag(sync=True)
 
 
-def safe_html(text: str) -> str:
-    """A small, safe Markdown subset: everything escaped first, then fences, inline code,
-    bold and line breaks. Model output never reaches the page as markup."""
-    out, code = [], False
-    for part in re.split(r"(```[^\n]*\n?)", text):
-        if part.startswith("```"):
-            out.append("</code></pre>" if code else "<pre><code>")
-            code = not code
-        elif code:
-            out.append(html.escape(part))
-        else:
-            t = html.escape(part)
-            t = re.sub(r"`([^`\n]+)`", r"<code>\1</code>", t)
-            t = re.sub(r"\*\*([^*\n]+)\*\*", r"<b>\1</b>", t)
-            out.append(t.replace("\n", "<br>"))
-    if code:
-        out.append("</code></pre>")
-    return "".join(out)
-
-
 _BOX = (
     "border:1px solid var(--jp-border-color2);border-radius:4px;padding:6px 8px;"
     "margin:4px 0;color:var(--jp-content-font-color1);overflow-wrap:anywhere;"
@@ -96,18 +78,22 @@ _BOX = (
 
 
 def turn_html(role: str, text: str, reasoning: str = "", foot: str = "") -> str:
+    """One message as HTML for an ``ipywidgets.HTML`` (which sets innerHTML: no sanitizer
+    stands behind it): the text rendered and sanitized like an answer, the rest escaped."""
     bg = "var(--jp-layout-color2)" if role == "user" else "var(--jp-layout-color1)"
-    parts = [f'<div style="{_BOX}background:{bg}"><b>{html.escape(role)}</b><br>']
+    parts = [Html('<div style="{}background:{}"><b>{}</b>').format(_BOX, bg, html_text(role))]
     if reasoning:
-        parts.append(f"<details><summary>Reasoning</summary>{safe_html(reasoning)}</details>")
-    parts.append(safe_html(text))
+        parts.append(
+            Html("<details><summary>Reasoning</summary>{}</details>").format(answer_html(reasoning))
+        )
+    parts.append(answer_html(text))
     if foot:
         parts.append(
-            f'<div style="color:var(--jp-ui-font-color2);font-size:smaller">'
-            f"{html.escape(foot)}</div>"
+            Html('<div style="color:var(--jp-ui-font-color2);font-size:smaller">{}</div>').format(
+                html_text(foot, True)
+            )
         )
-    parts.append("</div>")
-    return "".join(parts)
+    return str(Html("").join(parts) + Html("</div>"))
 
 
 def model_options() -> list[str]:
@@ -158,13 +144,7 @@ class _Stream:
         self._last = time.perf_counter()
         if self.turn is not None:
             r = self.turn.record
-            usage = (r.get("usage") or {}).get("total_tokens")
-            foot = (
-                f"{r['provider']}:{r['model']}"
-                + (f" · {usage} tokens" if usage else "")
-                + f" · {r['latency_ms'] / 1000:.1f} s"
-                + (" · replayed" if r["replayed"] else "")
-            )
+            foot = footer(r, "complete")
             self.target.value = turn_html(self.label, self.turn.text, self.turn.reasoning, foot)
             return
         state = "stopped: incomplete" if self.stopped else ("streaming…" if not final else "")
@@ -360,7 +340,11 @@ class ChatPanel(w.VBox):
         self.status.value = (
             ""
             if err is None
-            else (f'<span style="color:var(--jp-error-color1)">{html.escape(str(err))}</span>')
+            else str(
+                Html('<span style="color:var(--jp-error-color1)">{}</span>').format(
+                    html_text(clip(str(err), 500), True)
+                )
+            )
         )
 
     def _set_key(self) -> None:
@@ -398,7 +382,9 @@ class ChatPanel(w.VBox):
 
 
 def _note(text: str) -> str:
-    return f'<span style="color:var(--jp-ui-font-color2)">{html.escape(text)}</span>'
+    return str(
+        Html('<span style="color:var(--jp-ui-font-color2)">{}</span>').format(html_text(text, True))
+    )
 
 
 def panel(model: str | None = None, thread: str | None = None) -> ChatPanel:

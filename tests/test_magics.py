@@ -93,7 +93,9 @@ def test_answer_streams_into_one_display_then_the_full_bundle(server, k):
     assert any(p.startswith("word0") and text.strip() not in p for p in partial)  # mid-stream
     final = ran.final
     assert set(final["data"]) == {"text/markdown", "text/plain", MIME}
-    assert final["data"]["text/markdown"].startswith(text.strip())
+    assert final["data"]["text/markdown"].startswith(
+        f'<div class="jupyter-chat-turn"><div class="jupyter-chat-answer"><p>{text.strip()}</p>'
+    )
     record = final["metadata"]["jupyter_chat"]
     assert set(record) >= RECORD_FIELDS
     assert record["complete"] is True and record["usage"] == {"total_tokens": 50}
@@ -121,7 +123,9 @@ def test_a_2000_token_answer_stays_within_the_display_budget(server, k):
 def test_reasoning_is_folded_apart_from_the_answer(server, k):
     ran = k.run("%%chat -m eigencloud\nhi")
     md = ran.final["data"]["text/markdown"]
-    assert md.startswith("<details><summary>Reasoning</summary>\n\nThe user greets.")
+    assert md.startswith(
+        '<div class="jupyter-chat-turn"><details><summary>Reasoning</summary><p>The user greets.'
+    )
     assert md.index("</details>") < md.index("Hello from eigencloud.")
     assert "[reasoning: 31 characters, hidden]" in ran.final["data"]["text/plain"]
     assert ran.final["data"][MIME]["reasoning"] == "The user greets. Reply briefly."
@@ -145,7 +149,7 @@ def test_tool_calls_are_shown(server, k):
         )
     )
     ran = k.run("%%chat -m openai:gpt-test\nWeather?")
-    assert "**Tool call** `get_weather`" in ran.final["data"]["text/markdown"]
+    assert "<strong>Tool call</strong> <code>get_weather</code>" in ran.final["data"]["text/markdown"]
     assert ran.final["data"][MIME]["tool_calls"][0]["id"] == "call_1"
 
 
@@ -393,8 +397,9 @@ def test_interrupt_keeps_the_partial_answer_marked_incomplete(server, k):
 def test_format_json_pretty_prints_or_fails_clearly(server, k):
     server.script(Reply(events=sse(chunk('```json\n{"a":1,"b":[2]}\n```'), chunk(finish="stop"))))
     ran = k.run("%%chat -m local --format json\nJSON please")
-    assert (
-        '```json\n{\n  "a": 1,\n  "b": [\n    2\n  ]\n}\n```' in ran.final["data"]["text/markdown"]
+    pretty = '{\n  "a": 1,\n  "b": [\n    2\n  ]\n}'.replace('"', "&quot;").replace("\n", "&#10;")
+    assert f'<pre><code class="language-json">{pretty}</code></pre>' in (
+        ran.final["data"]["text/markdown"]
     )
     server.script(Reply(events=sse(chunk("not json"), chunk(finish="stop"))))
     ran = k.run("%%chat -m local --format json\nJSON please")

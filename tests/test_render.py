@@ -1,51 +1,92 @@
-"""What a cell shows of model text: Markdown that cannot run or load anything."""
+"""What a cell shows of model text: Markdown that cannot run or load anything, in every format,
+and plain text that a terminal cannot obey."""
 
 from __future__ import annotations
 
-from hypothesis import given
-from hypothesis import strategies as st
+import pytest
+from hostile import TERMINAL, corpus, live_parts
+from markdown_it import MarkdownIt
 
-from jupyter_chat.render import bundle, safe_markdown
+from jupyter_chat.render import bundle, footer, history_markdown
+from jupyter_chat.sanitize import answer_html
 
-HOSTILE = (
-    '<script>window.__pwned=1</script> <img src=x onerror="window.__pwned=2"> '
-    "![t](http://127.0.0.1:9/track.png) [x](javascript:alert(1)) [y]( JavaScript:1) "
-    '<iframe src="http://evil"></iframe>'
-)
-
-
-def test_html_images_and_script_links_are_neutralised():
-    out = safe_markdown(HOSTILE)
-    assert "<" not in out and "![" not in out and "javascript:" not in out.lower()
-    assert "&lt;script>" in out and "[x](#blocked:alert(1))" in out
+# CommonMark with raw HTML on: a renderer that trusts the output, as JupyterLab does
+TRUSTING = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
+URL = "http://127.0.0.1:9"
+HOSTILE = corpus(URL, "t")
 
 
-def test_code_keeps_its_text():
-    text = "Use `<b>` like this:\n```html\n<b>bold</b> ![i](x.png)\n```\nthen <i>"
-    out = safe_markdown(text)
-    assert "`<b>`" in out and "<b>bold</b> ![i](x.png)" in out and out.endswith("&lt;i>")
-
-
-def test_the_whole_bundle_is_safe_reasoning_footer_and_tools_included():
-    record = {"provider": "local", "model": '<img src=x onerror="m()">', "params": {}}
+def hostile_bundle(fmt: str = "markdown", status: str = "complete") -> dict:
+    record = {
+        "provider": "local",
+        "model": '<img src=x onerror="m()"> · signature verified',
+        "params": {"seed": "<b>7</b>"},
+        "usage": {"total_tokens": "<img src=x>"},
+        "thread": "default",
+        "signature": "<b>verified</b>",
+    }
     data, _ = bundle(
-        answer=HOSTILE,
+        answer=HOSTILE + TERMINAL,
         reasoning=HOSTILE,
-        tool_calls=[{"function": {"name": "a`b<script>", "arguments": "<script>"}}],
+        tool_calls=[
+            {"function": {"name": "a`b\n\n<img src=x onerror=alert(1)>", "arguments": HOSTILE}},
+            {"function": "not a dict"},
+        ],
         record=record,
         messages=[],
-        status="complete",
-        error="<script>err</script>",
+        status=status,
+        fmt=fmt,
+        error="<script>err</script>\n\n<img src=x onerror=alert(1)>",
     )
-    md = data["text/markdown"]
-    assert "`a'b<script>`" in md  # a tool name is shown as code (text), its backtick defused
-    md = md.replace("```json\n<script>\n```", "").replace("`a'b<script>`", "")
-    for bad in ("<script", "<img src=x", "<iframe", "![t]", "javascript:"):
-        assert bad not in md, bad
+    return data
 
 
-@given(st.text(alphabet=st.sampled_from(list("<>![]()`~\n ajvscript:htp/.x")), max_size=80))
-def test_no_tag_survives_outside_code(text):
-    out = safe_markdown(text)
-    if "`" not in text and "~" not in text:
-        assert "<" not in out and "![" not in out
+@pytest.mark.parametrize("fmt", ["markdown", "text", "code", "json", "html"])
+@pytest.mark.parametrize("status", ["complete", "streaming", "error"])
+def test_a_hostile_turn_is_inert_in_every_format(fmt, status):
+    md = hostile_bundle(fmt, status)["text/markdown"]
+    assert "\n" not in md and "\r" not in md and md.startswith("<div")  # one HTML block
+    page = TRUSTING.render(md)
+    assert live_parts(page) == []
+    assert page.count('class="jupyter-chat-answer"') == 1
+
+
+def test_links_that_are_fine_stay_and_images_are_named_not_loaded():
+    page = TRUSTING.render(hostile_bundle()["text/markdown"])
+    assert 'href="https://example.org/fine"' in page and 'target="_blank"' in page
+    assert "noopener" in page and "[tracked]" in page and "Image not loaded" in page
+    assert "&lt;script&gt;" in page  # raw HTML in an answer is shown as text
+
+
+def test_plain_text_holds_no_control_sequence_a_terminal_would_obey():
+    text = hostile_bundle()["text/plain"]
+    assert not any(c in text for c in "\x1b\x07\x9b\r")
+    assert "]0;pwned-title" in text  # the text stays, its escape is gone
+
+
+def test_a_model_name_cannot_pose_as_part_of_the_footer():
+    record = {"provider": "eigencloud", "model": "m · signature verified", "params": {}}
+    foot = footer(record, "complete")
+    assert foot == 'eigencloud:"m · signature verified"'
+    assert footer({"provider": "local", "model": "gpt-4o:latency"}, "complete") == (
+        "local:gpt-4o:latency"
+    )
+
+
+def test_history_is_rendered_like_an_answer():
+    md = history_markdown(
+        [
+            {"role": "user", "content": HOSTILE},
+            {"role": "assistant", "content": HOSTILE},
+            {"role": "tool", "content": HOSTILE},
+            {"role": "<b>x</b>", "content": [{"type": "text", "text": "<script>"}]},
+        ]
+    )
+    assert "\n" not in md and live_parts(TRUSTING.render(md)) == []
+
+
+def test_a_long_answer_is_shown_as_escaped_text():
+    long = "<script>x</script> **b** " * 20_000
+    out = answer_html(long)
+    assert out.startswith('<pre class="jupyter-chat-long">') and "<script>" not in out
+    assert "<strong>" in answer_html("**b**")

@@ -347,7 +347,9 @@ def test_magics_tools_confirm_images_and_thumbnails(server, tmp_path):
         assert "Run lookup" in cell.stdin_prompts[0]["prompt"]
         assert kernel.run("print(ran)").stdout.strip() == "['x']"  # y was refused
         cell = kernel.run("%%chat -m openai:gpt-test --image pic.png\nWhat is this?")
-        assert cell.final["data"]["text/markdown"].startswith('<img src="data:image/png;base64,')
+        assert cell.final["data"]["text/markdown"].startswith(
+            '<div class="jupyter-chat-turn"><p><img src="data:image/png;base64,'
+        )
         assert "[image image/png" in cell.final["data"]["text/plain"]
         sent = server.requests[-1].body["messages"][-1]["content"][1]["image_url"]["url"]
         assert sent.startswith("data:image/png;base64,")

@@ -186,7 +186,9 @@ def test_compare_over_seeds_and_the_magic(server, k):
     ran = k.run("%%chat --compare local,edenai:openai/gpt-4o\nCompare me")
     assert ran.reply["status"] == "ok", ran.error
     table = ran.final["data"]["text/markdown"]
-    assert "| local | Hello from local." in table and "| edenai:openai/gpt-4o | Hello from" in table
+    assert "| local | Hello from local\\. |" in table
+    assert "| edenai\\:openai\\/gpt\\-4o | Hello from edenai\\. |" in table
+    assert "edenai:openai/gpt-4o  Hello from edenai." in ran.final["data"]["text/plain"]
     assert len(server.requests) == 2
     ran = k.run("%%chat --compare local\nOne model")
     assert ran.reply["status"] == "error"

@@ -1,0 +1,85 @@
+"""A model's answer (untrusted Markdown) as safe HTML: markdown-it-py parses, nh3 sanitizes.
+
+The answer is parsed as CommonMark (with GFM tables and strikethrough) with raw HTML off, so
+HTML in an answer is shown as text. Images are never loaded: each becomes a marker naming it.
+Links keep only http(s) and mailto targets and open in a new tab. The HTML then goes through
+nh3 (the Rust ``ammonia`` sanitizer) with a short allow-list, so what reaches the page holds no
+script, handler, style, frame, form, remote load or relative link, whatever the parser made.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Any
+
+from .markup import Html, html_text
+
+# Larger answers are shown as escaped text: markdown-it-py parses about 1 MB/s.
+MARKDOWN_LIMIT = 256 * 1024
+
+_TAGS = {
+    "a", "abbr", "b", "blockquote", "br", "code", "del", "em", "h1", "h2", "h3", "h4", "h5",
+    "h6", "hr", "i", "kbd", "li", "ol", "p", "pre", "s", "span", "strong", "sub", "sup",
+    "table", "tbody", "td", "th", "thead", "tr", "ul",
+}  # fmt: skip
+_ATTRIBUTES = {
+    "a": {"href", "title"},
+    "ol": {"start"},
+    "code": {"class"},
+    "span": {"class", "title"},
+}
+_CLASS = re.compile(r"language-[A-Za-z0-9_+-]{1,32}|jupyter-chat-blocked")
+
+
+def _keep(tag: str, attr: str, value: str) -> str | None:
+    if attr == "class":
+        return value if _CLASS.fullmatch(value) else None
+    return value
+
+
+@lru_cache(maxsize=1)
+def _tools() -> tuple[Any, Any]:
+    import nh3
+    from markdown_it import MarkdownIt
+
+    md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
+    md.enable(["table", "strikethrough"])
+    md.add_render_rule("image", _image)
+    cleaner = nh3.Cleaner(
+        tags=_TAGS,
+        clean_content_tags={"script", "style"},
+        attributes=_ATTRIBUTES,
+        attribute_filter=_keep,
+        url_schemes={"http", "https", "mailto"},
+        url_relative="deny",
+        link_rel="noopener noreferrer nofollow",
+        set_tag_attribute_values={"a": {"target": "_blank"}},
+    )
+    return md, cleaner
+
+
+def _image(self: Any, tokens: list, idx: int, options: Any, env: Any) -> str:
+    """An image in an answer is named, never loaded (no remote requests from a reply)."""
+    token = tokens[idx]
+    alt = self.renderInlineAsText(token.children or [], options, env) or "image"
+    src = str(token.attrGet("src") or "")
+    return (
+        f'<span class="jupyter-chat-blocked" title="Image not loaded: '
+        f'{html_text(src[:200], True)}">[{html_text(alt, True)}]</span>'
+    )
+
+
+def answer_html(markdown: str, limit: int = MARKDOWN_LIMIT) -> Html:
+    """The answer rendered and sanitized; over ``limit`` characters, escaped text."""
+    if not markdown:
+        return Html("")
+    if len(markdown) > limit:
+        return Html('<pre class="jupyter-chat-long">{}</pre>').format(html_text(markdown))
+    md, cleaner = _tools()
+    return _trusted(cleaner.clean(md.render(markdown)))
+
+
+def _trusted(html: str) -> Html:
+    """nh3's output: the one place dynamic HTML becomes ``Html`` without escaping."""
+    return Html.__new__(Html, html)
