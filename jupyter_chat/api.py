@@ -254,20 +254,24 @@ def make_record(
 
 
 def signature_state(req: Request, result: Result) -> tuple[str, str]:
-    """EigenCloud: ``verified``, ``invalid`` or ``not verifiable``, and why (providers.md 3)."""
-    from .verify import verify
+    """EigenCloud: ``verified``, ``invalid`` or ``not verifiable``, and why (providers.md 3).
+    ``verified`` needs the signature to hold and the shown answer to derive from the signed
+    content (a recording whose answer was edited is ``invalid``)."""
+    from .verify import bind, verify
 
+    contents = [c.raw_content for c in result.choices]
     try:
         v = verify(
             chain_id=req.chain_id,
             model=result.model,
             request_messages=req.body["messages"],
-            response_contents=[c.raw_content for c in result.choices],
+            response_contents=contents,
             signature=result.signature,
             signers=CONFIG.signers(),
         )
     except ConfigError as exc:  # the verify extra is not installed
         return "not verifiable", f"not checked: {exc}"
+    v = bind(v, contents, [(c.answer, c.reasoning) for c in result.choices])
     return v.state, v.reason
 
 

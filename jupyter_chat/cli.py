@@ -10,73 +10,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .errors import ChatError, ConfigError
-from .render import MIME
-
-
-def signed_turns(path: str | os.PathLike) -> list[tuple[str, dict[str, Any]]]:
-    """Every signed turn of a saved notebook (its outputs) or a replay store, as
-    ``(where, verify keywords)``."""
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"no such file: {path}")
-    found: list[tuple[str, dict[str, Any]]] = []
-    if path.suffix == ".ipynb":
-        try:
-            nb = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise ConfigError(f"cannot read the notebook {path}: {exc}") from None
-        for n, cell in enumerate(nb.get("cells", []), 1):
-            for out in cell.get("outputs", []):
-                signed = out.get("data", {}).get(MIME, {}).get("signed")
-                if signed:
-                    found.append(
-                        (
-                            f"cell {n}",
-                            {
-                                "chain_id": signed.get("chain_id"),
-                                "model": signed.get("model"),
-                                "request_messages": [
-                                    {"content": c} for c in signed.get("request_contents", [])
-                                ],
-                                "response_contents": signed.get("response_contents", []),
-                                "signature": signed.get("signature"),
-                            },
-                        )
-                    )
-    else:
-        from .replay import Store
-
-        for n, rec in enumerate(Store(path).records().values(), 1):
-            if rec.get("chain_id") is None:
-                continue
-            resp = rec["response"]
-            found.append(
-                (
-                    f"record {n}",
-                    {
-                        "chain_id": rec["chain_id"],
-                        "model": resp.get("model"),
-                        "request_messages": rec["request"]["messages"],
-                        "response_contents": [c.get("raw_content") for c in resp["choices"]],
-                        "signature": (resp.get("extras") or {}).get("signature"),
-                    },
-                )
-            )
-    return found
-
-
-def verify_file(path: str | os.PathLike) -> list[tuple[str, Any]]:
-    """``(where, Verdict)`` for each signed turn in the file."""
-    from .config import CONFIG
-    from .verify import verify
-
-    signers = CONFIG.signers()
-    return [(where, verify(**kw, signers=signers)) for where, kw in signed_turns(path)]
+from .errors import ChatError
 
 
 def _verify(args: argparse.Namespace) -> int:
-    results = verify_file(args.path)
+    from .audit import audit
+
+    results = audit(args.path)
     if not results:
         print(f"{args.path}: no signed turns")
         return 0
@@ -154,6 +94,9 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except ChatError as exc:
         print(f"jupyter-chat: {exc}", file=sys.stderr)
+        return 2
+    except (OSError, ValueError, RecursionError, MemoryError) as exc:
+        print(f"jupyter-chat: {type(exc).__name__}: {str(exc)[:300]}", file=sys.stderr)
         return 2
 
 

@@ -305,7 +305,7 @@ def _shown_path(path: Any) -> str:
 
 
 def _verify(m: Any, args: Any) -> None:
-    from .cli import verify_file
+    from .audit import audit
 
     path = args.path or (SESSION.store.path if SESSION.store is not None else None)
     if path is None:
@@ -313,7 +313,7 @@ def _verify(m: Any, args: Any) -> None:
             "%chat verify: give a notebook (.ipynb) or replay store (.jsonl), or "
             "set a store with %chat replay"
         )
-    results = verify_file(path)
+    results = audit(path)
     if not results:
         return _show(Md("No signed turns in {}.").format(code(path)))
     rows = [[where, v.state, v.signer or v.reason] for where, v in results]

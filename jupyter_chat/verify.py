@@ -119,3 +119,42 @@ def verify(
     if got != expected.lower():
         return Verdict("invalid", f"recovered {got}, expected {expected} for chain {chain_id}")
     return Verdict("verified", f"signed by {got} (chain {chain_id})", signer=got)
+
+
+def derive(raw: str) -> tuple[str, str]:
+    """The answer and reasoning a signed content shows: split as the stream splits it
+    (harmony channels, ``<think>`` tags; providers.md 4.5)."""
+    from .stream import ContentSplitter
+
+    out: list = []
+    splitter = ContentSplitter(lambda call: None)
+    splitter.feed(raw, out, 0)
+    splitter.finish(out, 0)
+    answer = "".join(t for kind, _i, t in out if kind == "answer")
+    reasoning = "".join(t for kind, _i, t in out if kind == "reasoning")
+    return answer, reasoning
+
+
+def shown_differs(response_contents: list, shown: list[tuple[str, str]]) -> str | None:
+    """Why the shown answers (and reasoning) are not what the signed contents show, or None
+    when each shown choice derives from its signed content exactly."""
+    if len(shown) > len(response_contents):
+        return "more answers are shown than were signed"
+    for n, ((answer, reasoning), raw) in enumerate(zip(shown, response_contents)):
+        if not isinstance(raw, str):
+            return "a signed content is not a string"
+        signed_answer, signed_reasoning = derive(raw)
+        which = f" (choice {n})" if n else ""
+        if answer != signed_answer:
+            return "the answer shown differs from the signed content" + which
+        if reasoning != signed_reasoning:
+            return "the reasoning shown differs from the signed content" + which
+    return None
+
+
+def bind(verdict: Verdict, response_contents: list, shown: list[tuple[str, str]]) -> Verdict:
+    """``verified`` only when what is shown derives from the signed bytes."""
+    if verdict.state != "verified":
+        return verdict
+    why = shown_differs(response_contents, shown)
+    return verdict if why is None else Verdict("invalid", why)

@@ -626,15 +626,63 @@ def saved(server, lab, tmp_path_factory):
     return nb
 
 
-def open_saved(nb: NotebookPage) -> NotebookPage:
-    nb.open("saved.ipynb", kernel=False)
+def open_saved(nb: NotebookPage, name: str = "saved.ipynb", turns: int = 5) -> NotebookPage:
+    nb.open(name, kernel=False)
     nb.page.locator(".jp-Dialog button.jp-mod-reject", has_text="No Kernel").click()
     nb.page.wait_for_function(
         "() => window.jupyterapp.shell.currentWidget.sessionContext.kernelDisplayName"
         " === 'No Kernel' && !window.jupyterapp.shell.currentWidget.sessionContext.session"
     )
-    nb.page.locator(f"{nb.panel} {TURN}").nth(4).wait_for()
+    nb.page.locator(f"{nb.panel} {TURN}").nth(turns - 1).wait_for()
     return nb
+
+
+def test_a_saved_signed_turn_is_verified_in_the_browser_and_an_edited_one_is_not(server, nb):
+    """The badge comes from the browser's own check of the signed block (no kernel here):
+    the genuine turn is verified; one whose shown answer was edited, one signed under another
+    chain and one that only claims "verified" are not."""
+    import nbformat
+    from test_replay import FIXTURE, fixture_reply, saved_output
+
+    import jupyter_chat as jc
+
+    server.script(fixture_reply())
+    turn = jc.chat(FIXTURE["request"]["messages"], model="eigencloud:gpt-oss-120b-f16")
+    assert turn.record["signature"] == "verified"
+    genuine = saved_output(turn)
+    edited = json.loads(json.dumps(genuine))
+    edited["data"][MIME]["answer"] = edited["data"][MIME]["answer"].replace("bullish", "bearish")
+    other_chain = json.loads(json.dumps(genuine))
+    other_chain["data"][MIME]["signed"]["chain_id"] = 11155111
+    claims = json.loads(json.dumps(genuine))
+    del claims["data"][MIME]["signed"]
+    cells = []
+    for out in (genuine, edited, other_chain, claims):
+        cell = nbformat.v4.new_code_cell("%%chat -m eigencloud\nSignal?")
+        cell.outputs = [nbformat.from_dict(out)]
+        cells.append(cell)
+    book = nbformat.v4.new_notebook(cells=cells)
+    book.metadata["kernelspec"] = {"name": "gone", "display_name": "Gone", "language": "gone"}
+    nbformat.write(book, nb.lab.root / "signed.ipynb")
+    open_saved(nb, "signed.ipynb", turns=4)
+    badges = [nb.turn(i).locator(".jp-ChatTurn-signature") for i in range(4)]
+    for b in badges:
+        b.wait_for()
+        assert b.get_attribute("data-checked") == "browser"
+    assert badges[0].inner_text() == "signature verified"
+    assert "jp-mod-ok" in badges[0].get_attribute("class")
+    assert (
+        badges[0]
+        .get_attribute("title")
+        .startswith("signed by 0x7053bfb0433a16a2405de785d547b1b32cee0cf3")
+    )
+    for b, why in zip(
+        badges[1:],
+        ["the answer shown differs", "not the chain's signer", "claims a verified signature"],
+    ):
+        assert b.inner_text() == "signature invalid" and "jp-mod-bad" in b.get_attribute("class")
+        assert why in b.get_attribute("title")
+    assert nb.errors == []
 
 
 def test_a_saved_notebook_renders_without_a_kernel(saved, nb):

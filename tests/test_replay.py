@@ -13,6 +13,7 @@ from dialect_server import DIALECTS, Reply, chunk, sse
 
 import jupyter_chat as jc
 from jupyter_chat.cli import main as cli
+from jupyter_chat.render import MIME
 from jupyter_chat.replay import ReplayMissError, Store
 from jupyter_chat.state import SESSION
 
@@ -217,40 +218,137 @@ def test_signer_addresses_come_from_configuration(server, env):
     assert turn.record["signature"] == "invalid"
 
 
-def test_cli_verifies_a_saved_notebook(server, tmp_path, capsys):
-    from jupyter_chat.render import MIME
+def saved_output(turn) -> dict:
+    """The output a %%chat cell saves for ``turn``."""
+    from jupyter_chat.render import bundle
 
-    server.script(fixture_reply())
-    turn = jc.chat(FIXTURE["request"]["messages"], model="eigencloud:gpt-oss-120b-f16")
-    nb = {
-        "cells": [
-            {
-                "cell_type": "code",
-                "source": "",
-                "metadata": {},
-                "outputs": [
-                    {
-                        "output_type": "display_data",
-                        "metadata": {},
-                        "data": {MIME: {"signed": turn.signed}},
-                    }
-                ],
-            }
-        ],
-        "metadata": {},
-        "nbformat": 4,
-        "nbformat_minor": 5,
-    }
-    path = tmp_path / "saved.ipynb"
-    path.write_text(json.dumps(nb))
-    assert cli(["verify", str(path)]) == 0
-    assert (
-        "cell 1: verified by 0x7053bfb0433a16a2405de785d547b1b32cee0cf3" in capsys.readouterr().out
+    data, meta = bundle(
+        answer=turn.text,
+        reasoning=turn.reasoning,
+        tool_calls=turn.tool_calls,
+        record=turn.record,
+        messages=turn.messages[-1:],
+        status="complete",
+        signed=turn.signed,
     )
-    turn.signed["response_contents"][0] = turn.signed["response_contents"][0] + " "
-    path.write_text(json.dumps(nb))
+    return {"output_type": "display_data", "metadata": meta, "data": data}
+
+
+def write_nb(path: Path, *outputs: dict) -> Path:
+    cells = [
+        {"cell_type": "code", "source": "", "metadata": {}, "outputs": [o], "execution_count": 1}
+        for o in outputs
+    ]
+    path.write_text(
+        json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
+    )
+    return path
+
+
+@pytest.fixture
+def signed_turn(server):
+    server.script(fixture_reply())
+    return jc.chat(FIXTURE["request"]["messages"], model="eigencloud:gpt-oss-120b-f16")
+
+
+def test_cli_verifies_a_saved_notebook(signed_turn, tmp_path, capsys):
+    path = write_nb(tmp_path / "saved.ipynb", saved_output(signed_turn))
+    assert cli(["verify", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "cell 1: verified by 0x7053bfb0433a16a2405de785d547b1b32cee0cf3" in out
+    signed_turn.signed["response_contents"][0] += " "
+    write_nb(path, saved_output(signed_turn))
     assert cli(["verify", str(path)]) == 1
     assert "cell 1: invalid" in capsys.readouterr().out
+
+
+def _edit(output: dict, edit) -> dict:
+    output = json.loads(json.dumps(output))
+    edit(output)
+    return output
+
+
+@pytest.mark.parametrize(
+    "edit, why",
+    [
+        (lambda o: o["data"][MIME].update(answer="SELL everything"), "the answer shown differs"),
+        (lambda o: o["data"][MIME].update(reasoning="made up"), "the reasoning shown differs"),
+        (
+            lambda o: o["data"].update(
+                {"text/markdown": o["data"]["text/markdown"].replace("bullish", "bearish")}
+            ),
+            "the Markdown output shows another answer",
+        ),
+        (
+            lambda o: o["data"].update(
+                {"text/plain": o["data"]["text/plain"].replace("bullish", "bearish")}
+            ),
+            "the plain-text output shows another answer",
+        ),
+        (lambda o: o["metadata"]["jupyter_chat"].update(model="gpt-5"), "the model shown"),
+        (
+            lambda o: o["data"][MIME]["messages"][0].update(content="Is LINK bearish?"),
+            "the prompt shown differs",
+        ),
+    ],
+)
+def test_a_saved_output_that_shows_other_text_than_was_signed_is_invalid(
+    signed_turn, tmp_path, capsys, edit, why
+):
+    path = write_nb(tmp_path / "edited.ipynb", _edit(saved_output(signed_turn), edit))
+    assert cli(["verify", str(path)]) == 1
+    assert why in capsys.readouterr().out
+
+
+def test_an_output_that_only_claims_verified_is_invalid(server, tmp_path, capsys):
+    turn = jc.chat("hi", model="openai:m")
+    turn.record["signature"] = "verified"
+    path = write_nb(tmp_path / "claims.ipynb", saved_output(turn))
+    assert cli(["verify", str(path)]) == 1
+    assert "claims a verified signature; nothing signed" in capsys.readouterr().out
+
+
+def test_a_store_whose_answer_was_rewritten_replays_invalid(signed_turn, server, store):
+    server.script(fixture_reply())
+    SESSION.set_replay("record", store)
+    jc.chat(FIXTURE["request"]["messages"], model="eigencloud:gpt-oss-120b-f16")
+    assert cli(["verify", str(store)]) == 0
+    rec = json.loads(store.read_text())
+    rec["response"]["choices"][0]["answer"] = rec["response"]["choices"][0]["answer"].replace(
+        "bullish", "bearish"
+    )
+    store.write_text(json.dumps(rec) + "\n")
+    assert cli(["verify", str(store)]) == 1
+    SESSION.set_replay("replay", store)
+    again = jc.chat(FIXTURE["request"]["messages"], model="eigencloud:gpt-oss-120b-f16")
+    assert again.record["replayed"] is True and "bearish" in again.text
+    assert again.record["signature"] == "invalid"
+    assert "the answer shown differs from the signed content" in again.record["notes"][0]
+
+
+@pytest.mark.parametrize(
+    "content, code",
+    [
+        ("{}", 2),
+        ("[1, 2", 2),
+        ("[" * 50_000 + "]" * 50_000, 2),
+        ('{"cells": {"a": 1}}', 2),
+        ('{"cells": [1, {"outputs": 3}, {"outputs": [{"data": {"%s": 5}}]}]}' % MIME, 0),
+    ],
+)
+def test_verify_reports_a_malformed_notebook_apart_from_an_invalid_one(
+    tmp_path, capsys, content, code
+):
+    path = tmp_path / "odd.ipynb"
+    path.write_text(content)
+    assert cli(["verify", str(path)]) == code  # 2: cannot be read; never 1 ("invalid")
+    err = capsys.readouterr().err
+    assert err.count("\n") == (1 if code else 0) and "Traceback" not in err
+
+
+def test_verify_refuses_what_is_not_a_regular_file(capsys):
+    assert cli(["verify", "/dev/null"]) == 2
+    assert "not a file" in capsys.readouterr().err
 
 
 # -- a notebook, recorded then replayed in real kernels -----------------------------------------

@@ -11,8 +11,10 @@ import { IRenderMime } from '@jupyterlab/rendermime-interfaces';
 import { copyIcon } from '@jupyterlab/ui-components';
 import { Widget } from '@lumino/widgets';
 
+import { footerItems } from './footer';
 import { IStreamState, streamRegistry } from './registry';
 import { renderUntrustedMarkdown } from './safehtml';
+import { badge } from './signature';
 import {
   IChatMessage,
   IRunRecord,
@@ -58,7 +60,7 @@ export class ChatTurnWidget extends Widget implements IRenderMime.IRenderer {
     this._status = status;
     this.node.dataset.status = status;
     this._renderPrompt(turn.messages || []);
-    this._renderFooter(turn.record || {}, status, turn.usage);
+    this._renderFooter(turn, turn.record || {}, status, turn.usage);
     this._renderBanner(status, turn);
     if (live) {
       const registry = streamRegistry();
@@ -329,69 +331,21 @@ export class ChatTurnWidget extends Widget implements IRenderMime.IRenderer {
   }
 
   private _renderFooter(
+    turn: ITurn,
     record: IRunRecord,
     status: TurnStatus,
     usage: ITurn['usage']
   ): void {
-    const items: HTMLElement[] = [];
-    const add = (cls: string, text: string, title?: string) => {
-      const item = el('span', `jp-ChatTurn-item ${cls}`, text);
-      if (title) {
-        item.title = title;
-      }
-      items.push(item);
-      return item;
-    };
-    if (status !== 'complete') {
-      add(`jp-ChatTurn-state jp-mod-${status}`, status);
-    }
-    const model = [record.provider, record.model].filter(Boolean).join(':');
-    if (model) {
-      const title = [
-        record.host ? `host ${record.host}` : '',
-        record.system_fingerprint ? `system_fingerprint ${record.system_fingerprint}` : '',
-        record.request_hash ? `request ${record.request_hash}` : ''
-      ]
-        .filter(Boolean)
-        .join('\n');
-      add('jp-ChatTurn-model', model, title);
-    }
-    const seed = record.params?.seed;
-    if (seed !== undefined && seed !== null) {
-      add('jp-ChatTurn-seed', `seed ${seed}`);
-    }
-    const u = record.usage || usage;
-    if (u && typeof u.total_tokens === 'number') {
-      const parts = [];
-      if (typeof u.prompt_tokens === 'number') {
-        parts.push(`${u.prompt_tokens} prompt`);
-      }
-      if (typeof u.completion_tokens === 'number') {
-        parts.push(`${u.completion_tokens} completion`);
-      }
-      add('jp-ChatTurn-tokens', `${u.total_tokens} tokens`, parts.join(' + '));
-    }
-    if (typeof record.latency_ms === 'number' && status !== 'streaming') {
-      add('jp-ChatTurn-time', `${(record.latency_ms / 1000).toFixed(1)} s`);
-    }
-    if (record.thread && record.thread !== 'default') {
-      add('jp-ChatTurn-thread', `thread ${record.thread}`);
-    }
-    if (record.finish_reason && !['stop', 'tool_calls'].includes(record.finish_reason)) {
-      add('jp-ChatTurn-finish', `finish ${record.finish_reason}`);
-    }
-    if (record.replayed) {
-      add('jp-ChatTurn-replayed', 'replayed', 'Answer replayed from the recording');
-    }
-    if (record.signature) {
-      const ok = record.signature === 'verified';
-      const bad = record.signature === 'invalid';
-      add(
-        `jp-ChatTurn-signature ${ok ? 'jp-mod-ok' : bad ? 'jp-mod-bad' : 'jp-mod-unknown'}`,
-        `signature ${record.signature}`
-      );
-    }
-    this._meta.replaceChildren(...items);
+    // checked here, from what the output holds: never the record's word alone
+    const signature =
+      status === 'streaming'
+        ? null
+        : badge(turn.signed, record.signature, {
+            answer: turn.answer || '',
+            reasoning: turn.reasoning || '',
+            model: typeof record.model === 'string' ? record.model : undefined
+          });
+    this._meta.replaceChildren(...footerItems(record, status, usage, signature));
     const notes = Array.isArray(record.notes) ? record.notes.map(String) : [];
     this._notes.textContent = notes.join(' · ');
     this._notes.hidden = notes.length === 0;

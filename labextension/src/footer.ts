@@ -1,0 +1,97 @@
+/**
+ * The footer of a turn: model, seed, tokens, time, thread, finish, replay and signature
+ * state, as the kernel's footer (jupyter_chat/render.py `footer`) says them. Names that do not
+ * look like ids are quoted, so a model name cannot pose as another part of the footer; the
+ * signature badge is the browser's own verdict (signature.ts).
+ */
+import { IVerdict } from './signature';
+import { IRunRecord, IUsage, TurnStatus } from './types';
+
+const ID = /^[A-Za-z0-9_.:/@+-]{1,128}$/;
+
+/** A provider, model or thread name as shown: quoted unless it looks like an id. */
+export function safeId(value: unknown): string {
+  const text = String(value);
+  return ID.test(text) ? text : JSON.stringify(text.replace(/[\x00-\x1f\x7f-\x9f]/g, ' ').slice(0, 80));
+}
+
+function item(cls: string, text: string, title?: string): HTMLElement {
+  const node = document.createElement('span');
+  node.className = `jp-ChatTurn-item ${cls}`;
+  node.textContent = text;
+  if (title) {
+    node.title = title;
+  }
+  return node;
+}
+
+export function footerItems(
+  record: IRunRecord,
+  status: TurnStatus,
+  usage: IUsage | null | undefined,
+  signature: IVerdict | null
+): HTMLElement[] {
+  const items: HTMLElement[] = [];
+  if (status !== 'complete') {
+    items.push(item(`jp-ChatTurn-state jp-mod-${safeClass(status)}`, status));
+  }
+  if (record.provider || record.model) {
+    const title = [
+      record.host ? `host ${record.host}` : '',
+      record.system_fingerprint ? `system_fingerprint ${record.system_fingerprint}` : '',
+      record.request_hash ? `request ${record.request_hash}` : ''
+    ]
+      .filter(Boolean)
+      .join('\n');
+    const model = [record.provider, record.model].filter(Boolean).map(safeId).join(':');
+    items.push(item('jp-ChatTurn-model', model, title));
+  }
+  const seed = record.params?.seed;
+  if (typeof seed === 'number') {
+    items.push(item('jp-ChatTurn-seed', `seed ${seed}`));
+  }
+  const u = record.usage || usage;
+  if (u && typeof u.total_tokens === 'number') {
+    const parts = [];
+    if (typeof u.prompt_tokens === 'number') {
+      parts.push(`${u.prompt_tokens} prompt`);
+    }
+    if (typeof u.completion_tokens === 'number') {
+      parts.push(`${u.completion_tokens} completion`);
+    }
+    items.push(item('jp-ChatTurn-tokens', `${u.total_tokens} tokens`, parts.join(' + ')));
+  }
+  if (typeof record.latency_ms === 'number' && status !== 'streaming') {
+    items.push(item('jp-ChatTurn-time', `${(record.latency_ms / 1000).toFixed(1)} s`));
+  }
+  if (record.thread && record.thread !== 'default') {
+    items.push(item('jp-ChatTurn-thread', `thread ${safeId(record.thread)}`));
+  }
+  const finish = record.finish_reason;
+  if (typeof finish === 'string' && !['stop', 'tool_calls'].includes(finish)) {
+    items.push(item('jp-ChatTurn-finish', `finish ${safeId(finish)}`));
+  }
+  if (record.replayed === true) {
+    items.push(item('jp-ChatTurn-replayed', 'replayed', 'Answer replayed from the recording'));
+  }
+  if (signature) {
+    const mod =
+      signature.state === 'verified'
+        ? 'jp-mod-ok'
+        : signature.state === 'invalid'
+          ? 'jp-mod-bad'
+          : 'jp-mod-unknown';
+    const node = item(
+      `jp-ChatTurn-signature ${mod}`,
+      `signature ${signature.state}`,
+      signature.reason
+    );
+    node.dataset.checked = 'browser';
+    items.push(node);
+  }
+  return items;
+}
+
+function safeClass(status: string): string {
+  return /^[a-z]+$/.test(status) ? status : 'unknown';
+}
