@@ -8,6 +8,7 @@ files only, a size limit, nesting depth errors and wrong shapes reported in one 
 
 from __future__ import annotations
 
+import contextlib
 import html
 import json
 import os
@@ -36,7 +37,9 @@ def audit(path: str | os.PathLike) -> list[tuple[str, Verdict]]:
 def regular_file(path: Path) -> None:
     try:
         if not path.is_file():
-            raise ConfigError(f"no such file: {path}" if not path.exists() else f"not a file: {path}")
+            raise ConfigError(
+                f"no such file: {path}" if not path.exists() else f"not a file: {path}"
+            )
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
 
@@ -179,10 +182,8 @@ def _markdown_differs(markdown: Any, answer: str) -> str | None:
     section = text.split(_SECTION, 1)[1].split("</div>", 1)[0]
     shown = _words(section)
     expected = {_words(answer_html(answer)), " ".join(answer.split())}
-    try:
+    with contextlib.suppress(ValueError):
         expected.add(" ".join(pretty_json(answer).split()))
-    except ValueError:
-        pass
     return None if shown in expected else "the Markdown output shows another answer"
 
 

@@ -4,11 +4,9 @@ its chat turns against their recordings."""
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
 
 from .errors import ChatError
 

@@ -12,7 +12,7 @@ from typing import Any
 
 PAYLOADS = [
     "<script>window.__pwned='{tag}-script'</script>",
-    "<img src=\"{url}/{tag}-img.png\" onerror=\"window.__pwned='{tag}-img'\">",
+    '<img src="{url}/{tag}-img.png" onerror="window.__pwned=\'{tag}-img\'">',
     "![tracked]({url}/{tag}-md.png)",
     "[click me](javascript:window.__pwned='{tag}-js')",
     "<a href=\"javascript:window.__pwned='{tag}-a'\">raw link</a>",
@@ -29,14 +29,14 @@ PAYLOADS = [
     '<link rel="stylesheet" href="{url}/{tag}-link.css">',
     '<base href="{url}/{tag}-base/">',
     # the bypasses of hand-written code rules: text taken for code that renders as HTML
-    "``a` <img src=\"{url}/{tag}-run.png\" onerror=\"window.__pwned='{tag}-run'\"> ``",
-    "\\`<img src=\"{url}/{tag}-esc.png\" onerror=\"window.__pwned='{tag}-esc'\">`",
-    "`opened on the line before\n\n<img src=\"{url}/{tag}-line.png\" "
+    '``a` <img src="{url}/{tag}-run.png" onerror="window.__pwned=\'{tag}-run\'"> ``',
+    '\\`<img src="{url}/{tag}-esc.png" onerror="window.__pwned=\'{tag}-esc\'">`',
+    '`opened on the line before\n\n<img src="{url}/{tag}-line.png" '
     "onerror=\"window.__pwned='{tag}-line'\">`",
-    "```a`b\n<img src=\"{url}/{tag}-info.png\" onerror=\"window.__pwned='{tag}-info'\">\n```",
-    "\t```\n<img src=\"{url}/{tag}-tab.png\" onerror=\"window.__pwned='{tag}-tab'\">\n```",
+    '```a`b\n<img src="{url}/{tag}-info.png" onerror="window.__pwned=\'{tag}-info\'">\n```',
+    '\t```\n<img src="{url}/{tag}-tab.png" onerror="window.__pwned=\'{tag}-tab\'">\n```',
     # mutation and parser-confusion classics
-    "<math><mtext><table><mglyph><style><img src=\"{url}/{tag}-mxss.png\" "
+    '<math><mtext><table><mglyph><style><img src="{url}/{tag}-mxss.png" '
     "onerror=\"window.__pwned='{tag}-mxss'\"></style></mglyph></table></mtext></math>",
     "<noscript><p title=\"</noscript><img src='{url}/{tag}-nos.png' "
     "onerror=window.__pwned='{tag}-nos'>\"></p></noscript>",
@@ -44,8 +44,8 @@ PAYLOADS = [
     "[angle](<javascript:window.__pwned='{tag}-angle'>) [case](JaVaScRiPt:window.__pwned=1) "
     "[data](data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==) [vb](vbscript:x)",
     "![svg](data:image/svg+xml;base64,PHN2ZyBvbmxvYWQ9ImFsZXJ0KDEpIi8+)",
-    "[relative](/api/contents/pwned.txt) [title](https://example.org \"t\" onmouseover=x)",
-    "<a href=\"https://example.org/fine\">fine link</a>",
+    '[relative](/api/contents/pwned.txt) [title](https://example.org "t" onmouseover=x)',
+    '<a href="https://example.org/fine">fine link</a>',
 ]
 
 # control sequences a terminal would obey: window title, clipboard write, a fake prompt

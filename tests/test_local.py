@@ -192,9 +192,15 @@ def test_forced_tool_calls_work_with_chatml_function_calling(managed):
         # choose ("auto" after the first step), this small base model calls again and again:
         # the step limit stops it with a clear error (see the README).
         with pytest.raises(jc.ChatError, match="still calling tools after 2 steps"):
-            jc.chat("What is the weather in Paris?", model="local", tools=[get_weather],
-                    tool_choice={"type": "function", "function": {"name": "get_weather"}},
-                    max_steps=2, temperature=0, max_tokens=60)
+            jc.chat(
+                "What is the weather in Paris?",
+                model="local",
+                tools=[get_weather],
+                tool_choice={"type": "function", "function": {"name": "get_weather"}},
+                max_steps=2,
+                temperature=0,
+                max_tokens=60,
+            )
         assert len(calls) == 1 and isinstance(calls[0], str)
     finally:
         local.stop()

@@ -149,7 +149,9 @@ def test_tool_calls_are_shown(server, k):
         )
     )
     ran = k.run("%%chat -m openai:gpt-test\nWeather?")
-    assert "<strong>Tool call</strong> <code>get_weather</code>" in ran.final["data"]["text/markdown"]
+    assert (
+        "<strong>Tool call</strong> <code>get_weather</code>" in ran.final["data"]["text/markdown"]
+    )
     assert ran.final["data"][MIME]["tool_calls"][0]["id"] == "call_1"
 
 
@@ -398,8 +400,9 @@ def test_format_json_pretty_prints_or_fails_clearly(server, k):
     server.script(Reply(events=sse(chunk('```json\n{"a":1,"b":[2]}\n```'), chunk(finish="stop"))))
     ran = k.run("%%chat -m local --format json\nJSON please")
     pretty = '{\n  "a": 1,\n  "b": [\n    2\n  ]\n}'.replace('"', "&quot;").replace("\n", "&#10;")
-    assert f'<pre><code class="language-json">{pretty}</code></pre>' in (
-        ran.final["data"]["text/markdown"]
+    assert (
+        f'<pre><code class="language-json">{pretty}</code></pre>'
+        in (ran.final["data"]["text/markdown"])
     )
     server.script(Reply(events=sse(chunk("not json"), chunk(finish="stop"))))
     ran = k.run("%%chat -m local --format json\nJSON please")

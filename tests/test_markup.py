@@ -32,7 +32,9 @@ def rendered(md: str) -> Inspector:
 
 
 def one_line(s: str) -> str:
-    return "".join(" " if ord(c) < 32 or 0x7F <= ord(c) < 0xA0 or c in "\u2028\u2029" else c for c in s)
+    return "".join(
+        " " if ord(c) < 32 or 0x7F <= ord(c) < 0xA0 or c in "\u2028\u2029" else c for c in s
+    )
 
 
 @given(st.one_of(ANY_TEXT, NASTY))
@@ -113,13 +115,22 @@ def test_markup_is_made_only_from_literals_outside_the_builder():
             if not isinstance(node, ast.Call):
                 continue
             f = node.func
-            name = f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else ""
-            target = f.value.id if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) else ""
-            if name in ("Md", "Html") and not (
-                len(node.args) == 1 and isinstance(node.args[0], ast.Constant) and not node.keywords
+            name = (
+                f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else ""
+            )
+            target = (
+                f.value.id if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) else ""
+            )
+            if (
+                name in ("Md", "Html")
+                and not (
+                    len(node.args) == 1
+                    and isinstance(node.args[0], ast.Constant)
+                    and not node.keywords
+                )
+                and path.name not in allowed
             ):
-                if path.name not in allowed:
-                    found.append(f"{path.name}:{node.lineno}")
+                found.append(f"{path.name}:{node.lineno}")
             if name == "__new__" and target in ("Md", "Html") and path.name not in allowed:
                 found.append(f"{path.name}:{node.lineno}")
     assert found == []

@@ -333,7 +333,7 @@ def test_a_store_whose_answer_was_rewritten_replays_invalid(signed_turn, server,
         ("[1, 2", 2),
         ("[" * 50_000 + "]" * 50_000, 2),
         ('{"cells": {"a": 1}}', 2),
-        ('{"cells": [1, {"outputs": 3}, {"outputs": [{"data": {"%s": 5}}]}]}' % MIME, 0),
+        (f'{{"cells": [1, {{"outputs": 3}}, {{"outputs": [{{"data": {{"{MIME}": 5}}}}]}}]}}', 0),
     ],
 )
 def test_verify_reports_a_malformed_notebook_apart_from_an_invalid_one(
