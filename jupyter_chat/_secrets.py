@@ -6,7 +6,9 @@ can remove it from error texts, logs and records even when a provider echoes it 
 
 from __future__ import annotations
 
+import dataclasses
 import threading
+from typing import Any
 
 _known: set[str] = set()
 _lock = threading.Lock()
@@ -92,3 +94,27 @@ def public_url(url: str) -> str:
         pairs = parse_qsl(query, keep_blank_values=True)
         query = urlencode([(k, "***" if k.lower() in _KEYISH else v) for k, v in pairs], safe="*")
     return redact(urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment)))
+
+
+def redact_deep(obj: Any) -> Any:
+    """``obj`` with every known key redacted in its strings: dicts, lists, tuples and
+    dataclasses are rebuilt only where something changed."""
+    if not _known:
+        return obj
+    if isinstance(obj, str):
+        return redact(obj)
+    if isinstance(obj, dict):
+        new = {redact_deep(k): redact_deep(v) for k, v in obj.items()}
+        return obj if new == obj else new
+    if isinstance(obj, (list, tuple)):
+        new = [redact_deep(v) for v in obj]
+        return obj if new == list(obj) else type(obj)(new)
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        changes = {}
+        for f in dataclasses.fields(obj):
+            value = getattr(obj, f.name)
+            new = redact_deep(value)
+            if new is not value and new != value:
+                changes[f.name] = new
+        return dataclasses.replace(obj, **changes) if changes else obj
+    return obj

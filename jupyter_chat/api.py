@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import hashlib
 import json
 import time
@@ -13,6 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from . import replay
+from ._secrets import clip
 from .client import RUNTIME, Call, Meta, Request, build_request
 from .config import CONFIG
 from .errors import ChatError, ConfigError
@@ -21,6 +23,35 @@ from .state import SESSION, Entry, check_thread
 from .stream import Result
 
 _BODY_NOT_PARAMS = ("model", "messages", "stream", "stream_options")
+# names the session sets itself, each with where a user sets it instead
+RESERVED = {
+    "model": "-m PROVIDER:MODEL, %chat use or model=",
+    "messages": "the cell body or the prompt",
+    "stream": "--no-stream or stream=",
+    "thread": "-t NAME, %chat thread or thread=",
+    "system": "-s TEXT, %chat system or system=",
+    "seed": "--seed N, %chat seed N or seed=",
+    "tools": "--tools F1,F2 or tools=",
+    "images": "--image or images=",
+    "key": "%chat key PROVIDER or jupyter_chat.set_key",
+    "fresh": "--new",
+    "dry_run": "--dry-run",
+    "max_steps": "--max-steps or max_steps=",
+    "confirm": "--confirm or confirm=",
+}
+
+
+_MAP_KEYWORDS = ("system", "seed", "stream", "thread", "tools", "images")
+
+
+def check_param_names(params: dict[str, Any]) -> None:
+    """Refuse provider parameters that the session sets itself (checked where they are
+    given: ``-p``, ``%chat defaults``, the panel, ``**params``)."""
+    for name in params:
+        if name in RESERVED:
+            raise ConfigError(
+                f"{name!r} is not a provider parameter here", hint=f"Set it with {RESERVED[name]}."
+            )
 
 
 @dataclass
@@ -114,6 +145,7 @@ class Prepared:
     functions: dict[str, Any] = field(default_factory=dict)  # tool name -> Python function
     images: list[dict[str, Any]] = field(default_factory=list)  # hashes, never the bytes
     file: bool = True  # file the turn in its thread (a tool loop files the whole exchange)
+    check: Any = None  # check(turn) raises a ChatError when the answer cannot be used
 
 
 def prepare(
@@ -288,16 +320,8 @@ def signed_block(req: Request, result: Result) -> dict[str, Any] | None:
     }
 
 
-def make_turn(prep: Prepared, result: Result, meta: Meta, replayed: bool = False) -> Turn:
-    """Wrap a result as a ``Turn`` and, when complete, file it in its thread."""
-    record = make_record(prep, result, meta, replayed)
-    if result.complete and prep.file:
-        tokens = (result.usage or {}).get("total_tokens") or 0
-        if prep.fresh and prep.thread is not None:
-            SESSION.clear(prep.thread)
-        SESSION.commit(
-            prep.thread, Entry(prep.key, [*prep.new, reply_message(result)], tokens, record)
-        )
+def make_turn(prep: Prepared, result: Result, record: dict[str, Any]) -> Turn:
+    """Wrap a result as a ``Turn`` (nothing is filed here)."""
     return Turn(
         result.answer,
         result.reasoning,
@@ -308,6 +332,16 @@ def make_turn(prep: Prepared, result: Result, meta: Meta, replayed: bool = False
         result,
         prep.request.body["messages"],
         signed_block(prep.request, result),
+    )
+
+
+def file_turn(prep: Prepared, turn: Turn) -> None:
+    """File a complete turn in its thread (``--new`` empties the thread first)."""
+    tokens = (turn.usage or {}).get("total_tokens") or 0
+    if prep.fresh and prep.thread is not None:
+        SESSION.clear(prep.thread)
+    SESSION.commit(
+        prep.thread, Entry(prep.key, [*prep.new, reply_message(turn.result)], tokens, turn.record)
     )
 
 
@@ -397,6 +431,8 @@ def run_tools(
 def recording_for(prep: Prepared) -> dict[str, Any] | None:
     """The recording to serve instead of calling the provider, per the replay mode."""
     mode, store = SESSION.replay_state()
+    if mode in ("record", "auto"):
+        store.check_writable()  # before the answer is paid for
     if mode not in ("replay", "auto"):
         return None
     rec = store.get(request_hash(prep.request))
@@ -420,6 +456,12 @@ def open_call(prep: Prepared) -> Call | ReplayCall:
     return Call(prep.request, capture=SESSION.replay_state()[0] in ("record", "auto", "check"))
 
 
+class RecordingError(ChatError):
+    """The answer arrived but could not be recorded; ``partial`` holds it, nothing was filed."""
+
+    hint_default = "Check that the replay store's folder is writable and has space."
+
+
 def finish(
     prep: Prepared,
     result: Result,
@@ -428,31 +470,44 @@ def finish(
     replayed: bool = False,
     deltas: list | None = None,
 ) -> Turn:
-    """File the turn; in record/auto mode store it, in check mode compare it."""
-    turn = make_turn(prep, result, meta, replayed)
+    """Record the turn (record/auto mode) or compare it (check mode), check it, then file it:
+    the thread changes only when everything before succeeded."""
+    turn = make_turn(prep, result, make_record(prep, result, meta, replayed))
     mode, store = SESSION.replay_state()
-    if replayed or not result.complete or store is None:
-        return turn
-    key = turn.record["request_hash"]
-    if mode in ("record", "auto"):
-        store.put(
-            replay.make_record(
-                key,
-                canonical_request(prep.request),
-                prep.request.chain_id,
-                result,
-                deltas or [],
-                meta.latency_ms,
-                meta.ttft_ms,
+    if not replayed and result.complete and store is not None:
+        key = turn.record["request_hash"]
+        if mode in ("record", "auto"):
+            try:
+                store.put(
+                    replay.make_record(
+                        key,
+                        canonical_request(prep.request),
+                        prep.request.chain_id,
+                        result,
+                        deltas or [],
+                        meta.latency_ms,
+                        meta.ttft_ms,
+                    )
+                )
+            except (OSError, ChatError) as exc:
+                why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+                raise RecordingError(
+                    f"the answer arrived but was not recorded in {store.path.name}: {why}",
+                    provider=prep.request.provider,
+                    partial=result,
+                ) from None
+        elif mode == "check":
+            rec = store.get(key)
+            turn.record["matches_recording"] = (
+                None
+                if rec is None
+                else (replay.result_from_dict(rec["response"]).choices == result.choices)
             )
-        )
-    elif mode == "check":
-        rec = store.get(key)
-        turn.record["matches_recording"] = (
-            None
-            if rec is None
-            else (replay.result_from_dict(rec["response"]).choices == result.choices)
-        )
+    final = not (prep.functions and result.tool_calls)
+    if prep.check is not None and final and result.complete:
+        prep.check(turn)
+    if result.complete and prep.file:
+        file_turn(prep, turn)
     return turn
 
 
@@ -491,6 +546,42 @@ async def run_async(prep: Prepared, on_delta: Any = None, acc: Any = None) -> Tu
     return finish(prep, result, meta, deltas=deltas)
 
 
+def internal_error(exc: Exception) -> ChatError:
+    return ChatError(
+        f"unexpected {type(exc).__name__}: {clip(str(exc), 300)}",
+        hint="This is a bug in jupyter-chat; the message above holds no key.",
+    )
+
+
+def one_line_errors(fn: Any) -> Any:
+    """Every failure of a public call is a ``ChatError`` (one line in a cell, never a traceback
+    through frames that may hold a request)."""
+    if asyncio.iscoroutinefunction(fn):
+
+        @functools.wraps(fn)
+        async def wrapper_async(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return await fn(*args, **kwargs)
+            except (ChatError, KeyboardInterrupt, asyncio.CancelledError):
+                raise
+            except Exception as exc:
+                raise internal_error(exc) from None
+
+        return wrapper_async
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except (ChatError, KeyboardInterrupt):
+            raise
+        except Exception as exc:
+            raise internal_error(exc) from None
+
+    return wrapper
+
+
+@one_line_errors
 def chat(
     prompt: str | list[dict],
     model: str | None = None,
@@ -521,6 +612,7 @@ def chat(
     **params : any parameter the provider accepts (checked before sending), such as
         ``tool_choice`` and ``parallel_tool_calls``.
     """
+    check_param_names(params)
     prep = prepare(prompt, model, thread, system, seed, stream, tools, images, **params)
 
     def step(p: Prepared) -> Turn:
@@ -537,6 +629,7 @@ def ask_before_call(call: dict[str, Any]) -> bool:
     return answer.strip().lower() in ("y", "yes")
 
 
+@one_line_errors
 async def achat(
     prompt: str | list[dict],
     model: str | None = None,
@@ -549,10 +642,12 @@ async def achat(
     **params: Any,
 ) -> Turn:
     """``chat`` for async code: awaits the shared client's loop from any event loop."""
+    check_param_names(params)
     prep = prepare(prompt, model, thread, system, seed, stream, tools, images, **params)
     return await asyncio.wrap_future(RUNTIME.submit(run_async(prep)))
 
 
+@one_line_errors
 def map(
     prompts: Iterable[str | list[dict]],
     model: str | None = None,
@@ -568,6 +663,7 @@ def map(
     """
     if not isinstance(concurrency, int) or concurrency < 1:
         raise ConfigError(f"concurrency must be a positive integer, got {concurrency!r}")
+    check_param_names({k: v for k, v in params.items() if k not in _MAP_KEYWORDS})
     prepared = [prepare(p, model, **params) for p in prompts]  # all checked before any is sent
 
     async def run_all() -> list:
@@ -575,7 +671,12 @@ def map(
 
         async def one(prep: Prepared) -> Turn:
             async with sem:
-                return await run_async(prep)
+                try:
+                    return await run_async(prep)
+                except (ChatError, asyncio.CancelledError):
+                    raise
+                except Exception as exc:
+                    raise internal_error(exc) from None
 
         return await asyncio.gather(*(one(p) for p in prepared), return_exceptions=True)
 

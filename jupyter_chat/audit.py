@@ -16,6 +16,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from ._secrets import clip
 from .errors import ConfigError
 from .verify import Verdict, bind, derive, verify
 
@@ -54,7 +55,7 @@ def load_json(path: Path, limit: int = MAX_NOTEBOOK_BYTES) -> Any:
     except RecursionError:
         raise ConfigError(f"{path.name} is nested too deeply to be a notebook") from None
     except (OSError, ValueError) as exc:
-        raise ConfigError(f"cannot read {path.name}: {str(exc)[:200]}") from None
+        raise ConfigError(f"cannot read {path.name}: {clip(str(exc), 200)}") from None
 
 
 # -- notebooks -------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ import os
 import sys
 from pathlib import Path
 
+from ._secrets import clip
 from .errors import ChatError
 
 
@@ -94,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"jupyter-chat: {exc}", file=sys.stderr)
         return 2
     except (OSError, ValueError, RecursionError, MemoryError) as exc:
-        print(f"jupyter-chat: {type(exc).__name__}: {str(exc)[:300]}", file=sys.stderr)
+        print(f"jupyter-chat: {type(exc).__name__}: {clip(str(exc), 300)}", file=sys.stderr)
         return 2
 
 

@@ -22,13 +22,13 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 from httpx_sse import EventSource
 
 from . import __version__
-from ._secrets import redact
+from ._secrets import Secret, clip, public_url, redact, redact_deep
 from .config import CONFIG
 from .errors import (
     AuthenticationError,
@@ -43,36 +43,82 @@ from .errors import (
     StreamCutError,
 )
 from .profiles import MANAGED_BASE, Profile
-from .stream import Accumulator, Result
+from .stream import Accumulator, Result, no_surrogates
 
 OnDelta = Callable[[list], None]
 
 
+class KeyAuth(httpx.Auth):
+    """Adds the key's header as the request goes out, so no dict of ours holds the key: a
+    frame that shows a request's headers shows no key."""
+
+    def __init__(self, header: str, scheme: str, secret: Secret) -> None:
+        self.header, self.scheme, self.secret = header, scheme, secret
+
+    def auth_flow(self, request: httpx.Request) -> Any:
+        value = self.secret.reveal()
+        request.headers[self.header] = f"{self.scheme} {value}" if self.scheme else value
+        yield request
+
+    def __repr__(self) -> str:
+        return f"KeyAuth({self.header!r}, ***)"
+
+
 @dataclass(repr=False)
 class Request:
-    """A request ready to send. ``headers`` holds the key: never print or store them."""
+    """A request ready to send. The key is in ``auth`` (a ``KeyAuth``), never in ``headers``;
+    ``content`` is the body as sent (checked to be JSON at build time)."""
 
     provider: str
     url: str
     headers: dict[str, str]
     body: dict[str, Any]
     stream: bool
-    secret_headers: frozenset[str] = frozenset()
+    auth: KeyAuth | None = None
     chain_id: int | None = None
     managed: bool = False  # the URL's host and port are the managed local server's, once up
+    profile: Profile | None = None
+    content: bytes = b""
 
     @property
     def host(self) -> str:
         return urlsplit(self.url).hostname or ""
 
     def public(self) -> dict[str, Any]:
-        """What may be shown or recorded: secret header values masked."""
-        headers = {k: ("***" if k in self.secret_headers else v) for k, v in self.headers.items()}
+        """What may be shown or recorded: the key masked, credentials in the URL masked."""
+        headers = dict(self.headers)
+        if self.auth is not None:
+            headers[self.auth.header] = "***"
         url = self.url.replace(":0/", ":<port>/", 1) if self.managed else self.url
-        return {"provider": self.provider, "url": url, "headers": headers, "body": self.body}
+        return {
+            "provider": self.provider,
+            "url": public_url(url),
+            "headers": headers,
+            "body": self.body,
+        }
 
     def __repr__(self) -> str:
-        return f"Request({self.provider!r}, {self.url!r}, stream={self.stream})"
+        return f"Request({self.provider!r}, {public_url(self.url)!r}, stream={self.stream})"
+
+
+def encode_body(provider: str, body: dict[str, Any]) -> bytes:
+    """The body as JSON bytes, or an ``InvalidRequestError`` before anything is sent: NaN and
+    infinities, values JSON has no form for, and text that is not valid Unicode."""
+    try:
+        return json.dumps(body, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
+    except ValueError as exc:  # NaN, Infinity (and circular references)
+        why = "NaN and infinities are not JSON" if "Out of range" in str(exc) else str(exc)
+    except TypeError as exc:
+        why = clip(str(exc), 200)
+    except UnicodeEncodeError:
+        why = "a message holds text that is not valid Unicode (a lone surrogate)"
+    raise InvalidRequestError(f"the request cannot be sent as JSON: {why}", provider=provider)
+
+
+def join_url(base: str, path: str) -> str:
+    """``base`` + ``path``, keeping a query string of the base URL at the end."""
+    parts = urlsplit(base)
+    return urlunsplit(parts._replace(path=parts.path.rstrip("/") + path))
 
 
 @dataclass
@@ -82,7 +128,6 @@ class Meta:
     latency_ms: float = 0.0
     ttfb_ms: float | None = None  # headers received
     ttft_ms: float | None = None  # first delta reached the caller
-    attempts: int = 1
     status: int | None = None
     headers: dict[str, str] = field(default_factory=dict)  # rate-limit and request-id headers
 
@@ -130,34 +175,32 @@ def build_request(
         if os.environ.get(var):
             headers[name] = os.environ[var]
     try:
-        secret_headers = _add_auth(headers, profile, base)
+        auth = key_auth(profile, base)
     except AuthenticationError:
         if need_key:
             raise
         headers[profile.auth_header] = f"(no key set: {profile.key_var})"
-        secret_headers = frozenset()
+        auth = None
     return Request(
         provider,
-        base + profile.path,
+        join_url(base, profile.path),
         headers,
         body,
         stream,
-        secret_headers,
+        auth,
         profile.chain_id,
         managed=base == MANAGED_BASE,
+        profile=profile,
+        content=encode_body(provider, body),
     )
 
 
-def _add_auth(headers: dict[str, str], profile: Profile, base: str) -> frozenset[str]:
-    """Add the key's header (bound to ``base``'s host); returns the names of secret headers."""
+def key_auth(profile: Profile, base: str) -> KeyAuth | None:
+    """The key's auth (bound to ``base``'s origin), or None where none is needed."""
     secret = CONFIG.key_for(profile, base)
     if secret is None:
-        return frozenset()
-    value = secret.reveal()
-    headers[profile.auth_header] = (
-        f"{profile.auth_scheme} {value}" if profile.auth_scheme else value
-    )
-    return frozenset({profile.auth_header})
+        return None
+    return KeyAuth(profile.auth_header, profile.auth_scheme, secret)
 
 
 # -- error bodies (providers.md 5.7) -----------------------------------------------------------
@@ -171,7 +214,7 @@ def error_message(obj: Any) -> str:
     if isinstance(err, dict):
         msg = err.get("message")
         if isinstance(msg, (dict, list)):
-            msg = json.dumps(msg)[:300]
+            msg = clip(json.dumps(msg), 300)
         return str(msg or err.get("type") or err.get("code") or "").strip()
     if isinstance(err, str):
         return err.strip()
@@ -186,7 +229,7 @@ def error_message(obj: Any) -> str:
                 parts.append(str(d))
         return "; ".join(parts)
     if isinstance(detail, dict):
-        return str(detail.get("message") or detail.get("error") or json.dumps(detail)[:300])
+        return str(detail.get("message") or detail.get("error") or clip(json.dumps(detail), 300))
     for key in ("detail", "details", "message"):
         if isinstance(obj.get(key), str):
             return obj[key].strip()
@@ -234,7 +277,7 @@ def status_error(provider: str, status: int, content: bytes, headers: httpx.Head
         import re
 
         message = re.sub(r"<[^>]+>", " ", text)
-        message = " ".join(message.split())[:200]
+        message = clip(" ".join(message.split()), 200)
     message = message or httpx.codes.get_reason_phrase(status) or "error"
     code = _error_code(obj)
     retry_after = _retry_after(headers)
@@ -372,13 +415,31 @@ class Runtime:
         try:
             coro = self._attempts(req, acc, forward, meta, settings)
             if settings.total_timeout:
-                return await asyncio.wait_for(coro, settings.total_timeout)
-            return await coro
+                result = await asyncio.wait_for(coro, settings.total_timeout)
+            else:
+                result = await coro
+            return redact_deep(result)  # a key a provider echoed is never kept
         except asyncio.TimeoutError:
             raise ChatTimeoutError(
                 f"no complete answer within {settings.total_timeout:g} s (total timeout)",
                 provider=req.provider,
-                partial=acc.result(),
+                partial=redact_deep(acc.result()),
+            ) from None
+        except ChatError as err:
+            if err.partial is not None:
+                err.partial = redact_deep(err.partial)
+            raise
+        except httpx.DecodingError:
+            raise ProviderError(
+                "the response could not be decoded (a broken compressed body?)",
+                provider=req.provider,
+                partial=redact_deep(acc.result()),
+            ) from None
+        except Exception as exc:  # never a traceback through frames that hold a request
+            raise ProviderError(
+                f"unexpected {type(exc).__name__} on the way to {req.host}: {clip(str(exc), 200)}",
+                provider=req.provider,
+                partial=redact_deep(acc.result()),
             ) from None
         finally:
             meta.latency_ms = (time.perf_counter() - start) * 1000
@@ -402,12 +463,17 @@ class Runtime:
                 if wait is None:  # providers.md 5.7: 0.5 s * 2**n, capped, ~25 % jitter
                     wait = min(settings.backoff_cap, settings.backoff_base * 2**attempt)
                     wait *= 1 - 0.25 * random.random()
+                until = None
                 if err.status == 429:  # every request to this host waits, not just this one
-                    until = loop.time() + wait
-                    self._cooldown[req.host] = max(self._cooldown.get(req.host, 0), until)
+                    until = max(self._cooldown.get(req.host, 0), loop.time() + wait)
+                    self._cooldown[req.host] = until
                 attempt += 1
-                meta.attempts = attempt + 1
-                await asyncio.sleep(wait)
+                try:
+                    await asyncio.sleep(wait)
+                except asyncio.CancelledError:
+                    if until is not None and self._cooldown.get(req.host) == until:
+                        del self._cooldown[req.host]  # an interrupted wait pauses nobody
+                    raise
 
     async def _once(
         self, req: Request, acc: Accumulator, forward: OnDelta, meta: Meta, settings: Any
@@ -426,7 +492,12 @@ class Runtime:
         t0 = time.perf_counter()
         try:
             async with self.http().stream(
-                "POST", url, json=req.body, headers=req.headers, timeout=timeout
+                "POST",
+                url,
+                content=req.content,
+                headers=req.headers,
+                auth=req.auth,
+                timeout=timeout,
             ) as resp:
                 meta.ttfb_ms = (time.perf_counter() - t0) * 1000
                 meta.status = resp.status_code
@@ -444,13 +515,15 @@ class Runtime:
                     raw = await resp.aread()
                     try:
                         obj = json.loads(raw)
-                    except ValueError:
+                    except (ValueError, RecursionError):
                         raise ProviderError(
                             f"the response is not JSON ({ctype or 'no content type'}): "
-                            f"{raw[:80].decode('utf-8', 'replace')!r}",
+                            f"{clip(raw[:4000].decode('utf-8', 'replace'), 80)!r}",
                             provider=req.provider,
                             status=resp.status_code,
                         ) from None
+                    if b"\\ud" in raw or b"\\uD" in raw:
+                        obj = no_surrogates(obj)
                     if isinstance(obj, dict) and "error" in obj and not obj.get("choices"):
                         raise ProviderError(
                             error_message(obj), provider=req.provider, status=resp.status_code
@@ -611,12 +684,13 @@ async def list_models(provider: str) -> list[dict[str, Any]]:
 
         base = await asyncio.to_thread(SERVER.ensure)
     headers = {"User-Agent": f"jupyter-chat/{__version__}"}
-    _add_auth(headers, profile, base)
+    auth = key_auth(profile, base)
     s = CONFIG.settings
     try:
         resp = await RUNTIME.http().get(
-            base + profile.models_path,
+            join_url(base, profile.models_path),
             headers=headers,
+            auth=auth,
             timeout=httpx.Timeout(s.read_timeout, connect=s.connect_timeout),
         )
     except httpx.TransportError as exc:

@@ -14,7 +14,7 @@ from typing import Any
 from IPython.core.error import UsageError
 
 from ._secrets import public_url
-from .magics import _Parser, _split, parse_params
+from .magics import _Parser, _split, parse_headers, parse_params
 from .markup import Md, bullets, code, fence, one_line, plain_table, table
 from .render import show
 from .state import SESSION, check_thread
@@ -91,6 +91,8 @@ def _models(m: Any, args: Any) -> None:
 def _use(m: Any, args: Any) -> None:
     from .api import resolve_model
 
+    if not args.model.strip():
+        raise UsageError("%chat use: give PROVIDER:MODEL (or PROVIDER)")
     provider, model = resolve_model(args.model)  # validates the provider
     SESSION.model = f"{provider}:{model}" if model else provider
     _show(Md("Default model: {}").format(code(SESSION.model)))
@@ -99,7 +101,7 @@ def _use(m: Any, args: Any) -> None:
 def _provider_add(m: Any, args: Any) -> None:
     import jupyter_chat
 
-    headers = parse_params(args.header) if args.header else None
+    headers = parse_headers(args.header) if args.header else None
     fields: dict[str, Any] = dict(
         path=args.path,
         auth_header=args.auth_header,
@@ -208,7 +210,7 @@ def _defaults(m: Any, args: Any) -> None:
     if args.pairs == ["clear"]:
         SESSION.params = {}
     elif args.pairs:
-        SESSION.params = {**SESSION.params, **parse_params(args.pairs)}
+        SESSION.params = {**SESSION.params, **parse_params(args.pairs, "%chat defaults")}
     shown = Md(", ").join(code(f"{k}={v!r}") for k, v in SESSION.params.items()) or Md("none")
     model = code(SESSION.model) if SESSION.model else Md("(the configured default)")
     _show(Md("Model: {}. Default parameters: {}.").format(model, shown))

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+MAX_MESSAGE = 1000  # characters of an error's message (and of its hint)
+
 
 class ChatError(Exception):
     """Base of every error jupyter-chat raises on purpose.
@@ -31,13 +33,15 @@ class ChatError(Exception):
         partial: Any = None,
         retryable: bool = False,
     ) -> None:
-        from ._secrets import redact
+        from ._secrets import clip
+        from .markup import plain
 
-        self.message = redact(message)
+        # redacted, then cut (a provider's 1 MB message stays short); no terminal escapes
+        self.message = plain(clip(str(message), MAX_MESSAGE))
         self.provider = provider
         self.status = status
         self.code = code
-        self.hint = redact(hint if hint is not None else self.hint_default)
+        self.hint = plain(clip(hint if hint is not None else self.hint_default, MAX_MESSAGE))
         self.retry_after = retry_after
         self.partial = partial
         self.retryable = retryable  # may the transport try again (nothing was shown yet)

@@ -9,11 +9,15 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import re
 import shlex
 from typing import Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
+
+from ._secrets import clip
+from .errors import ChatError
 
 FORMATS = ("markdown", "text", "code", "json", "html")
 
@@ -100,22 +104,56 @@ def _split(line: str) -> list[str]:
         raise UsageError(f"cannot parse the options: {exc}") from None
 
 
-def parse_params(pairs: list[str]) -> dict[str, Any]:
-    """``KEY=VALUE`` pairs; a value is JSON when it parses, and must when it looks like JSON."""
+def parse_params(pairs: list[str], option: str = "-p") -> dict[str, Any]:
+    """``KEY=VALUE`` pairs; a value is JSON when it parses, and must when it looks like JSON.
+    Names the session sets itself (``seed``, ``model``, ...) and non-finite numbers are
+    refused here, before anything is sent or kept."""
+    from .api import check_param_names
+
     out: dict[str, Any] = {}
     for pair in pairs:
         key, sep, raw = pair.partition("=")
         key = key.strip().replace("-", "_")
         if not sep or not key.isidentifier():
-            raise UsageError(f"-p {pair!r}: expected KEY=VALUE")
-        try:
-            value = json.loads(raw)
-        except ValueError:
-            if raw.strip()[:1] in ("[", "{", '"'):
-                raise UsageError(f"-p {key}: the value is not valid JSON: {raw}") from None
-            value = raw
-        out[key] = value
+            raise UsageError(f"{option} {pair!r}: expected KEY=VALUE")
+        out[key] = _json_value(raw, f"{option} {key}")
+    try:
+        check_param_names(out)
+    except ChatError as exc:
+        raise UsageError(f"{option}: {exc}") from None
     return out
+
+
+def parse_headers(pairs: list[str]) -> dict[str, str]:
+    """``NAME=VALUE`` header pairs, the names kept as written (``X-Team``)."""
+    out: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        name = name.strip()
+        if not sep or not _HEADER_NAME.fullmatch(name):
+            raise UsageError(f"--header {pair!r}: expected NAME=VALUE with a header name")
+        if any(c in value for c in "\r\n\x00"):
+            raise UsageError(f"--header {name}: a header value is one line")
+        out[name] = value.strip()
+    return out
+
+
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}")
+
+
+def _json_value(raw: str, where: str) -> Any:
+    def no_constant(name: str) -> Any:
+        raise ValueError(f"{name} is not a finite number")
+
+    try:
+        return json.loads(raw, parse_constant=no_constant)
+    except RecursionError:
+        raise UsageError(f"{where}: the value is nested too deeply") from None
+    except ValueError as exc:
+        if "finite" in str(exc) or raw.strip()[:1] in ("[", "{", '"'):
+            why = str(exc) if "finite" in str(exc) else "the value is not valid JSON"
+            raise UsageError(f"{where}: {why}: {clip(raw, 80)}") from None
+        return raw
 
 
 @magics_class
@@ -161,6 +199,13 @@ class ChatMagics(Magics):
             return self._run_cell(line, cell)
         except _Done:
             return None
+        except (ChatError, UsageError, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # one line, never frames that may hold a request
+            raise ChatError(
+                f"unexpected {type(exc).__name__}: {clip(str(exc), 300)}",
+                hint="This is a bug in jupyter-chat; the message above holds no key.",
+            ) from None
 
     def _run_cell(self, line: str, cell: str) -> None:
         from .turns import run_cell_turn

@@ -35,6 +35,10 @@ from .stream import Choice, Result
 
 MODES = ("off", "record", "replay", "auto", "check")
 VERSION = 1
+MAX_LINE = 64 * 1024 * 1024  # a longer line is refused before it is read whole
+MAX_PACE_WAIT = 10.0  # seconds: --pace never waits longer between two deltas
+_CHOICE_FIELDS = frozenset(f.name for f in dataclasses.fields(Choice))
+_RESULT_FIELDS = frozenset(f.name for f in dataclasses.fields(Result))
 
 
 class ReplayMissError(ConfigError):
@@ -60,6 +64,20 @@ class Store:
 
     def __repr__(self) -> str:
         return f"Store({str(self.path)!r})"
+
+    def check_writable(self) -> None:
+        """Refuse, before anything is sent, a store that could not be written: a device or
+        folder in its place, a read-only file, folder or file system."""
+        path = self.path
+        if path.exists() and not path.is_file():
+            raise ConfigError(f"the replay store {path} is not a regular file")
+        if path.exists() and not os.access(path, os.W_OK):
+            raise ConfigError(f"the replay store {path} is read-only")
+        folder = path.parent
+        while not folder.exists():
+            folder = folder.parent
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise ConfigError(f"cannot write the replay store: {folder} is not writable")
 
     def records(self) -> dict[str, dict[str, Any]]:
         """All records by key, re-read when the file changed."""
@@ -106,26 +124,72 @@ class Store:
 
     def _read(self) -> dict[str, dict[str, Any]]:
         records: dict[str, dict[str, Any]] = {}
+        if not self.path.is_file():
+            raise ConfigError(f"the replay store {self.path} is not a regular file")
         try:
-            lines = self.path.read_text(encoding="utf-8").splitlines()
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"cannot read the replay store {self.path}: {exc}") from None
-        for n, line in enumerate(lines, 1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-                if not isinstance(rec, dict) or not isinstance(rec.get("key"), str):
-                    raise ValueError("not a recording")
-                rec["response"]["choices"]  # noqa: B018  (shape check)
-                rec["deltas"]  # noqa: B018
-            except (ValueError, KeyError, TypeError) as exc:
-                raise ConfigError(
-                    f"the replay store {self.path.name} is corrupted at line {n} ({exc})",
-                    hint="Fix or delete that line, then record again with %chat replay record.",
-                ) from None
-            records[rec["key"]] = rec
+            f = self.path.open("rb")
+        except OSError as exc:
+            raise ConfigError(f"cannot read the replay store {self.path}: {exc.strerror}") from None
+        with f:
+            n = 0
+            while True:
+                line = f.readline(MAX_LINE + 1)
+                if not line:
+                    break
+                n += 1
+                if len(line) > MAX_LINE:
+                    raise self._corrupt(n, f"a line over {MAX_LINE // 2**20} MB")
+                if not line.strip():
+                    continue
+                try:
+                    rec = check_recording(json.loads(line))
+                except RecursionError:
+                    raise self._corrupt(n, "nested too deeply") from None
+                except (ValueError, KeyError, TypeError) as exc:
+                    raise self._corrupt(n, str(exc)[:120]) from None
+                records[rec["key"]] = rec
         return records
+
+    def _corrupt(self, n: int, why: str) -> ConfigError:
+        return ConfigError(
+            f"the replay store {self.path.name} is corrupted at line {n} ({why})",
+            hint="Fix or delete that line, then record again with %chat replay record.",
+        )
+
+
+def check_recording(rec: Any) -> dict[str, Any]:
+    """A recording read from disk, checked where it will be used (``ValueError`` if not)."""
+    if not isinstance(rec, dict) or not isinstance(rec.get("key"), str):
+        raise ValueError("not a recording")
+    resp = rec.get("response")
+    if not isinstance(resp, dict) or not isinstance(resp.get("choices"), list):
+        raise ValueError("no response choices")
+    if not set(resp) <= _RESULT_FIELDS:
+        raise ValueError("unknown response fields")
+    for c in resp["choices"]:
+        if not isinstance(c, dict) or not set(c) <= _CHOICE_FIELDS:
+            raise ValueError("a choice is malformed")
+        for name in ("answer", "reasoning", "preamble"):
+            if not isinstance(c.get(name, ""), str):
+                raise ValueError(f"a choice's {name} is not text")
+        if not isinstance(c.get("tool_calls", []), list):
+            raise ValueError("a choice's tool calls are not a list")
+    deltas = rec.get("deltas")
+    if not isinstance(deltas, list):
+        raise ValueError("no deltas")
+    for d in deltas:
+        if not (
+            isinstance(d, list)
+            and len(d) == 4
+            and isinstance(d[0], (int, float))
+            and isinstance(d[1], str)
+            and isinstance(d[2], int)
+        ):
+            raise ValueError("a delta is malformed")
+    for name in ("latency_ms", "ttft_ms"):
+        if not isinstance(rec.get(name), (int, float, type(None))):
+            raise ValueError(f"{name} is not a number")
+    return rec
 
 
 def make_record(
@@ -197,10 +261,12 @@ class ReplayCall:
         self.result: Result | None = None
 
     def __iter__(self) -> Iterator[list]:
-        start = time.monotonic()
+        clock, prev = time.monotonic(), 0.0
         for ms, kind, index, text in self.record["deltas"]:
-            if self.pace:
-                wait = start + ms / 1000 - time.monotonic()
+            if self.pace:  # recorded gaps, each at most MAX_PACE_WAIT: a hint, never a hang
+                clock += min(max(ms - prev, 0) / 1000, MAX_PACE_WAIT)
+                prev = ms
+                wait = clock - time.monotonic()
                 if wait > 0:
                     time.sleep(wait)
             self.acc.add(kind, index, text)

@@ -72,8 +72,11 @@ class Session:
         if mode not in MODES:
             raise ConfigError(f"unknown replay mode {mode!r}", hint="Use " + ", ".join(MODES) + ".")
         store = Store(path) if path is not None else (self.store or Store(default_path()))
-        if mode in ("replay", "auto", "check"):
-            store.records()  # a corrupted store is an error now, not at the first turn
+        if mode != "off":
+            if store.path.exists():
+                store.records()  # a corrupted store is an error now, not at the first turn
+            if mode in ("record", "auto"):
+                store.check_writable()
         self.replay_mode, self.store, self.pace = mode, store, pace
         return store
 

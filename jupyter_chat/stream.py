@@ -12,10 +12,12 @@ Kinds: ``answer``, ``reasoning``, ``preamble`` (harmony commentary meant for the
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from ._secrets import clip
 from .errors import ProviderError
 
 # Top-level chunk keys that carry nothing beyond what the result already holds; every other
@@ -248,15 +250,17 @@ class Accumulator:
             return []
         try:
             obj = json.loads(data)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise ProviderError(
-                f"malformed chunk in the stream: {data[:80]!r}",
+                f"malformed chunk in the stream: {clip(data, 80)!r}",
                 provider=self.provider,
                 partial=self.result(),
             ) from None
+        if "\\ud" in data or "\\uD" in data:  # JSON may spell a lone surrogate; text may not
+            obj = no_surrogates(obj)
         if not isinstance(obj, dict):
             raise ProviderError(
-                f"unexpected chunk in the stream: {data[:80]!r}",
+                f"unexpected chunk in the stream: {clip(data, 80)!r}",
                 provider=self.provider,
                 partial=self.result(),
             )
@@ -278,39 +282,61 @@ class Accumulator:
         return out
 
     def feed_chunk(self, obj: dict) -> list:
+        """One parsed chunk (or whole response). Values are type-checked where they are used:
+        a wrong shape is a one-line ``ProviderError``, never a crash deeper in."""
         out: list = []
         if not _PLAIN_KEYS.issuperset(obj):
             self._keep_extras(obj)
         usage = obj.get("usage")
         if usage:
+            if not isinstance(usage, dict):
+                raise self._malformed("usage is not an object")
             self.usage = usage  # providers.md 5.5: the last non-null usage wins
         if self.id is None:
             self.id, self.model, self.created = obj.get("id"), obj.get("model"), obj.get("created")
+            if not isinstance(self.model, (str, type(None))) or not isinstance(
+                self.id, (str, int, type(None))
+            ):
+                raise self._malformed("the model or id is not a string")
         choices = obj.get("choices")
         if not choices:
             return out  # usage-only chunk, Adaptive metric event
+        if not isinstance(choices, list):
+            raise self._malformed("choices is not a list")
         for ch in choices:
+            if not isinstance(ch, dict):
+                raise self._malformed("a choice is not an object")
             index = ch.get("index") or 0
+            if type(index) is not int:
+                raise self._malformed("a choice index is not an integer")
             st = self._choices.get(index)
             if st is None:
                 st = self._choices[index] = _ChoiceState()
             delta = ch.get("delta") or ch.get("message")
             if delta:
+                if not isinstance(delta, dict):
+                    raise self._malformed("a delta is not an object")
                 r = delta.get("reasoning_content") or delta.get("reasoning")
                 if r and isinstance(r, str):
                     out.append(("reasoning", index, r))
                 c = delta.get("content")
                 if c:
                     if not isinstance(c, str):
+                        if not isinstance(c, list):
+                            raise self._malformed("content is neither text nor a list of parts")
                         c = _parts_text(c)
                     st.raw.append(c)
                     st.has_content = True
                     st.splitter.feed(c, out, index)
                 tcs = delta.get("tool_calls")
                 if tcs:
-                    _merge_tool_calls(st, tcs, out, index)
+                    if not isinstance(tcs, list) or not all(isinstance(t, dict) for t in tcs):
+                        raise self._malformed("tool_calls is not a list of objects")
+                    _merge_tool_calls(st, tcs, out, index, self._malformed)
             finish = ch.get("finish_reason")
             if finish:
+                if not isinstance(finish, str):
+                    raise self._malformed("finish_reason is not a string")
                 st.finish = finish
             if not _CHOICE_KEYS.issuperset(ch):
                 for k in ch.keys() - _CHOICE_KEYS:
@@ -318,6 +344,11 @@ class Accumulator:
         if out:
             _route(out, self._choices)
         return out
+
+    def _malformed(self, why: str) -> ProviderError:
+        return ProviderError(
+            f"malformed response: {why}", provider=self.provider, partial=self.result()
+        )
 
     def finish(self) -> list:
         """End of input: flush the splitters. Safe to call more than once."""
@@ -392,11 +423,18 @@ def _route(out: list, choices: dict) -> None:
             st.texts[kind].append(text)
 
 
-def _merge_tool_calls(st: _ChoiceState, fragments: list, out: list, index: int) -> None:
+def _merge_tool_calls(
+    st: _ChoiceState, fragments: list, out: list, index: int, malformed: Any
+) -> None:
     """providers.md 5.3: fragments by index; a new id at a used index opens a new slot."""
     for pos, frag in enumerate(fragments):
         key = frag.get("index", pos)
         fid = frag.get("id")
+        fn = frag.get("function")
+        if not isinstance(fid, (str, type(None))) or not isinstance(fn, (dict, type(None))):
+            raise malformed("a tool call's id or function has the wrong type")
+        if fn and not isinstance(fn.get("name") or "", str):
+            raise malformed("a tool call's name is not a string")
         slot = st.by_index.get(key)
         if slot is None or (fid and slot["id"] and fid != slot["id"]):
             slot = {
@@ -408,7 +446,6 @@ def _merge_tool_calls(st: _ChoiceState, fragments: list, out: list, index: int) 
             st.by_index[key] = slot
         elif fid and not slot["id"]:
             slot["id"] = fid
-        fn = frag.get("function")
         if fn:
             name = fn.get("name")
             if name and name != slot["function"]["name"]:
@@ -419,6 +456,21 @@ def _merge_tool_calls(st: _ChoiceState, fragments: list, out: list, index: int) 
                     args = json.dumps(args)
                 slot["function"]["arguments"] += args
         out.append(("tool_call", index, slot))
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def no_surrogates(obj: Any) -> Any:
+    """``obj`` with lone surrogates (which JSON can spell, but UTF-8 cannot hold) replaced by
+    U+FFFD, so an answer can be shown, stored and sent back in the thread."""
+    if isinstance(obj, str):
+        return _SURROGATE.sub("\ufffd", obj)
+    if isinstance(obj, dict):
+        return {no_surrogates(k): no_surrogates(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [no_surrogates(v) for v in obj]
+    return obj
 
 
 def _copy_call(t: dict) -> dict:

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ._secrets import clip
 from .errors import ConfigError
 
 MAX_IMAGE_BYTES = 10 * 1024 * 1024  # Adaptive's documented limit; a sane one for the others
@@ -105,7 +106,7 @@ def run_call(call: dict[str, Any], functions: dict[str, Callable]) -> tuple[str,
         if not isinstance(args, dict):
             raise ValueError("the arguments are not a JSON object")
     except ValueError as exc:
-        return f"error: invalid JSON arguments ({exc}): {raw[:200]}", False
+        return f"error: invalid JSON arguments ({exc}): {clip(raw, 200)}", False
     try:
         result = fn(**args)
     except Exception as exc:  # the model sees the error and may try again

@@ -16,7 +16,47 @@ from .markup import Md, code, fence, one_line, plain_table, table
 from .state import SESSION
 
 
+def check_options(magics: Any, args: Any) -> None:
+    """Options that would fail only after the answer was paid for are refused now."""
+    for flag, value in (("-m", args.model), ("-t", args.thread)):
+        if value is not None and not value.strip():
+            raise UsageError(f"%%chat {flag}: the value is empty")
+    if args.out is not None:
+        check_variable_name(magics.shell, args.out, "-o")
+    if args.compare:
+        unsupported = [
+            flag
+            for flag, used in (
+                ("-t", args.thread),
+                ("--new", args.new),
+                ("--tools", args.tools),
+                ("--tool-choice", args.tool_choice),
+                ("--confirm", args.confirm),
+                ("--server-tools", args.server_tools),
+                ("--image", args.image),
+                ("--format", args.format != "markdown"),
+                ("--no-stream", args.no_stream),
+            )
+            if used
+        ]
+        if unsupported:
+            raise UsageError(
+                f"%%chat --compare does not take {', '.join(unsupported)}: a comparison streams "
+                "each model's answer as Markdown and files nothing in a thread"
+            )
+
+
+def check_variable_name(shell: Any, name: str, option: str) -> None:
+    import keyword
+
+    if not name.isidentifier() or keyword.iskeyword(name):
+        raise UsageError(f"{option} {name!r}: not a valid variable name")
+    if name in getattr(shell, "user_ns_hidden", {}) or name in ("In", "Out", "get_ipython"):
+        raise UsageError(f"{option} {name!r}: IPython uses that name; choose another")
+
+
 def run_cell_turn(magics: Any, args: Any, line: str, cell: str) -> None:
+    check_options(magics, args)
     prompt = (cell if args.no_interpolate else interpolate(cell, magics.lookup)).strip()
     if not prompt:
         raise UsageError("%%chat: the cell is empty: write the message below the %%chat line")
@@ -58,14 +98,14 @@ def run_cell_turn(magics: Any, args: Any, line: str, cell: str) -> None:
     if args.dry_run:
         return _dry_run(prep)
     if args.compare:
-        return _compare(args, prompt, params)
+        return _compare(magics, args, prompt, params)
+    if args.format == "json":
+        prep.check = check_json
     confirm = api.ask_before_call if args.confirm else None
     turn = api.run_tools(
         prep, lambda p: _step(magics, args, p), args.max_steps, confirm, on_result=_show_tool_result
     )
     if args.out:
-        if not args.out.isidentifier():
-            raise UsageError(f"-o {args.out!r}: not a valid variable name")
         magics.shell.user_ns[args.out] = turn
     if args.format == "code":
         magics.shell.set_next_input(render.code_of(turn.text), replace=False)
@@ -103,30 +143,37 @@ def _step(magics: Any, args: Any, prep: api.Prepared) -> Any:
         for out in call:
             if req.stream:
                 live.feed(out)
+        turn = api.close_call(prep, call)
     except KeyboardInterrupt:
         _show_partial(live, prep, call, "interrupted", None)
         raise
-    except ChatError as err:
+    except Exception as exc:
+        err = exc if isinstance(exc, ChatError) else api.internal_error(exc)
         partial = err.partial if err.partial is not None else call.partial()
         if partial.answer or partial.reasoning or live.handle is not None:
             _show_partial(live, prep, call, "error", str(err), partial)
-        raise
-    turn = api.close_call(prep, call)
+        if err is exc:
+            raise
+        raise err from None
     if turn.tool_calls and prep.functions:
         _final(live, prep, turn, turn.text)  # the model asked for tools: show the calls
         return turn
-    answer = turn.text
-    if args.format == "json":
-        try:
-            answer = render.pretty_json(turn.text)
-        except ValueError as exc:
-            _final(live, prep, turn, turn.text)
-            raise ProviderError(
-                f"the answer is not valid JSON ({exc})",
-                hint="Ask for JSON only, or use --format markdown.",
-            ) from None
+    answer = render.pretty_json(turn.text) if args.format == "json" else turn.text
     _final(live, prep, turn, answer, args.format)
     return turn
+
+
+def check_json(turn: Any) -> None:
+    """--format json: an answer that is not JSON fails the cell (it is shown, and recorded,
+    but not filed in the thread)."""
+    try:
+        render.pretty_json(turn.text)
+    except ValueError as exc:
+        raise ProviderError(
+            f"the answer is not valid JSON ({exc})",
+            hint="Ask for JSON only, or use --format markdown.",
+            partial=turn.result,
+        ) from None
 
 
 def _show_tool_result(call: dict[str, Any], text: str, ok: bool) -> None:
@@ -188,7 +235,7 @@ def _dry_run(prep: api.Prepared) -> None:
     render.show(fence(text, "json"), text, **{"application/json": public})
 
 
-def _compare(args: Any, prompt: str, params: dict[str, Any]) -> None:
+def _compare(magics: Any, args: Any, prompt: str, params: dict[str, Any]) -> None:
     """Columns in widget frontends, then a summary table that every frontend shows."""
     from IPython.display import display
 
@@ -211,3 +258,5 @@ def _compare(args: Any, prompt: str, params: dict[str, Any]) -> None:
         rows.append([model, clip(" ".join(turn.text.split()), 120), tokens, seconds])
     header = ["model", "answer", "tokens", "time"]
     render.show(table(header, rows), plain_table(header, rows))
+    if args.out:
+        magics.shell.user_ns[args.out] = view.turns
