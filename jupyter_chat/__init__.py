@@ -64,6 +64,12 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
+    if name in ("local",):  # submodules users call: jupyter_chat.local.start()
+        import importlib
+
+        module = importlib.import_module(f".{name}", __name__)
+        globals()[name] = module
+        return module
     if name in _LAZY:
         import importlib
 

@@ -183,10 +183,10 @@ class Config:
         if not isinstance(key, str) or not key.strip():
             raise ConfigError("the key is empty")
         p = self.profile(provider)
-        self._keys[provider] = Secret(key, p.host(), "set at run time")
+        self._keys[provider] = Secret(key, origin(p.resolved_base_url()), "set at run time")
 
     def key_for(self, profile: Profile, base_url: str) -> Secret | None:
-        host = urlsplit(base_url).hostname
+        host = origin(base_url)
         secret = self._keys.get(profile.name)
         if secret is None and os.environ.get(profile.key_var, "").strip():
             secret = Secret(os.environ[profile.key_var], host, profile.key_var)
@@ -206,7 +206,7 @@ class Config:
         if secret.host and secret.host != host:
             raise AuthenticationError(
                 f"the key for {profile.name} was set for {secret.host}, not {host}; "
-                "it is not sent to another host",
+                "it is not sent to another host (or port)",
                 provider=profile.name,
                 hint=f"Set the key again with %chat key {profile.name}.",
             )
@@ -239,6 +239,13 @@ class Config:
             or self._load_file().get("default_model")
             or "local"
         )
+
+
+def origin(url: str) -> str:
+    """``scheme://host:port`` of a URL (the default port spelled out): what a key is bound to."""
+    parts = urlsplit(url)
+    port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    return f"{parts.scheme}://{parts.hostname}:{port}"
 
 
 def _section(sections: dict, name: str) -> dict:

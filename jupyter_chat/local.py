@@ -17,7 +17,6 @@ import contextlib
 import importlib
 import importlib.util
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -175,7 +174,8 @@ class LocalServer:
         cmd = [
             sys.executable,
             "-m",
-            "llama_cpp.server",
+            "jupyter_chat._local_runner",
+            str(os.getpid()),
             "--model",
             model,
             "--host",
@@ -201,7 +201,7 @@ class LocalServer:
             stdin=subprocess.DEVNULL,
             stdout=fd,
             stderr=subprocess.STDOUT,
-            preexec_fn=_die_with_parent,
+            start_new_session=True,  # a kernel interrupt (SIGINT to its group) never reaches it
         )
         os.close(fd)
         if not self._atexit:
@@ -240,14 +240,6 @@ def _accepting(port: int) -> bool:
     with socket.socket() as s:
         s.settimeout(1)
         return s.connect_ex(("127.0.0.1", port)) == 0
-
-
-def _die_with_parent() -> None:
-    """Linux: the server gets SIGTERM if the kernel dies without running atexit."""
-    with contextlib.suppress(Exception):
-        import ctypes
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 SERVER = LocalServer()

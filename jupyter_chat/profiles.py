@@ -12,10 +12,11 @@ import os
 import re
 import uuid
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from ._secrets import public_url, register, url_secrets
 from .errors import ConfigError, InvalidRequestError
 
 # Parameters of the OpenAI chat-completions body that an OpenAI-compatible server accepts.
@@ -108,8 +109,8 @@ class Profile(BaseModel):
             return v
         parts = urlsplit(v)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"base_url must be an http(s) URL, got {v!r}")
-        return v.rstrip("/")
+            raise ValueError(f"base_url must be an http(s) URL, got {public_url(v)!r}")
+        return urlunsplit(parts._replace(path=parts.path.rstrip("/")))
 
     @field_validator("path")
     @classmethod
@@ -139,9 +140,12 @@ class Profile(BaseModel):
                 f"or add base_url to [providers.{self.name}] in the config file.",
             )
         try:
-            return Profile._url(url)  # type: ignore[return-value]
+            url = Profile._url(url)  # type: ignore[assignment]
         except ValueError as exc:
-            raise ConfigError(f"{self.url_var}: {exc}") from None
+            raise ConfigError(f"{self.url_var}: {public_url(str(url))}: {exc}") from None
+        for secret in url_secrets(url):  # credentials in the URL are redacted like keys
+            register(secret)
+        return url
 
     def accepts(self, param: str) -> bool:
         return self.params is None or param in self.params or param in self.extra_params

@@ -15,6 +15,7 @@ import io
 import json
 import os
 import re
+import stat
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -148,11 +149,7 @@ def image_part(source: Any, *, data_urls_only: bool = False) -> tuple[dict[str, 
     elif isinstance(source, (bytes, bytearray)):
         data = bytes(source)
     elif isinstance(source, (str, os.PathLike)):
-        path = Path(source).expanduser()
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise ConfigError(f"cannot read the image {path}: {exc.strerror or exc}") from None
+        data = _read_image_file(Path(source).expanduser())
     elif hasattr(source, "savefig"):  # a matplotlib figure
         buf = io.BytesIO()
         source.savefig(buf, format="png", bbox_inches="tight")
@@ -175,6 +172,25 @@ def image_part(source: Any, *, data_urls_only: bool = False) -> tuple[dict[str, 
     url = f"data:{mime};base64,{base64.b64encode(data).decode()}"
     info = {"sha256": hashlib.sha256(data).hexdigest(), "media_type": mime, "bytes": len(data)}
     return {"type": "image_url", "image_url": {"url": url}}, info
+
+
+def _read_image_file(path: Path) -> bytes:
+    """A regular file of at most ``MAX_IMAGE_BYTES``, checked before it is read (a device such
+    as /dev/zero never ends)."""
+    try:
+        st = path.stat()
+        if not stat.S_ISREG(st.st_mode):
+            raise ConfigError(f"the image {path} is not a regular file")
+        if st.st_size > MAX_IMAGE_BYTES:
+            raise ConfigError(
+                f"the image is {st.st_size / 1e6:.1f} MB; the limit is "
+                f"{MAX_IMAGE_BYTES / 1e6:.0f} MB",
+                hint="Resize or compress it.",
+            )
+        with path.open("rb") as f:
+            return f.read(MAX_IMAGE_BYTES + 1)
+    except OSError as exc:
+        raise ConfigError(f"cannot read the image {path}: {exc.strerror or exc}") from None
 
 
 def _fetch(url: str) -> bytes:

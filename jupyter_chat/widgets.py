@@ -77,6 +77,46 @@ _BOX = (
 )
 
 
+class KeyField(anywidget.AnyWidget):
+    """A hidden key field whose value never enters the widget's state (which a saved notebook
+    keeps): Set (or Enter) sends the key to the kernel in one message and clears the field."""
+
+    _esm = """
+    function render({ model, el }) {
+      const input = document.createElement("input");
+      input.type = "password";
+      input.autocomplete = "off";
+      input.placeholder = "API key";
+      input.className = "jp-ChatPanel-key";
+      input.dataset.lmSuppressShortcuts = "true";
+      const button = document.createElement("button");
+      button.textContent = "Set key";
+      button.className = "jp-ChatPanel-setKey jupyter-button";
+      const send = () => {
+        if (input.value) { model.send({ type: "key", value: input.value }); }
+        input.value = "";
+      };
+      button.addEventListener("click", send);
+      input.addEventListener("keydown", (e) => {
+        e.stopPropagation();
+        if (e.key === "Enter") { e.preventDefault(); send(); }
+      });
+      el.append(input, button);
+    }
+    export default { render };
+    """
+
+    def __init__(self, on_key: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.on_msg(
+            lambda _w, content, _b: (
+                on_key(content.get("value"))
+                if isinstance(content, dict) and content.get("type") == "key"
+                else None
+            )
+        )
+
+
 def turn_html(role: str, text: str, reasoning: str = "", foot: str = "") -> str:
     """One message as HTML for an ``ipywidgets.HTML`` (which sets innerHTML: no sanitizer
     stands behind it): the text rendered and sanitized like an answer, the rest escaped."""
@@ -219,8 +259,7 @@ class ChatPanel(w.VBox):
         self.send_btn = w.Button(description="Send", button_style="primary")
         self.stop_btn = w.Button(description="Stop", disabled=True)
         self.status = w.HTML()
-        self.key_box = w.Password(description="key", layout=w.Layout(display="none"))
-        self.key_btn = w.Button(description="Set key", layout=w.Layout(display="none"))
+        self.key_field = KeyField(self._set_key, layout=w.Layout(display="none"))
         wrap = w.Layout(flex_flow="row wrap", width="100%")
         super().__init__(
             [
@@ -233,7 +272,7 @@ class ChatPanel(w.VBox):
                 self.reply,
                 self.composer,
                 w.HBox(
-                    [self.send_btn, self.stop_btn, self.status, self.key_box, self.key_btn],
+                    [self.send_btn, self.stop_btn, self.status, self.key_field],
                     layout=wrap,
                 ),
             ],
@@ -247,7 +286,6 @@ class ChatPanel(w.VBox):
         self.new_btn.on_click(lambda _: self._new_thread())
         self.clear_btn.on_click(lambda _: self._clear())
         self.export_btn.on_click(lambda _: self._export())
-        self.key_btn.on_click(lambda _: self._set_key())
         self.thread.observe(lambda _: self.refresh(), "value")
         for widget, key in (
             (self.temperature, "temperature"),
@@ -336,7 +374,7 @@ class ChatPanel(w.VBox):
     def _error(self, err: Any) -> None:
         """Red, short, key-free; a missing key offers a hidden key field right here."""
         missing_key = isinstance(err, AuthenticationError) and "no API key" in str(err)
-        self.key_box.layout.display = self.key_btn.layout.display = "" if missing_key else "none"
+        self.key_field.layout.display = "" if missing_key else "none"
         self.status.value = (
             ""
             if err is None
@@ -347,15 +385,15 @@ class ChatPanel(w.VBox):
             )
         )
 
-    def _set_key(self) -> None:
+    def _set_key(self, value: Any) -> None:
         import jupyter_chat
 
         try:
-            jupyter_chat.set_key(api.resolve_model(self.model.value or None)[0], self.key_box.value)
+            if not isinstance(value, str):
+                raise AuthenticationError("the key is not text")
+            jupyter_chat.set_key(api.resolve_model(self.model.value or None)[0], value)
         except ChatError as exc:
             return self._error(exc)
-        finally:
-            self.key_box.value = ""
         self._error(None)
         self.status.value = _note("key set for this kernel")
 

@@ -5,8 +5,12 @@ These need the ``local`` extra (CI installs it); nothing here is skipped when it
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -205,3 +209,73 @@ def test_forced_tool_calls_work_with_chatml_function_calling(managed):
     finally:
         local.stop()
         local.SERVER.settings = local.Settings()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return "\nState:\tZ" not in state  # a zombie has exited
+
+
+def _answers(port: int) -> bool:
+    import httpx
+
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/v1/models", timeout=5).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def test_a_server_started_from_a_short_lived_thread_outlives_it_and_dies_with_its_kernel():
+    script = (
+        "import threading, time, jupyter_chat\n"
+        "t = threading.Thread(target=jupyter_chat.local.start); t.start(); t.join()\n"
+        "st = jupyter_chat.local.status(); print(st['pid'], st['port'], flush=True)\n"
+        "time.sleep(300)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "LOCAL_BASE_URL"}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, env=env
+    )
+    try:
+        pid, port = map(int, proc.stdout.readline().split())
+        time.sleep(2)  # the thread that started it ended long ago
+        assert _alive(pid) and _answers(port)
+    finally:
+        proc.kill()
+        proc.wait()
+    deadline = time.monotonic() + 15
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not _alive(pid)  # the kernel died by SIGKILL: its server went too
+
+
+def test_an_interrupt_in_the_kernel_never_reaches_the_server(server, tmp_path):
+    from conftest import PATGATEWAY_TOML
+    from kernel import Kernel, kernel_env
+
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(PATGATEWAY_TOML)
+    env = {k: v for k, v in kernel_env(server, str(cfg)).items() if k != "LOCAL_BASE_URL"}
+    k = Kernel(env, cwd=str(tmp_path))
+    try:
+        ran = k.run(  # jupyter_chat.local is there without importing it first
+            "import jupyter_chat; jupyter_chat.local.start(); "
+            "st = jupyter_chat.local.status(); print(st['pid'], st['port'])",
+            timeout=180,
+        )
+        assert ran.reply["status"] == "ok", ran.error
+        pid, port = map(int, ran.stdout.split())
+        k.start("import time; time.sleep(60)")
+        time.sleep(1)
+        k.km.interrupt_kernel()
+        ran = k.run("print('after')")
+        assert ran.stdout == "after\n"
+        assert _alive(pid) and _answers(port)
+        ran = k.run("print(jupyter_chat.chat('Hi', model='local', max_tokens=3).complete)")
+        assert ran.stdout == "True\n"
+    finally:
+        k.run("jupyter_chat.local.stop()")
+        k.close()

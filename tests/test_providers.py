@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 
 import pytest
@@ -277,3 +278,31 @@ def test_env_is_read_at_request_time_not_import_time(server, monkeypatch):
         jc.chat("hi", model="eigenai")
     assert server.requests[0].headers["authorization"] == "Bearer sk-changed-later-456"
     assert os.environ["EIGENAI_API_KEY"] == "sk-changed-later-456"
+
+
+def test_run_time_key_is_bound_to_its_port_too(server, monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY")
+    jc.set_key("openai", DIALECTS["openai"][3])
+    port = server.base_url("openai").split(":")[2].split("/")[0]
+    monkeypatch.setenv("OPENAI_BASE_URL", server.base_url("openai").replace(port, "9"))
+    with pytest.raises(jc.AuthenticationError, match="not sent to another host"):
+        jc.chat("hi", model="openai:gpt-test")
+    assert server.requests == []
+
+
+def test_credentials_in_a_base_url_are_masked_everywhere_and_the_path_goes_before_the_query(
+    server, monkeypatch
+):
+    from jupyter_chat.client import build_request
+
+    base = server.base_url("openai").replace("http://", "http://me:pw-in-url-7f3a@")
+    monkeypatch.setenv("OPENAI_BASE_URL", base + "?key=sk-in-query-9c1d&api-version=2")
+    req = build_request("openai", "m", [{"role": "user", "content": "x"}])
+    assert req.url.split("?")[0].endswith("/openai/v1/chat/completions")
+    assert req.url.endswith("?key=sk-in-query-9c1d&api-version=2")
+    shown = json.dumps(req.public()) + repr(req)
+    assert "pw-in-url-7f3a" not in shown and "sk-in-query-9c1d" not in shown
+    assert "***@127.0.0.1" in shown and "key=***&api-version=2" in shown
+    with pytest.raises(jc.ChatError) as err:  # an error that names the URL names it masked
+        raise jc.ProviderError(f"failed: {req.url}")
+    assert "pw-in-url-7f3a" not in str(err.value) and "sk-in-query-9c1d" not in str(err.value)
