@@ -16,7 +16,7 @@ import time
 import uuid
 from typing import Any
 
-from ._secrets import clip
+from ._secrets import clip, redact
 from .markup import Html, Md, data_image, html_block, html_pre, html_text, one_line, plain
 from .sanitize import MARKDOWN_LIMIT, answer_html
 
@@ -263,8 +263,8 @@ class Live:
         if self.terminal:
             return
         acc = self.acc
-        answer = acc.text("answer") if acc else ""
-        reasoning = acc.text("reasoning") if acc else ""
+        answer = redact(acc.text("answer")) if acc else ""  # a key a provider echoes
+        reasoning = redact(acc.text("reasoning")) if acc else ""
         tools = acc.result().tool_calls if acc and self.tools else []
         now = time.perf_counter()
         data, _ = bundle(
@@ -287,7 +287,7 @@ class Live:
         msg: dict[str, Any] = {"type": "delta", "turn": self.turn_id}
         for kind, parts in self._pending.items():
             if parts:
-                msg[kind] = "".join(parts)
+                msg[kind] = redact("".join(parts))
                 parts.clear()
         if len(msg) > 2:
             self.frontend.send(msg)
@@ -321,7 +321,7 @@ class Live:
 
     def _print(self, answer: str) -> None:
         if len(answer) > self._printed:
-            print(plain(answer[self._printed :]), end="", flush=True)
+            print(plain(redact(answer[self._printed :])), end="", flush=True)
             self._printed = len(answer)
 
 

@@ -207,7 +207,7 @@ def make_record(
         "request": request,
         "chain_id": chain_id,
         "response": result_to_dict(result),
-        "deltas": deltas,
+        "deltas": redact_deltas(deltas),
         "latency_ms": round(latency_ms, 1),
         "ttft_ms": None if ttft_ms is None else round(ttft_ms, 1),
         "recorded_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -292,6 +292,23 @@ def capture(deltas: list, start: float):
         deltas.extend([ms, kind, index, text] for kind, index, text in out)
 
     return keep
+
+
+def redact_deltas(deltas: list) -> list:
+    """Recorded deltas with known keys redacted: a key split across two deltas is caught on
+    the joined text, and that kind's deltas then become one (at the last one's time)."""
+    from ._secrets import redact
+
+    out = list(deltas)
+    for kind in ("answer", "reasoning", "preamble"):
+        for index in {d[2] for d in deltas if d[1] == kind}:
+            mine = [d for d in out if d[1] == kind and d[2] == index]
+            joined = "".join(str(d[3]) for d in mine)
+            clean = redact(joined)
+            if clean != joined:
+                out = [d for d in out if not (d[1] == kind and d[2] == index)]
+                out.append([mine[-1][0], kind, index, clean])
+    return sorted(out, key=lambda d: d[0])
 
 
 def default_path() -> Path:
