@@ -121,7 +121,11 @@ def turn_html(role: str, text: str, reasoning: str = "", foot: str = "") -> str:
     """One message as HTML for an ``ipywidgets.HTML`` (which sets innerHTML: no sanitizer
     stands behind it): the text rendered and sanitized like an answer, the rest escaped."""
     bg = "var(--jp-layout-color2)" if role == "user" else "var(--jp-layout-color1)"
-    parts = [Html('<div style="{}background:{}"><b>{}</b>').format(_BOX, bg, html_text(role))]
+    parts = [
+        Html('<div class="jupyter-chat-box" style="{}background:{}"><b>{}</b>').format(
+            _BOX, bg, html_text(role)
+        )
+    ]
     if reasoning:
         parts.append(
             Html("<details><summary>Reasoning</summary>{}</details>").format(answer_html(reasoning))
@@ -129,9 +133,10 @@ def turn_html(role: str, text: str, reasoning: str = "", foot: str = "") -> str:
     parts.append(answer_html(text))
     if foot:
         parts.append(
-            Html('<div style="color:var(--jp-ui-font-color2);font-size:smaller">{}</div>').format(
-                html_text(foot, True)
-            )
+            Html(
+                '<div class="jupyter-chat-note" style="color:var(--jp-ui-font-color2);'
+                'font-size:smaller">{}</div>'
+            ).format(html_text(foot, True))
         )
     return str(Html("").join(parts) + Html("</div>"))
 
@@ -379,9 +384,9 @@ class ChatPanel(w.VBox):
             ""
             if err is None
             else str(
-                Html('<span style="color:var(--jp-error-color1)">{}</span>').format(
-                    html_text(clip(str(err), 500), True)
-                )
+                Html(
+                    '<span class="jupyter-chat-note" style="color:var(--jp-error-color1)">{}</span>'
+                ).format(html_text(clip(str(err), 500), True))
             )
         )
 
@@ -421,7 +426,9 @@ class ChatPanel(w.VBox):
 
 def _note(text: str) -> str:
     return str(
-        Html('<span style="color:var(--jp-ui-font-color2)">{}</span>').format(html_text(text, True))
+        Html(
+            '<span class="jupyter-chat-note" style="color:var(--jp-ui-font-color2)">{}</span>'
+        ).format(html_text(text, True))
     )
 
 

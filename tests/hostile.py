@@ -45,7 +45,7 @@ PAYLOADS = [
     "[data](data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==) [vb](vbscript:x)",
     "![svg](data:image/svg+xml;base64,PHN2ZyBvbmxvYWQ9ImFsZXJ0KDEpIi8+)",
     '[relative](/api/contents/pwned.txt) [title](https://example.org "t" onmouseover=x)',
-    '<a href="https://example.org/fine">fine link</a>',
+    '<a href="https://example.org/fine">fine link</a> [fine link](https://example.org/fine)',
 ]
 
 # control sequences a terminal would obey: window title, clipboard write, a fake prompt
