@@ -457,10 +457,23 @@ class Compare(w.HBox):
         return [s.turn if s.turn is not None else s.error for s in self.streams]
 
     def wait(self, timeout: float = 300) -> list[Any]:
-        for s in self.streams:
-            with contextlib.suppress(BaseException):  # kept in the column and in .turns
-                s.fut.result(timeout)
+        """Each column's Turn (or error) once all have finished. An interrupt stops them all
+        (each keeps its partial answer, marked stopped) and is raised."""
+        import concurrent.futures
+
+        try:
+            for s in self.streams:
+                # errors are kept in the column and in .turns; an interrupt is not swallowed
+                with contextlib.suppress(Exception, concurrent.futures.CancelledError):
+                    s.fut.result(timeout)
+        except KeyboardInterrupt:
+            self.stop()
+            raise
         return self.turns
+
+    def stop(self) -> None:
+        for s in self.streams:
+            s.fut.cancel()
 
 
 def compare(

@@ -360,3 +360,24 @@ def test_exports_logs_dry_runs_and_widget_state_hold_no_key(server, k, tmp_path)
     ]
     assert [leaks(t) for t in texts] == [[]] * len(texts)
     assert "***" in dry.final["data"]["text/plain"]
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "%%chat --compare local,openai:gpt-test\nslowly",
+        "c = jupyter_chat.compare('slowly', models=['local', 'openai:gpt-test']); c.wait()",
+    ],
+)
+def test_an_interrupt_stops_a_comparison(server, k, code):
+    slow = Reply(
+        events=sse(*(chunk(f"w{i} ") for i in range(400)), chunk(finish="stop")),
+        split=40,
+        delay=0.05,
+    )
+    server.script(slow, slow)
+    n = len(server.requests)
+    err = interrupt(k, code, lambda: len(server.requests) >= n + 2)
+    assert err["ename"] == "KeyboardInterrupt"
+    assert wait_until(lambda: server.aborted >= 2, 10)  # both streams were closed
+    assert k.run("%%chat -m local\nafter").reply["status"] == "ok"
