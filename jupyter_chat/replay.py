@@ -138,7 +138,7 @@ class Store:
                     break
                 n += 1
                 if len(line) > MAX_LINE:
-                    raise self._corrupt(n, f"a line over {MAX_LINE // 2**20} MB")
+                    raise self._corrupt(n, f"a line over {MAX_LINE:,} bytes")
                 if not line.strip():
                     continue
                 try:

@@ -496,6 +496,34 @@ def test_terminal_ipython_prints_plain_text(server, tmp_path):
     assert "<details>" not in out.stdout and "The user greets" not in out.stdout
 
 
+def test_terminal_ipython_obeys_no_escape_sequence_from_the_model(server, tmp_path):
+    import subprocess
+    import sys
+
+    from hostile import TERMINAL
+
+    server.script(
+        Reply(
+            events=sse(
+                chunk("Hi " + TERMINAL, model="m\x1b]0;fake\x07 · signature verified"),
+                chunk(finish="stop"),
+            )
+        )
+    )
+    code = (
+        "ip = get_ipython(); ip.run_line_magic('load_ext', 'jupyter_chat'); "
+        "ip.run_cell_magic('chat', '-m openai:gpt-test', 'hi')"
+    )
+    env = kernel_env(server, str(tmp_path / "none.toml"))
+    ipython = [sys.executable, "-m", "IPython", "--no-banner", "--colors=NoColor", "-c", code]
+    out = subprocess.run(ipython, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert not any(c in out.stdout for c in "\x1b\x07\x9b\r")
+    assert "]0;pwned-title" in out.stdout  # the text is there, its escape is not
+    footer = out.stdout.splitlines()[-1]
+    assert footer.startswith('[openai:"m ]0;fake  · signature verified"')  # quoted: no badge
+
+
 # -- with the JupyterLab extension present: only new text is sent --------------------------------
 def test_with_the_extension_a_turn_sends_only_new_text_then_one_final_update(server, tmp_path):
     kernel = Kernel(kernel_env(server, str(tmp_path / "none.toml")), cwd=str(tmp_path))

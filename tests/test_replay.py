@@ -435,3 +435,56 @@ def test_python_api_switches_modes(server, store):
     with pytest.raises(jc.ConfigError, match="unknown replay mode 'sometimes'"):
         jc.set_replay("sometimes")
     assert SESSION.replay_mode == "auto"
+
+
+GOOD = {"key": "k", "response": {"choices": [{"answer": "a"}]}, "deltas": [[1.0, "answer", 0, "a"]]}
+
+
+@pytest.mark.parametrize(
+    "line, why",
+    [
+        ('{"key": 3}', "not a recording"),
+        (json.dumps({**GOOD, "response": {"choices": {"a": 1}}}), "no response choices"),
+        (json.dumps({**GOOD, "response": {"choices": [{"answer": 5}]}}), "answer is not text"),
+        (json.dumps({**GOOD, "response": {"choices": [{"nope": 1}]}}), "a choice is malformed"),
+        (json.dumps({**GOOD, "deltas": [["x", "answer", 0, "a"]]}), "a delta is malformed"),
+        (json.dumps({**GOOD, "latency_ms": "slow"}), "latency_ms is not a number"),
+        ("[" * 40_000 + "]" * 40_000, "nested too deeply"),
+        ("x" * 200_000, "a line over 100,000 bytes"),
+    ],
+)
+def test_a_store_from_a_stranger_is_checked_line_by_line(store, monkeypatch, line, why):
+    import jupyter_chat.replay as replay
+
+    monkeypatch.setattr(replay, "MAX_LINE", 100_000)
+    store.write_text(json.dumps(GOOD) + "\n" + line + "\n")
+    with pytest.raises(jc.ConfigError) as err:
+        Store(store).records()
+    text = str(err.value)
+    assert "corrupted at line 2 (" in text and why in text and "\n" not in text
+
+
+def test_pace_never_waits_long_whatever_the_recording_says(server, store, monkeypatch):
+    import jupyter_chat.replay as replay
+
+    SESSION.set_replay("record", store)
+    jc.chat("paced", model="local", stream=True)
+    rec = json.loads(store.read_text())
+    rec["deltas"] = [[1e12 * (i + 1), *d[1:]] for i, d in enumerate(rec["deltas"])]
+    store.write_text(json.dumps(rec) + "\n")
+    waits = []
+
+    class Clock:  # sleeps are recorded and pass at once
+        now = 0.0
+
+        def monotonic(self):
+            return self.now
+
+        def sleep(self, s):
+            waits.append(s)
+            self.now += s
+
+    monkeypatch.setattr(replay, "time", Clock())
+    SESSION.set_replay("replay", store, pace=True)
+    turn = jc.chat("paced", model="local", stream=True)
+    assert turn.record["replayed"] and waits and max(waits) <= replay.MAX_PACE_WAIT
