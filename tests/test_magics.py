@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import PATGATEWAY_TOML
@@ -479,17 +480,24 @@ def test_use_system_defaults_and_models(server, k):
     assert "Hello from local." in k.run("%%chat -m mine:x\nhi").final["data"]["text/plain"]
 
 
-def test_terminal_ipython_prints_plain_text(server, tmp_path):
+def terminal_ipython(server, tmp_path, options: str) -> Any:
+    """Terminal IPython (no kernel) running one %%chat cell with ``options``."""
     import subprocess
     import sys
 
     code = (
         "ip = get_ipython(); ip.run_line_magic('load_ext', 'jupyter_chat'); "
-        "ip.run_cell_magic('chat', '-m eigencloud --seed 4', 'hi')"
+        f"ip.run_cell_magic('chat', {options!r}, 'hi')"
     )
     env = kernel_env(server, str(tmp_path / "none.toml"))
     ipython = [sys.executable, "-m", "IPython", "--no-banner", "--colors=NoColor", "-c", code]
-    out = subprocess.run(ipython, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60)
+    return subprocess.run(
+        ipython, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60
+    )
+
+
+def test_terminal_ipython_prints_plain_text(server, tmp_path):
+    out = terminal_ipython(server, tmp_path, "-m eigencloud --seed 4")
     lines = out.stdout.splitlines()
     assert lines[-2] == "Hello from eigencloud."
     assert lines[-1].startswith("[eigencloud:test-model · seed 4 · 8 tokens")
@@ -497,9 +505,6 @@ def test_terminal_ipython_prints_plain_text(server, tmp_path):
 
 
 def test_terminal_ipython_obeys_no_escape_sequence_from_the_model(server, tmp_path):
-    import subprocess
-    import sys
-
     from hostile import TERMINAL
 
     server.script(
@@ -510,13 +515,7 @@ def test_terminal_ipython_obeys_no_escape_sequence_from_the_model(server, tmp_pa
             )
         )
     )
-    code = (
-        "ip = get_ipython(); ip.run_line_magic('load_ext', 'jupyter_chat'); "
-        "ip.run_cell_magic('chat', '-m openai:gpt-test', 'hi')"
-    )
-    env = kernel_env(server, str(tmp_path / "none.toml"))
-    ipython = [sys.executable, "-m", "IPython", "--no-banner", "--colors=NoColor", "-c", code]
-    out = subprocess.run(ipython, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60)
+    out = terminal_ipython(server, tmp_path, "-m openai:gpt-test")
     assert out.returncode == 0, out.stderr
     assert not any(c in out.stdout for c in "\x1b\x07\x9b\r")
     assert "]0;pwned-title" in out.stdout  # the text is there, its escape is not
