@@ -16,7 +16,7 @@ CPU is not counted):
    many new connections each warm request opened (0 = the connection was reused) and, for
    jupyter_chat, where the time went (build_request, loop-side TTFB/TTFT from ``Call.meta``).
 3. ``import`` in a fresh interpreter (median of subprocess runs), and which heavy modules
-   ``import jupyter_chat`` pulled in (httpx, pydantic and jupyter_chat.providers must not be).
+   ``import jupyter_chat`` pulled in (httpx, pydantic and jupyter_chat.providers.profiles must not be).
 
 Prints absolute numbers and a table of ratios (ours / anchor); writes
 benchmarks/results/client.json. Exits 1 if the lazy-import check fails.
@@ -112,7 +112,8 @@ class Clients:
         from httpx_sse import aconnect_sse, connect_sse
 
         import jupyter_chat
-        from jupyter_chat.client import Call, build_request
+        from jupyter_chat.client.call import Call
+from jupyter_chat.client.request import build_request
 
         self.base = f"http://127.0.0.1:{port}"
         self.loop = asyncio.new_event_loop()  # for the async anchors, on this thread
@@ -137,7 +138,7 @@ class Clients:
 
         self.loop.run_until_complete(aclose())
         self.loop.close()
-        from jupyter_chat.client import RUNTIME
+        from jupyter_chat.client.runtime import RUNTIME
 
         RUNTIME.close()
 
@@ -304,8 +305,8 @@ import sys, time, json
 t = time.perf_counter()
 import {mod}
 ms = (time.perf_counter() - t) * 1e3
-watch = ["httpx", "httpx2", "httpx_sse", "pydantic", "anyio", "openai", "jupyter_chat.providers",
-         "jupyter_chat.config", "jupyter_chat.client"]
+watch = ["httpx", "httpx2", "httpx_sse", "pydantic", "anyio", "openai", "jupyter_chat.providers.profiles",
+         "jupyter_chat.providers.config", "jupyter_chat.client.runtime"]
 print(json.dumps({{"ms": ms, "loaded": [m for m in watch if m in sys.modules],
                    "modules": len(sys.modules)}}))
 """
@@ -328,7 +329,7 @@ def case_import(runs: int) -> dict:
         results = results[1:]
         out[label] = {"import_ms": statistics.median(r["ms"] for r in results),
                       "loaded": results[0]["loaded"], "modules": results[0]["modules"]}
-    must_not = {"httpx", "pydantic", "jupyter_chat.providers"}
+    must_not = {"httpx", "pydantic", "jupyter_chat.providers.profiles"}
     out["jupyter_chat"]["lazy_ok"] = not must_not & set(out["jupyter_chat"]["loaded"])
     return out
 
@@ -384,7 +385,7 @@ def print_report(cpu: dict, ttft: dict, imp: dict, rows: list[dict]) -> None:
         print(f"   {name:22} {r['import_ms']:7.1f} ms  {r['modules']:4d} modules  "
               f"loaded: {', '.join(r['loaded']) or '-'}")
     ok = imp["jupyter_chat"]["lazy_ok"]
-    print(f"   import jupyter_chat leaves httpx, pydantic, jupyter_chat.providers unloaded: "
+    print(f"   import jupyter_chat leaves httpx, pydantic, jupyter_chat.providers.profiles unloaded: "
           f"{'OK' if ok else 'FAIL'}")
 
     head = ("case", "jupyter_chat", "openai SDK", "httpx-sse", "ratio vs openai",

@@ -63,7 +63,7 @@ def main() -> int:
         import openai
 
         import jupyter_chat
-        from jupyter_chat.client import RUNTIME
+        from jupyter_chat.client.runtime import RUNTIME
 
         oai = openai.OpenAI(base_url=base, api_key="x", max_retries=0)
         loop = asyncio.new_event_loop()

@@ -45,8 +45,8 @@ ANCHOR_PY = ANCHOR_VENV / "bin" / "python"
 N = 2000
 PACED_SECONDS = 4.0
 ANSWER = "".join(f"tok{i % 10} " for i in range(N))
-HEAVY = ("httpx", "pydantic", "langchain", "langchain_core", "jupyter_chat.client",
-         "jupyter_chat.profiles")
+HEAVY = ("httpx", "pydantic", "langchain", "langchain_core", "jupyter_chat.client.runtime",
+         "jupyter_chat.providers.profiles")
 AIMS = {"load_ext_cpu_ms": 150, "load_ext_speedup": 10, "messages": 250, "mb": 1.5}
 
 

@@ -83,7 +83,7 @@ def child(case: str, who: str, port: int, turns: int) -> dict:
             def work() -> dict:
                 for i in range(turns):
                     jupyter_chat.chat(prompt(i), model="local:m", thread="t")
-                from jupyter_chat.state import SESSION
+                from jupyter_chat.session.state import SESSION
 
                 history = SESSION.history("t", None)
                 return {"messages": len(history),

@@ -23,18 +23,25 @@ from .errors import (  # noqa: E402  (no third-party imports behind these)
 )
 
 if TYPE_CHECKING:
-    from .api import Turn, achat, chat, map
-    from .profiles import Profile
-    from .widgets import compare, panel
+    from .providers.eigencloud import verify
+    from .providers.profiles import Profile
+    from .session.api import achat, chat, map
+    from .session.tools import tool
+    from .session.turn import Turn
+    from .widgets.compare import compare
+    from .widgets.panel import panel
 
+# public name -> the module it lives in, imported on first use (nothing heavy at import)
 _LAZY = {
-    "chat": "api",
-    "achat": "api",
-    "map": "api",
-    "Turn": "api",
-    "Profile": "profiles",
-    "panel": "widgets",
-    "compare": "widgets",
+    "chat": "session.api",
+    "achat": "session.api",
+    "map": "session.api",
+    "Turn": "session.turn",
+    "tool": "session.tools",
+    "Profile": "providers.profiles",
+    "verify": "providers.eigencloud",
+    "panel": "widgets.panel",
+    "compare": "widgets.compare",
 }
 
 __all__ = [
@@ -54,20 +61,24 @@ __all__ = [
     "chat",
     "compare",
     "configure",
+    "load_ipython_extension",
+    "local",
     "map",
     "models",
     "panel",
     "providers",
     "set_key",
     "set_replay",
+    "tool",
+    "verify",
 ]
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("local",):  # submodules users call: jupyter_chat.local.start()
+    if name == "local":  # the managed local server: jupyter_chat.local.start(), .stop(), .status()
         import importlib
 
-        module = importlib.import_module(f".{name}", __name__)
+        module = importlib.import_module(".providers.local", __name__)
         globals()[name] = module
         return module
     if name in _LAZY:
@@ -83,7 +94,7 @@ def configure(**settings: Any) -> Any:
     """Change client settings for this kernel: ``connect_timeout``, ``read_timeout``,
     ``write_timeout``, ``total_timeout`` (seconds, None for no limit), ``max_retries``,
     ``backoff_base``, ``backoff_cap``. Returns the settings in force."""
-    from .config import CONFIG
+    from .providers.config import CONFIG
 
     return CONFIG.configure(**settings)
 
@@ -106,7 +117,7 @@ def add_provider(
     ``extends`` names a built-in profile whose parameter rules to reuse (default ``openai``,
     which accepts any parameter). The key is read from ``key_env`` (default ``NAME_API_KEY``).
     """
-    from .config import CONFIG
+    from .providers.config import CONFIG
 
     return CONFIG.add_provider(
         name,
@@ -124,14 +135,14 @@ def add_provider(
 
 def set_key(provider: str, key: str) -> None:
     """Set a provider's key for this kernel only; it is bound to the provider's host."""
-    from .config import CONFIG
+    from .providers.config import CONFIG
 
     CONFIG.set_key(provider, key)
 
 
 def providers() -> dict[str, Profile]:
     """The known providers (built in, from the config file, and added at run time)."""
-    from .config import CONFIG
+    from .providers.config import CONFIG
 
     return dict(CONFIG.profiles())
 
@@ -140,14 +151,15 @@ def set_replay(mode: str, path: str | None = None, pace: bool = False) -> Any:
     """Record and replay for this kernel: ``off``, ``record``, ``replay``, ``auto`` or
     ``check``; ``path`` is the store (default: NOTEBOOK.chat.jsonl beside the notebook).
     Returns the store."""
-    from .state import SESSION
+    from .session.state import SESSION
 
     return SESSION.set_replay(mode, path, pace)
 
 
 def models(provider: str) -> list[dict[str, Any]]:
     """What the provider's ``/models`` endpoint lists."""
-    from .client import RUNTIME, list_models
+    from .client.models import list_models
+    from .client.runtime import RUNTIME
 
     return RUNTIME.run(list_models(provider))
 

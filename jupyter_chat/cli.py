@@ -13,7 +13,7 @@ from .errors import ChatError
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from .audit import audit
+    from .display.audit import audit
 
     results = audit(args.path)
     if not results:

@@ -5,6 +5,7 @@ Kept free of third-party imports so that ``import jupyter_chat`` stays cheap.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 MAX_MESSAGE = 1000  # characters of an error's message (and of its hint)
@@ -34,7 +35,7 @@ class ChatError(Exception):
         retryable: bool = False,
     ) -> None:
         from ._secrets import clip
-        from .markup import plain
+        from ._text import plain
 
         # redacted, then cut (a provider's 1 MB message stays short); no terminal escapes
         self.message = plain(clip(str(message), MAX_MESSAGE))
@@ -117,3 +118,43 @@ class StreamCutError(ChatError):
     """The stream ended before ``[DONE]`` or a finish reason; ``partial`` holds what arrived."""
 
     hint_default = "The answer is incomplete; re-run the cell."
+
+
+# -- error bodies (providers.md 5.7) -----------------------------------------------------------
+def error_message(obj: Any) -> str:
+    """The provider's own message from any of the error body shapes we know."""
+    if isinstance(obj, str):
+        return obj.strip()
+    if not isinstance(obj, dict):
+        return ""
+    err = obj.get("error")
+    if isinstance(err, dict):
+        msg = err.get("message")
+        if isinstance(msg, (dict, list)):
+            msg = json.dumps(msg)[:2000]
+        return str(msg or err.get("type") or err.get("code") or "").strip()
+    if isinstance(err, str):
+        return err.strip()
+    detail = obj.get("detail")
+    if isinstance(detail, list):  # FastAPI validation errors
+        parts = []
+        for d in detail[:3]:
+            if isinstance(d, dict):
+                loc = ".".join(str(x) for x in d.get("loc", []) if x != "body")
+                parts.append(f"{loc}: {d.get('msg', '')}" if loc else str(d.get("msg", "")))
+            else:
+                parts.append(str(d))
+        return "; ".join(parts)
+    if isinstance(detail, dict):
+        return str(detail.get("message") or detail.get("error") or json.dumps(detail)[:2000])
+    for key in ("detail", "details", "message"):
+        if isinstance(obj.get(key), str):
+            return obj[key].strip()
+    return ""
+
+
+def error_code(obj: Any) -> str | None:
+    if isinstance(obj, dict) and isinstance(obj.get("error"), dict):
+        code = obj["error"].get("code") or obj["error"].get("type")
+        return str(code) if code is not None else None
+    return None

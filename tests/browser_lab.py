@@ -8,6 +8,7 @@ pointing at the loopback dialect server). Chromium is ``/usr/bin/chromium`` (CI 
 
 from __future__ import annotations
 
+import contextlib
 import http.server
 import json
 import os
@@ -270,6 +271,19 @@ class NotebookPage:
             timeout=timeout,
         )
 
+    def wait_chat_comm(self, timeout: float = 60_000) -> None:
+        """Until the kernel holds the extension's ``jupyter_chat`` comm (opened after a cell
+        that mentions jupyter_chat has run)."""
+        self.page.wait_for_function(
+            """async () => {
+                const k = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
+                const reply = await k.requestCommInfo({target_name: 'jupyter_chat'});
+                return Object.keys(reply.content.comms || {}).length > 0;
+            }""",
+            timeout=timeout,
+            polling=200,
+        )
+
     def source(self, index: int) -> str:
         return self.page.evaluate(
             "(i) => window.jupyterapp.shell.currentWidget.content.widgets[i]"
@@ -333,3 +347,12 @@ def strip_ansi(text: str) -> str:
 def words(n: int, prefix: str = "w") -> list[str]:
     """``n`` distinct words, ``w00 w01 ...``: partial text is easy to tell from the whole."""
     return [f"{prefix}{i:02d}" for i in range(n)]
+
+
+def delete_path(lab: Lab, path: str) -> None:
+    """DELETE on the server's REST API (a session, a kernel), ignoring failures."""
+    import urllib.request
+
+    req = urllib.request.Request(lab.url(path), method="DELETE")
+    with contextlib.suppress(OSError):
+        urllib.request.urlopen(req, timeout=10).close()

@@ -9,6 +9,17 @@ from typing import Any
 
 from dialect_server import DIALECTS, DialectServer
 
+# the gateway's header names are configuration (providers.md: D is unidentified)
+PATGATEWAY_TOML = """
+[providers.patgateway]
+auth_header = "X-PAT"
+auth_scheme = ""
+"""
+
+
+def env_name(dialect: str) -> str:
+    return dialect.upper().replace("-", "_")
+
 
 def kernel_env(server: DialectServer, config: str) -> dict[str, str]:
     env = {
@@ -116,6 +127,24 @@ class Kernel:
     def start(self, code: str) -> str:
         """Execute without waiting; returns the msg id."""
         return self.kc.execute(code, stop_on_error=False)
+
+    def open_extension_comm(self) -> str:
+        """Open the ``jupyter_chat`` comm as the JupyterLab extension does when it connects
+        (after ``%load_ext``); returns the comm id."""
+        import uuid
+
+        comm_id = uuid.uuid4().hex
+        msg = self.kc.session.msg(
+            "comm_open",
+            {
+                "comm_id": comm_id,
+                "target_name": "jupyter_chat",
+                "data": {"type": "hello", "version": 1},
+            },
+        )
+        self.kc.shell_channel.send(msg)
+        self.run("pass")  # handled before the next cell
+        return comm_id
 
     def close(self) -> None:
         self.kc.stop_channels()

@@ -1,12 +1,13 @@
 /**
- * Protocol v1, frontend side. At `%load_ext jupyter_chat` the kernel opens a comm with
- * target `jupyter_chat`; the frontend answers `{"type": "hello", "version": 1}` at once, and
- * from then on the kernel streams a turn's text as `delta` / `tool_calls` comm messages,
- * which land in the stream registry where the turn's renderer picks them up.
+ * Protocol v1, frontend side, the usual way round: `%load_ext jupyter_chat` registers the comm
+ * target `jupyter_chat` in the kernel; this extension opens a comm to it, saying
+ * `{"type": "hello", "version": 1}`, and from then on the kernel streams a turn's text as
+ * `delta` / `tool_calls` comm messages, which land in the stream registry where the turn's
+ * renderer picks them up.
  *
- * A page that connects to a kernel which loaded the extension earlier (a reload, a second
- * window) never saw that comm open: it finds the kernel's comm with comm_info and opens its
- * own comm to the kernel, which then streams to it.
+ * When to open: on connecting to a kernel of a notebook that mentions jupyter_chat (a page
+ * reload, a second window), and after a cell that mentions it has run. A kernel without the
+ * target closes the comm at once; executors without this extension never see a comm.
  */
 import { ISessionContext } from '@jupyterlab/apputils';
 import { Kernel, KernelMessage } from '@jupyterlab/services';
@@ -14,33 +15,78 @@ import { Kernel, KernelMessage } from '@jupyterlab/services';
 import { streamRegistry } from './registry';
 import { COMM_TARGET, PROTOCOL_VERSION } from './types';
 
-/** Kernel connections we registered on, and whether each has a live comm. */
-const connections = new WeakMap<Kernel.IKernelConnection, { comm: Kernel.IComm | null }>();
+interface IState {
+  comm: Kernel.IComm | null;
+  pending: Set<string>; // execute requests whose code mentions jupyter_chat
+}
 
-/** Register the comm target on `kernel` (once per connection; it survives restarts). */
-export function registerCommTarget(kernel: Kernel.IKernelConnection | null | undefined): void {
-  if (!kernel || kernel.isDisposed || connections.has(kernel)) {
+const MENTION = /jupyter_chat/;
+const connections = new WeakMap<Kernel.IKernelConnection, IState>();
+
+/**
+ * Follow a session: its kernel now, and every kernel it changes to. `mentions` says whether
+ * the document's code mentions jupyter_chat (then a running kernel may have it loaded).
+ */
+export function watchSession(
+  sessionContext: ISessionContext,
+  mentions: () => Promise<boolean>
+): void {
+  const follow = (kernel: Kernel.IKernelConnection | null | undefined) => {
+    if (!kernel || kernel.isDisposed) {
+      return;
+    }
+    watchKernel(kernel);
+    void Promise.all([mentions(), kernel.info])
+      .then(([yes]) => yes && openComm(kernel))
+      .catch(() => undefined);
+  };
+  follow(sessionContext.session?.kernel);
+  sessionContext.kernelChanged.connect((_, change) => follow(change.newValue));
+}
+
+function watchKernel(kernel: Kernel.IKernelConnection): void {
+  if (connections.has(kernel)) {
     return;
   }
-  const state = { comm: null as Kernel.IComm | null };
+  const state: IState = { comm: null, pending: new Set() };
   connections.set(kernel, state);
-  kernel.registerCommTarget(COMM_TARGET, (comm, open) => {
-    listen(comm, state);
-    comm.send({ type: 'hello', version: PROTOCOL_VERSION });
-    void open;
+  kernel.iopubMessage.connect((_, msg) => {
+    const parent = (msg.parent_header as KernelMessage.IHeader | undefined)?.msg_id;
+    if (msg.header.msg_type === 'execute_input') {
+      const code = (msg.content as KernelMessage.IExecuteInputMsg['content']).code || '';
+      if (parent && MENTION.test(code)) {
+        state.pending.add(parent);
+      }
+    } else if (msg.header.msg_type === 'status' && parent && state.pending.has(parent)) {
+      const status = (msg.content as KernelMessage.IStatusMsg['content']).execution_state;
+      if (status === 'idle') {
+        state.pending.delete(parent);
+        openComm(kernel);
+      }
+    }
   });
-  void joinRunningKernel(kernel, state);
+  kernel.statusChanged.connect((_, status) => {
+    if (status === 'restarting' || status === 'autorestarting') {
+      state.comm = null; // the kernel's comms are gone with it (a reconnect keeps them)
+    }
+  });
 }
 
-/** Follow a session: its kernel now, and every kernel it changes to. */
-export function watchSession(sessionContext: ISessionContext): void {
-  registerCommTarget(sessionContext.session?.kernel);
-  sessionContext.kernelChanged.connect((_, change) => registerCommTarget(change.newValue));
-}
-
-function listen(comm: Kernel.IComm, state: { comm: Kernel.IComm | null }): void {
-  const registry = streamRegistry();
+/** Open our comm to the kernel unless one is open (the kernel closes it if it lacks us). */
+function openComm(kernel: Kernel.IKernelConnection): void {
+  const state = connections.get(kernel);
+  if (!state || state.comm !== null || kernel.isDisposed || !kernel.handleComms) {
+    return;
+  }
+  let comm: Kernel.IComm;
+  try {
+    comm = kernel.createComm(COMM_TARGET);
+  } catch (err) {
+    console.debug('jupyter-chat: cannot open the comm', err);
+    return;
+  }
   state.comm = comm;
+  const registry = streamRegistry();
   comm.onMsg = (msg: KernelMessage.ICommMsgMsg) => {
     registry.apply(msg.header.msg_id, msg.content.data as Record<string, unknown>);
   };
@@ -49,29 +95,5 @@ function listen(comm: Kernel.IComm, state: { comm: Kernel.IComm | null }): void 
       state.comm = null;
     }
   };
-}
-
-/** The kernel loaded jupyter_chat before this page connected: open a comm to it. */
-async function joinRunningKernel(
-  kernel: Kernel.IKernelConnection,
-  state: { comm: Kernel.IComm | null }
-): Promise<void> {
-  try {
-    const reply = await kernel.requestCommInfo({ target_name: COMM_TARGET });
-    const content = reply.content;
-    if (
-      content.status !== 'ok' ||
-      Object.keys(content.comms).length === 0 ||
-      state.comm !== null ||
-      kernel.isDisposed
-    ) {
-      return;
-    }
-    const comm = kernel.createComm(COMM_TARGET);
-    listen(comm, state);
-    comm.open({ type: 'hello', version: PROTOCOL_VERSION });
-  } catch (err) {
-    // a kernel that died or restarted meanwhile: its next %load_ext opens a comm anyway
-    console.debug('jupyter-chat: comm_info failed', err);
-  }
+  comm.open({ type: 'hello', version: PROTOCOL_VERSION });
 }

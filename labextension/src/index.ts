@@ -8,7 +8,7 @@ import {
 } from '@jupyterlab/application';
 import { ICommandPalette } from '@jupyterlab/apputils';
 import { IConsoleTracker } from '@jupyterlab/console';
-import { INotebookTracker } from '@jupyterlab/notebook';
+import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 
 import { watchSession } from './comm';
 import { addCommands, CommandIDs } from './commands';
@@ -44,12 +44,22 @@ const commPlugin: JupyterFrontEndPlugin<void> = {
     consoles: IConsoleTracker | null
   ) => {
     streamRegistry(); // create it now, so both entry points find the same one
-    notebooks?.forEach(panel => watchSession(panel.sessionContext));
-    notebooks?.widgetAdded.connect((_, panel) => watchSession(panel.sessionContext));
-    consoles?.forEach(panel => watchSession(panel.sessionContext));
-    consoles?.widgetAdded.connect((_, panel) => watchSession(panel.sessionContext));
-    console.log('JupyterLab extension jupyter-chat is activated!');
+    const notebook = (panel: NotebookPanel) =>
+      watchSession(panel.sessionContext, async () => {
+        await panel.context.ready;
+        return mentionsChat(panel);
+      });
+    notebooks?.forEach(notebook);
+    notebooks?.widgetAdded.connect((_, panel) => notebook(panel));
+    consoles?.forEach(panel => watchSession(panel.sessionContext, async () => false));
+    consoles?.widgetAdded.connect((_, panel) => watchSession(panel.sessionContext, async () => false));
   }
 };
+
+/** Whether a notebook's code mentions jupyter_chat (its kernel may have loaded it). */
+function mentionsChat(panel: NotebookPanel): boolean {
+  const cells = panel.content.model?.sharedModel.cells ?? [];
+  return cells.some(cell => cell.cell_type === 'code' && /jupyter_chat/.test(cell.getSource()));
+}
 
 export default [commandsPlugin, commPlugin];

@@ -33,9 +33,9 @@ export class StreamRegistry {
   readonly version = 1;
 
   /**
-   * Apply one comm message (`delta` or `tool_calls`). `msgId` is the kernel message id:
-   * when two connections to one kernel both receive a message, it is applied once.
-   * Returns whether it was applied.
+   * Apply one comm message (`delta` or `tool_calls`). Each carries its turn's sequence
+   * number `seq`; `msgId` is the kernel message id. A message is applied once, however many
+   * comms or connections carried it. Returns whether it was applied.
    */
   apply(msgId: string, data: Record<string, unknown>): boolean {
     const turn = data.turn;
@@ -43,7 +43,8 @@ export class StreamRegistry {
       return false;
     }
     const entry = this._entry(turn);
-    if (msgId && entry.seen.has(msgId)) {
+    const key = typeof data.seq === 'number' ? `seq:${data.seq}` : msgId;
+    if (key && entry.seen.has(key)) {
       return false;
     }
     const prev = entry.state;
@@ -65,8 +66,8 @@ export class StreamRegistry {
     } else {
       return false;
     }
-    if (msgId) {
-      entry.seen.add(msgId);
+    if (key) {
+      entry.seen.add(key);
     }
     for (const listener of Array.from(entry.listeners)) {
       try {

@@ -1,12 +1,13 @@
 /**
  * The structured turn the kernel sends as `application/vnd.jupyter-chat+json`
- * (jupyter_chat/render.py `bundle()`), and the comm messages of protocol v1.
+ * (jupyter_chat/display/bundle.py `bundle()`); the comm messages of protocol v1 are read in
+ * registry.ts.
  */
 
 /** The MIME type of a chat turn. */
 export const MIME_TYPE = 'application/vnd.jupyter-chat+json';
 
-/** The comm target the kernel opens at `%load_ext jupyter_chat`. */
+/** The comm target the kernel registers at `%load_ext jupyter_chat`. */
 export const COMM_TARGET = 'jupyter_chat';
 
 /** The protocol version this frontend speaks. */
@@ -19,16 +20,10 @@ export type TurnStatus =
   | 'interrupted'
   | 'error';
 
-/** Content parts as OpenAI sends them (text, image_url, ...). */
-export interface IContentPart {
-  type?: string;
-  text?: string;
-  [key: string]: unknown;
-}
-
 export interface IChatMessage {
   role: string;
-  content: string | IContentPart[] | null;
+  /** Text, or content parts as OpenAI sends them (text, image_url, ...). */
+  content: string | { type?: string; text?: string; [key: string]: unknown }[] | null;
   name?: string;
 }
 
@@ -77,18 +72,4 @@ export interface ITurn {
   record?: IRunRecord;
   error?: string | null;
   signed?: unknown;
-}
-
-/** Comm messages kernel -> frontend while a turn streams. */
-export interface IDeltaMessage {
-  type: 'delta';
-  turn: string;
-  answer?: string;
-  reasoning?: string;
-}
-
-export interface IToolCallsMessage {
-  type: 'tool_calls';
-  turn: string;
-  tool_calls: IToolCall[];
 }

@@ -1,0 +1,220 @@
+"""How a turn is shown: the output bundle (``text/markdown`` as one sanitized HTML block,
+``text/plain``, the structured turn for the JupyterLab renderer) with the run record in its
+metadata; the one place an output's ``text/markdown`` is set."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .._secrets import clip
+from .._text import one_line, plain
+from .footer import footer
+from .markup import Html, Md, data_image, html_block, html_pre, html_text
+from .sanitize import MARKDOWN_LIMIT, answer_html
+
+MIME = "application/vnd.jupyter-chat+json"
+STREAM_MARKDOWN_LIMIT = 64 * 1024  # a longer answer streams as escaped text, then renders
+
+
+def show(markdown: Md, plain_text: str, **more: Any) -> None:
+    """Display one Markdown output (built with markup.py) and its plain-text form."""
+    from IPython.display import display
+
+    display(markdown_bundle(markdown, plain_text, **more), raw=True)
+
+
+def markdown_bundle(markdown: Md, plain_text: str, **more: Any) -> dict[str, Any]:
+    """The one place an output's ``text/markdown`` is set: it must be ``Md``."""
+    if not isinstance(markdown, Md):
+        raise TypeError("text/markdown takes Md (markup.py), not " + type(markdown).__name__)
+    return {"text/markdown": str(markdown), "text/plain": plain(plain_text), **more}
+
+
+def turn_markdown(
+    answer: str,
+    reasoning: str,
+    tool_calls: list[dict],
+    foot: str,
+    fmt: str = "markdown",
+    images: list[dict[str, Any]] | None = None,
+    streaming: bool = False,
+) -> Md:
+    """A turn as one HTML block: the model's Markdown rendered and sanitized (sanitize.py),
+    everything else escaped. The answer sits in its own ``jupyter-chat-answer`` div, so a
+    verifier can compare it with what was signed."""
+    limit = STREAM_MARKDOWN_LIMIT if streaming else MARKDOWN_LIMIT
+    parts: list[Html] = []
+    thumbs = [
+        data_image(i["thumbnail"], "image")
+        for i in images or ()
+        if isinstance(i.get("thumbnail"), str) and i["thumbnail"].startswith("data:image/")
+    ]
+    if thumbs:
+        parts.append(Html("<p>{}</p>").format(Html(" ").join(thumbs)))
+    if reasoning:
+        parts.append(
+            Html("<details><summary>Reasoning</summary>{}</details>").format(
+                answer_html(reasoning, limit)
+            )
+        )
+    if fmt in ("text", "html", "json"):  # html: the source, shown, never rendered from a model
+        body = html_pre(answer, "" if fmt == "text" else fmt) if answer else Html("")
+    else:
+        body = answer_html(answer, limit)
+    parts.append(ANSWER_OPEN + body + ANSWER_CLOSE)
+    for call in tool_calls:
+        fn = call.get("function") if isinstance(call.get("function"), dict) else {}
+        parts.append(
+            Html("<p><strong>Tool call</strong> <code>{}</code></p>{}").format(
+                html_text(fn.get("name", "?"), True), html_pre(fn.get("arguments", ""), "json")
+            )
+        )
+    parts.append(Html("<p><sub>{}</sub></p>").format(html_text(foot, True)))
+    return html_block(Html('<div class="jupyter-chat-turn">{}</div>').format(Html("").join(parts)))
+
+
+def history_markdown(messages: list[dict[str, Any]]) -> Md:
+    """A thread's messages: each role, then its text rendered and sanitized like an answer
+    (prompts may hold text from anywhere: a document, a web page)."""
+    parts = []
+    for m in messages:
+        content = m.get("content")
+        if not isinstance(content, str):
+            content = json.dumps(content, ensure_ascii=False)
+        role = Html("<p><strong>{}</strong></p>").format(html_text(m.get("role", "?"), True))
+        body = html_pre(content) if m.get("role") == "tool" else answer_html(content)
+        parts.append(role + body)
+    return html_block(
+        Html('<div class="jupyter-chat-history">{}</div>').format(Html("").join(parts))
+    )
+
+
+_BOX = (
+    "border:1px solid var(--jp-border-color2);border-radius:4px;padding:6px 8px;"
+    "margin:4px 0;color:var(--jp-content-font-color1);overflow-wrap:anywhere;"
+)
+
+
+def message_html(role: str, text: str, reasoning: str = "", foot: str = "") -> str:
+    """One message as HTML for an ``ipywidgets.HTML`` (which sets innerHTML: no sanitizer
+    stands behind it): the text rendered and sanitized like an answer, the rest escaped."""
+    bg = "var(--jp-layout-color2)" if role == "user" else "var(--jp-layout-color1)"
+    parts = [
+        Html('<div class="jupyter-chat-box" style="{}background:{}"><b>{}</b>').format(
+            _BOX, bg, html_text(role)
+        )
+    ]
+    if reasoning:
+        parts.append(
+            Html("<details><summary>Reasoning</summary>{}</details>").format(answer_html(reasoning))
+        )
+    parts.append(answer_html(text))
+    if foot:
+        parts.append(
+            Html(
+                '<div class="jupyter-chat-note" style="color:var(--jp-ui-font-color2);'
+                'font-size:smaller">{}</div>'
+            ).format(html_text(foot, True))
+        )
+    return str(Html("").join(parts) + Html("</div>"))
+
+
+def answer_markdown(answer: str) -> Md:
+    """An answer alone, rendered and sanitized (a ``Turn`` shown as an expression's value)."""
+    return html_block(Html('<div class="jupyter-chat-answer">{}</div>').format(answer_html(answer)))
+
+
+ANSWER_OPEN = Html('<div class="jupyter-chat-answer">')
+ANSWER_CLOSE = Html("</div>")
+
+
+def turn_plain(answer: str, reasoning: str, tool_calls: list[dict], foot: str) -> str:
+    parts = []
+    if reasoning:
+        parts.append(f"[reasoning: {len(reasoning)} characters, hidden]")
+    if answer:
+        parts.append(answer)
+    for call in tool_calls:
+        fn = call.get("function") if isinstance(call.get("function"), dict) else {}
+        parts.append(f"[tool call] {one_line(fn.get('name', '?'))}({fn.get('arguments', '')})")
+    parts.append(f"[{one_line(foot)}]")
+    return plain("\n\n".join(parts))
+
+
+def bundle(
+    *,
+    answer: str,
+    reasoning: str,
+    tool_calls: list[dict],
+    record: dict[str, Any],
+    messages: list[dict],
+    status: str,
+    fmt: str = "markdown",
+    error: str | None = None,
+    elapsed: float | None = None,
+    structured: bool = True,
+    signed: dict[str, Any] | None = None,
+    images: list[dict[str, Any]] | None = None,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The MIME bundle and metadata of a turn. ``status``: streaming, complete, incomplete,
+    interrupted or error."""
+    foot = footer(record, status, elapsed)
+    if error:
+        foot += " · " + clip(one_line(error), 500)
+    md = turn_markdown(
+        answer, reasoning, tool_calls, foot, fmt, images, streaming=status == "streaming"
+    )
+    text = turn_plain(answer, reasoning, tool_calls, foot)
+    if images:
+        text = ", ".join(f"[image {one_line(i.get('label', ''))}]" for i in images) + "\n\n" + text
+    data = markdown_bundle(md, text)
+    if structured:
+        data[MIME] = {
+            "version": 1,
+            "status": status,
+            "messages": messages,
+            "answer": answer,
+            "reasoning": reasoning,
+            "tool_calls": tool_calls,
+            "usage": record.get("usage"),
+            "record": record,
+            "error": error,
+        }
+        if images:
+            data[MIME]["images"] = images
+        if signed:  # EigenCloud: exactly what was signed, so a saved notebook can be verified
+            data[MIME]["signed"] = signed
+    return data, {"jupyter_chat": record} if structured else {}
+
+
+_THUMB_MAX = 64 * 1024  # larger images are named, not embedded, in the output
+
+
+def thumbnails(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The images a turn sent: small ones embedded as they are, every one named by its hash;
+    messages shown in outputs carry the hash instead of the data."""
+    import base64
+    import hashlib
+
+    found = []
+    for m in messages:
+        for part in m.get("content") if isinstance(m.get("content"), list) else ():
+            url = (part.get("image_url") or {}).get("url", "") if isinstance(part, dict) else ""
+            if not url:
+                continue
+            if url.startswith("data:"):
+                head, _, b64 = url.partition(",")
+                size = len(b64) * 3 // 4
+                digest = hashlib.sha256(base64.b64decode(b64)).hexdigest()
+                label = f"{head[5:].split(';')[0]} {size // 1024} KB sha256:{digest[:12]}"
+                found.append(
+                    {
+                        "thumbnail": url if len(url) <= _THUMB_MAX else None,
+                        "sha256": digest,
+                        "label": label,
+                    }
+                )
+            else:
+                found.append({"thumbnail": None, "url": url, "label": url})
+    return found

@@ -1,0 +1,47 @@
+"""The one footer of a turn, as plain text: ``provider:model · seed 7 · 123 tokens · 2.1 s``,
+the thread, replay and signature state; names that do not look like ids are quoted, so a model
+name cannot pose as another part of it (the TypeScript footer follows the same rule)."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from .._text import one_line
+
+_ID = re.compile(r"[\w.:/@+-]{1,128}", re.ASCII)
+SIGNATURE_STATES = ("verified", "invalid", "not verifiable")
+
+
+def safe_id(value: Any) -> str:
+    """A provider, model or thread name as shown: as it is when it looks like an id, else
+    quoted, so a name cannot pose as another part of the footer."""
+    s = str(value)
+    return s if _ID.fullmatch(s) else json.dumps(one_line(s)[:80], ensure_ascii=False)
+
+
+def footer(record: dict[str, Any], status: str, elapsed: float | None = None) -> str:
+    """``provider:model · seed 7 · 123 tokens · 2.1 s`` plus the state when not complete."""
+    parts = [f"{safe_id(record.get('provider'))}:{safe_id(record.get('model'))}"]
+    seed = (record.get("params") or {}).get("seed")
+    if isinstance(seed, int):
+        parts.append(f"seed {seed}")
+    usage = record.get("usage") if isinstance(record.get("usage"), dict) else {}
+    if isinstance(usage.get("total_tokens"), int):
+        parts.append(f"{usage['total_tokens']} tokens")
+    ms = record.get("latency_ms")
+    if not isinstance(ms, (int, float)) and elapsed is not None:
+        ms = elapsed * 1000
+    if isinstance(ms, (int, float)):
+        parts.append(f"{ms / 1000:.1f} s")
+    if record.get("thread") and record.get("thread") != "default":
+        parts.append(f"thread {safe_id(record['thread'])}")
+    if record.get("replayed") is True:
+        parts.append("replayed")
+    sig = record.get("signature")
+    if sig:
+        parts.append(f"signature {sig if sig in SIGNATURE_STATES else safe_id(sig)}")
+    if status != "complete":
+        parts.append(status)
+    return " · ".join(parts)

@@ -1,0 +1,180 @@
+"""The ``%%chat`` cell: options into the session's ask, then the turn streamed into the cell
+(display/cell.py), the tool loop, ``--compare`` and ``--dry-run``."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from IPython.core.error import UsageError
+
+from .._secrets import clip
+from .._text import one_line
+from ..display.bundle import show
+from ..display.cell import show_tool_result, stream_turn
+from ..display.formats import code_of, pretty_json
+from ..display.markup import fence, plain_table, table
+from ..errors import ProviderError
+from ..interpolate import interpolate
+from ..session.loop import ask_before_call, run_tools
+from ..session.prepare import Prepared, prepare
+from ..session.resolve import Ask
+from .options import parse_params
+
+
+def check_options(magics: Any, args: Any) -> None:
+    """Options that would fail only after the answer was paid for are refused now."""
+    for flag, value in (("-m", args.model), ("-t", args.thread)):
+        if value is not None and not value.strip():
+            raise UsageError(f"%%chat {flag}: the value is empty")
+    if args.out is not None:
+        check_variable_name(magics.shell, args.out, "-o")
+    if args.compare:
+        unsupported = [
+            flag
+            for flag, used in (
+                ("-t", args.thread),
+                ("--new", args.new),
+                ("--tools", args.tools),
+                ("--tool-choice", args.tool_choice),
+                ("--confirm", args.confirm),
+                ("--server-tools", args.server_tools),
+                ("--image", args.image),
+                ("--format", args.format != "markdown"),
+                ("--no-stream", args.no_stream),
+            )
+            if used
+        ]
+        if unsupported:
+            raise UsageError(
+                f"%%chat --compare does not take {', '.join(unsupported)}: a comparison streams "
+                "each model's answer as Markdown and files nothing in a thread"
+            )
+
+
+def check_variable_name(shell: Any, name: str, option: str) -> None:
+    import keyword
+
+    if not name.isidentifier() or keyword.iskeyword(name):
+        raise UsageError(f"{option} {name!r}: not a valid variable name")
+    if name in getattr(shell, "user_ns_hidden", {}) or name in ("In", "Out", "get_ipython"):
+        raise UsageError(f"{option} {name!r}: IPython uses that name; choose another")
+
+
+def run_cell_turn(magics: Any, args: Any, line: str, cell: str) -> None:
+    check_options(magics, args)
+    prompt = (cell if args.no_interpolate else interpolate(cell, magics.lookup)).strip()
+    if not prompt:
+        raise UsageError("%%chat: the cell is empty: write the message below the %%chat line")
+    params = parse_params(args.param)
+    for name in ("temperature", "top_p", "max_tokens"):
+        if getattr(args, name) is not None:
+            params[name] = getattr(args, name)
+    if args.tool_choice:
+        params["tool_choice"] = (
+            args.tool_choice
+            if args.tool_choice in ("auto", "required", "none")
+            else {"type": "function", "function": {"name": args.tool_choice}}
+        )
+    # Seeds come from the cell's text, not its id: nbval and terminals send no id, and the
+    # seed (hence the request, hence its recording) must be the same wherever the notebook runs.
+    seed_from = magics.source_key(line, cell)
+    if args.compare:
+        return _compare(magics, args, prompt, params, seed_from)
+    ask = Ask(
+        model=args.model,
+        thread=args.thread,
+        system=args.system,
+        seed=args.seed,
+        params=params,
+        seed_from=seed_from,
+        current_thread=True,
+    )
+    prep = prepare(
+        prompt,
+        ask,
+        stream=not args.no_stream,
+        tools=[_tool(magics, name) for name in _names(args.tools)] if args.tools else None,
+        images=[magics.shell.user_ns.get(x, x) for x in args.image] if args.image else None,
+        server_tools=_names(args.server_tools) if args.server_tools else None,
+        key=magics.cell_key(line, cell),
+        fresh=args.new,
+        dry_run=args.dry_run,
+    )
+    if args.dry_run:
+        return _dry_run([prep])
+    if args.format == "json":
+        prep.check = check_json
+    confirm = ask_before_call if args.confirm else None
+
+    def step(p: Prepared) -> Any:
+        return stream_turn(p, args.format, magics.terminal)
+
+    turn = run_tools(prep, step, args.max_steps, confirm, on_result=show_tool_result)
+    if args.out:
+        magics.shell.user_ns[args.out] = turn
+    if args.format == "code":
+        magics.shell.set_next_input(code_of(turn.text), replace=False)
+
+
+def _names(text: str) -> list[str]:
+    return [n.strip() for n in text.split(",") if n.strip()]
+
+
+def _tool(magics: Any, name: str) -> Any:
+    fn = magics.shell.user_ns.get(name)
+    if not callable(fn):
+        raise UsageError(f"--tools: {name!r} is not a function defined in this notebook")
+    return fn
+
+
+def check_json(turn: Any) -> None:
+    """--format json: an answer that is not JSON fails the cell (it is shown, and recorded,
+    but not filed in the thread)."""
+    try:
+        pretty_json(turn.text)
+    except ValueError as exc:
+        raise ProviderError(
+            f"the answer is not valid JSON ({exc})",
+            hint="Ask for JSON only, or use --format markdown.",
+            partial=turn.result,
+        ) from None
+
+
+def _dry_run(preps: list[Prepared]) -> None:
+    public = [p.request.public() for p in preps]
+    shown = public[0] if len(public) == 1 else public
+    text = json.dumps(shown, indent=2, ensure_ascii=False)
+    show(fence(text, "json"), text, **{"application/json": shown})
+
+
+def _compare(magics: Any, args: Any, prompt: str, params: dict[str, Any], seed_from: str) -> None:
+    """Columns in widget frontends, then a summary table that every frontend shows. Each
+    column is asked as a cell would be (the same derived seed); nothing else is built."""
+    from IPython.display import display
+
+    from ..widgets.compare import compare
+
+    models = [m.strip() for m in args.compare.split(",") if m.strip()]
+    if len(models) < 2:
+        raise UsageError("%%chat --compare: give two or more models, comma-separated")
+    seeds = [args.seed] if args.seed is not None else None
+    if args.dry_run:
+        asks = [Ask(m, None, args.system, args.seed, params, seed_from) for m in models]
+        return _dry_run([prepare(prompt, a, stream=True, dry_run=True) for a in asks])
+    view = compare(
+        prompt, models=models, seeds=seeds, system=args.system, seed_from=seed_from, **params
+    )
+    display(view)
+    rows = []
+    for model, turn in zip(models, view.wait()):
+        if isinstance(turn, BaseException) or turn is None:
+            rows.append([model, f"error: {clip(one_line(str(turn)), 200)}", "", ""])
+            continue
+        tokens = (turn.usage or {}).get("total_tokens", "")
+        seconds = f"{turn.record['latency_ms'] / 1000:.1f} s"
+        rows.append([model, clip(" ".join(turn.text.split()), 120), tokens, seconds])
+    header = ["model", "answer", "tokens", "time"]
+    show(table(header, rows), plain_table(header, rows))
+    if args.out:
+        magics.shell.user_ns[args.out] = view.turns

@@ -1,0 +1,319 @@
+"""What each ``%chat`` subcommand does: providers, models, threads, seeds, keys, defaults,
+replay, verify, export, the panel (line.py parses and dispatches)."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+from IPython.core.error import UsageError
+
+from .._secrets import public_url
+from ..display.bundle import show
+from ..display.markup import Md, bullets, code, fence, one_line, plain_table, table
+from ..session.state import SESSION, check_thread
+from .options import parse_headers, parse_params
+
+
+def show_md(markdown: Md, plain: str | None = None) -> None:
+    show(markdown, plain if plain is not None else _plain(markdown))
+
+
+def _plain(markdown: Md) -> str:
+    """A Markdown line as plain text: the escapes and code ticks dropped."""
+    import html
+    import re
+
+    text = re.sub(r"\\(.)", r"\1", str(markdown).replace("`", "").replace("**", ""))
+    return html.unescape(text)
+
+
+def _table(header: list[Any], rows: list[list[Any]]) -> tuple[Md, str]:
+    return table(header, rows), plain_table(header, rows)
+
+
+# -- subcommands --------------------------------------------------------------------------------
+def providers(m: Any, args: Any) -> None:
+    from ..errors import ChatError
+    from ..providers.config import CONFIG
+    from ..providers.hooks import MANAGED_BASE
+
+    rows = []
+    for name, p in CONFIG.profiles().items():
+        try:
+            url = p.resolved_base_url()
+        except ChatError:
+            url = f"not set ({p.url_var})"
+        if url == MANAGED_BASE:
+            url = "managed here (started on first use)"
+        if not p.key_required:
+            key = "not needed"
+        elif CONFIG.usable(p):
+            key = "set"
+        else:
+            key = f"missing: {p.key_var} or %chat key {name}"
+        rows.append([name, p.title, public_url(url), p.default_model or "", key])
+    show_md(*_table(["provider", "", "base URL", "default model", "key"], rows))
+
+
+def models(m: Any, args: Any) -> None:
+    import jupyter_chat
+
+    from ..session.resolve import resolve_model
+
+    provider = args.provider or resolve_model(SESSION.model)[0]
+    ids = [one_line(item.get("id", "?")) for item in jupyter_chat.models(provider)]
+    show_md(
+        Md("**{}** offers {} models:\n\n{}").format(provider, len(ids), bullets(map(code, ids))),
+        "\n".join(ids),
+    )
+
+
+def use(m: Any, args: Any) -> None:
+    from ..session.resolve import resolve_model
+
+    if not args.model.strip():
+        raise UsageError("%chat use: give PROVIDER:MODEL (or PROVIDER)")
+    provider, model = resolve_model(args.model)  # validates the provider
+    SESSION.model = f"{provider}:{model}" if model else provider
+    show_md(Md("Default model: {}").format(code(SESSION.model)))
+
+
+def provider_add(m: Any, args: Any) -> None:
+    import jupyter_chat
+
+    headers = parse_headers(args.header) if args.header else None
+    fields: dict[str, Any] = dict(
+        path=args.path,
+        auth_header=args.auth_header,
+        auth_scheme=args.auth_scheme,
+        key_env=args.key_env,
+        headers={k: str(v) for k, v in (headers or {}).items()} or None,
+        extends=args.extends,
+        default_model=args.model,
+    )
+    if args.no_key:
+        fields["key_required"] = False
+    p = jupyter_chat.add_provider(args.name, args.base_url, **fields)
+    toml = [f"[providers.{p.name}]", f"base_url = {_toml(public_url(p.base_url or ''))}"]
+    toml += [f"{k} = {_toml(v)}" for k, v in fields.items() if isinstance(v, str)]
+    if fields.get("headers"):
+        pairs = ", ".join(f"{_toml(k)} = {_toml(v)}" for k, v in fields["headers"].items())
+        toml.append(f"headers = {{ {pairs} }}")
+    if args.no_key:
+        toml.append("key_required = false")
+    show_md(
+        Md(
+            "Added provider {} for this kernel: use {}. To keep it, add this to the config file "
+        ).format(code(p.name), code(f"-m {p.name}:MODEL"))
+        + Md("(`~/.config/jupyter-chat/config.toml`):\n\n")
+        + fence("\n".join(toml), "toml"),
+        "\n".join(toml),
+    )
+
+
+def key(m: Any, args: Any) -> None:
+    import getpass
+
+    import jupyter_chat
+
+    from ..providers.config import CONFIG
+
+    CONFIG.profile(args.provider)  # unknown provider: fail before asking
+    value = getpass.getpass(f"API key for {args.provider} (hidden): ")
+    jupyter_chat.set_key(args.provider, value)
+    show_md(
+        Md("Key for {} set for this kernel (never shown, never saved).").format(code(args.provider))
+    )
+
+
+def threads(m: Any, args: Any) -> None:
+    names = sorted(set(SESSION.threads) | {SESSION.current})
+    rows = [
+        [n, len(SESSION.threads.get(n, ())), "current" if n == SESSION.current else ""]
+        for n in names
+    ]
+    show_md(*_table(["thread", "turns", ""], rows))
+
+
+def thread(m: Any, args: Any) -> None:
+    SESSION.current = check_thread(args.name)
+    show_md(Md("Current thread: {}").format(code(SESSION.current)))
+
+
+def history(m: Any, args: Any) -> None:
+    name = check_thread(args.thread or SESSION.current)
+    msgs = SESSION.history(name)
+    if not msgs:
+        return show_md(Md("Thread {} is empty.").format(code(name)))
+    from ..display.bundle import history_markdown
+
+    plain = "\n\n".join(f"{x.get('role')}: {_content(x)}" for x in msgs)
+    show_md(history_markdown(msgs), plain)
+
+
+def clear(m: Any, args: Any) -> None:
+    name = check_thread(args.thread or SESSION.current)
+    SESSION.clear(name)
+    show_md(Md("Thread {} cleared.").format(code(name)))
+
+
+def system(m: Any, text: str) -> None:
+    text = text.strip()
+    if text in ("", "show"):
+        if not SESSION.system:
+            return show_md(Md("No system prompt."))
+        return show_md(Md("System prompt:\n\n{}").format(fence(SESSION.system)))
+    SESSION.system = None if text == "off" else text
+    show_md(Md("System prompt cleared.") if SESSION.system is None else Md("System prompt set."))
+
+
+def seed(m: Any, args: Any) -> None:
+    if args.value == "off":
+        SESSION.seed = None
+    elif args.value != "show":
+        try:
+            SESSION.seed = int(args.value)
+        except ValueError:
+            raise UsageError(
+                f"%chat seed: expected a whole number, off or show, not {args.value!r}"
+            ) from None
+    show_md(
+        Md("Derived seeds are off: no seed is sent unless --seed is given.")
+        if SESSION.seed is None
+        else Md(
+            "Notebook seed: {}. Each cell sends a seed derived from it and the cell's text."
+        ).format(SESSION.seed)
+    )
+
+
+def defaults(m: Any, args: Any) -> None:
+    if args.pairs == ["clear"]:
+        SESSION.params = {}
+    elif args.pairs:
+        SESSION.params = {**SESSION.params, **parse_params(args.pairs, "%chat defaults")}
+    shown = Md(", ").join(code(f"{k}={v!r}") for k, v in SESSION.params.items()) or Md("none")
+    model = code(SESSION.model) if SESSION.model else Md("(the configured default)")
+    show_md(Md("Model: {}. Default parameters: {}.").format(model, shown))
+
+
+def window(m: Any, args: Any) -> None:
+    v = args.size.strip().lower()
+    if v == "off":
+        SESSION.window_turns = SESSION.window_tokens = None
+    elif v.endswith("t") and v[:-1].isdigit():
+        SESSION.window_tokens, SESSION.window_turns = int(v[:-1]), None
+    elif v.isdigit():
+        SESSION.window_turns, SESSION.window_tokens = int(v), None
+    else:
+        raise UsageError(f"%chat window: expected N (turns), Nt (tokens) or off, not {v!r}")
+    show_md(Md("History window: {}.").format(args.size))
+
+
+def local_server(m: Any, args: Any) -> None:
+    from ..providers import local
+
+    if args.action == "start":
+        settings: dict[str, Any] = {}
+        if args.model:
+            settings["model"] = args.model
+        if args.chat_format:
+            settings["chat_format"] = args.chat_format
+        if args.logprobs:
+            settings["logprobs"] = True
+        url = local.start(**settings)
+        show_md(Md("Local server up at {}.").format(code(url)))
+    elif args.action == "stop":
+        show_md(Md("Local server stopped.") if local.stop() else Md("No local server was running."))
+    if args.action in ("status", "start"):
+        st = local.status()
+        if os.environ.get("LOCAL_BASE_URL"):
+            show_md(
+                Md("`local` points at LOCAL_BASE_URL = {}; no server is managed here.").format(
+                    code(public_url(os.environ["LOCAL_BASE_URL"]))
+                )
+            )
+        elif not st["running"]:
+            show_md(Md("No local server running; the first `-m local` request starts one."))
+        else:
+            show_md(
+                *_table(
+                    ["model", "port", "pid", "memory", "uptime"],
+                    [
+                        [
+                            st["model"],
+                            st["port"],
+                            st["pid"],
+                            f"{st['memory_mb']} MB",
+                            f"{st['uptime_s']} s",
+                        ]
+                    ],
+                )
+            )
+
+
+def replay(m: Any, args: Any) -> None:
+    if args.mode is None:
+        mode, store = SESSION.replay_state()
+        where = Md(" with {}").format(code(_shown_path(store.path))) if store else Md("")
+        return show_md(Md("Replay mode: **{}**{}.").format(mode, where))
+    store = SESSION.set_replay(args.mode, args.path, args.pace)
+    n = len(store.records()) if store.path.exists() else 0
+    forced = os.environ.get("JUPYTER_CHAT_REPLAY")
+    note = f" (JUPYTER_CHAT_REPLAY={forced} is in force for this kernel)" if forced else ""
+    show_md(
+        Md("Replay mode: **{}** with {} ({} recording{}){}.").format(
+            args.mode, code(_shown_path(store.path)), n, "" if n == 1 else "s", note
+        )
+    )
+
+
+def _toml(value: str) -> str:
+    return json.dumps(value, ensure_ascii=False)  # a JSON string is a TOML basic string
+
+
+def _content(message: dict[str, Any]) -> str:
+    content = message.get("content")
+    return content if isinstance(content, str) else json.dumps(content, ensure_ascii=False)
+
+
+def _shown_path(path: Any) -> str:
+    """Relative to the notebook's folder when inside it: outputs stay the same on any machine."""
+    from pathlib import Path
+
+    try:
+        return str(Path(path).relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def verify(m: Any, args: Any) -> None:
+    from ..display.audit import audit
+
+    path = args.path or (SESSION.store.path if SESSION.store is not None else None)
+    if path is None:
+        raise UsageError(
+            "%chat verify: give a notebook (.ipynb) or replay store (.jsonl), or "
+            "set a store with %chat replay"
+        )
+    results = audit(path)
+    if not results:
+        return show_md(Md("No signed turns in {}.").format(code(path)))
+    rows = [[where, v.state, v.signer or v.reason] for where, v in results]
+    show_md(*_table(["turn", "signature", "signer or reason"], rows))
+
+
+def panel(m: Any, args: Any) -> None:
+    from IPython.display import display
+
+    from ..widgets.panel import panel
+
+    display(panel(args.model, args.thread))
+
+
+def export_thread(m: Any, args: Any) -> None:
+    from ..session.export import export
+
+    path = export(check_thread(args.thread), args.path)
+    show_md(Md("Thread {} written to {}.").format(code(args.thread), code(path)))

@@ -1,0 +1,152 @@
+"""The option parser shared by ``%%chat`` and ``%chat``: argparse that reports in the cell,
+``KEY=VALUE`` parameters (JSON values, finite numbers, no names the session sets itself), and
+header pairs."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shlex
+from typing import Any
+
+from IPython.core.error import UsageError
+
+from .._secrets import clip
+from ..errors import ChatError
+
+FORMATS = ("markdown", "text", "code", "json", "html")
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error in the cell instead of exiting the kernel."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{self.prog}: {message}")
+
+    def exit(self, status: int = 0, message: str | None = None) -> None:  # type: ignore[override]
+        if message:
+            raise UsageError(message.strip())
+        raise Done
+
+
+class Done(Exception):
+    """--help was printed."""
+
+
+def cell_parser() -> Parser:
+    p = Parser(
+        prog="%%chat",
+        description="Send the cell to a model; the answer streams into the output. The cell "
+        "body is the user message; {name}, {obj.attr}, {d[key]}, {In[3]}, {Out[3]} and {Err[3]} "
+        "are filled in from the notebook ({{ and }} for literal braces; code in ``` fences and "
+        "`spans` is left alone).",
+        add_help=True,
+    )
+    a = p.add_argument
+    a("-m", "--model", help="PROVIDER:MODEL (or PROVIDER, or MODEL on the default provider)")
+    a("-t", "--thread", help="the thread to continue (default: the notebook's current thread)")
+    a("-s", "--system", help="system prompt for this turn (default: %%chat system)")
+    a("--seed", type=int, help="seed to send (default: derived from the notebook seed and cell)")
+    a("--temperature", type=float)
+    a("--top-p", dest="top_p", type=float)
+    a("--max-tokens", dest="max_tokens", type=int)
+    a(
+        "-p",
+        "--param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="any provider parameter; VALUE is JSON when it parses (-p top_k=40, "
+        "-p 'fallbacks=[\"a/b\"]'), else a string",
+    )
+    a("--no-stream", action="store_true", help="wait for the whole answer, then show it")
+    a("--new", action="store_true", help="start the thread afresh with this turn")
+    a(
+        "--format",
+        choices=FORMATS,
+        default="markdown",
+        help="markdown (default); text; code (also offers the code as the next cell); json "
+        "(parse and pretty-print); html",
+    )
+    a("-o", "--out", metavar="VAR", help="store the Turn in this variable")
+    a("--dry-run", action="store_true", help="show the request that would be sent (no key)")
+    a("--no-interpolate", action="store_true", help="send the cell body as it is")
+    a("--tools", metavar="F1,F2", help="Python functions the model may call (run in the kernel)")
+    a("--tool-choice", metavar="auto|required|none|NAME", help="whether and which tool to call")
+    a("--max-steps", type=int, default=8, help="at most this many requests in a tool loop")
+    a("--confirm", action="store_true", help="ask before running each tool call")
+    a("--server-tools", metavar="ID1,ID2", help="Adaptive: switch on these server-side tools")
+    a(
+        "--image",
+        action="append",
+        default=[],
+        metavar="PATH|URL|VAR",
+        help="an image to send (repeatable): a file, an http(s) URL, or a variable holding bytes, "
+        "a PIL image or a matplotlib figure",
+    )
+    a(
+        "--compare",
+        metavar="MODEL1,MODEL2,...",
+        help="send the cell to each model at once, streaming side by side (widgets)",
+    )
+    return p
+
+
+def split(line: str) -> list[str]:
+    try:
+        return shlex.split(line)
+    except ValueError as exc:
+        raise UsageError(f"cannot parse the options: {exc}") from None
+
+
+def parse_params(pairs: list[str], option: str = "-p") -> dict[str, Any]:
+    """``KEY=VALUE`` pairs; a value is JSON when it parses, and must when it looks like JSON.
+    Names the session sets itself (``seed``, ``model``, ...) and non-finite numbers are
+    refused here, before anything is sent or kept."""
+    from ..session.resolve import check_param_names
+
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        key = key.strip().replace("-", "_")
+        if not sep or not key.isidentifier():
+            raise UsageError(f"{option} {pair!r}: expected KEY=VALUE")
+        out[key] = _json_value(raw, f"{option} {key}")
+    try:
+        check_param_names(out)
+    except ChatError as exc:
+        raise UsageError(f"{option}: {exc}") from None
+    return out
+
+
+def parse_headers(pairs: list[str]) -> dict[str, str]:
+    """``NAME=VALUE`` header pairs, the names kept as written (``X-Team``)."""
+    out: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        name = name.strip()
+        if not sep or not _HEADER_NAME.fullmatch(name):
+            raise UsageError(f"--header {pair!r}: expected NAME=VALUE with a header name")
+        if any(c in value for c in "\r\n\x00"):
+            raise UsageError(f"--header {name}: a header value is one line")
+        out[name] = value.strip()
+    return out
+
+
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}")
+
+
+def _json_value(raw: str, where: str) -> Any:
+    def no_constant(name: str) -> Any:
+        raise ValueError(f"{name} is not a finite number")
+
+    try:
+        return json.loads(raw, parse_constant=no_constant)
+    except RecursionError:
+        raise UsageError(f"{where}: the value is nested too deeply") from None
+    except ValueError as exc:
+        if "finite" in str(exc) or raw.strip()[:1] in ("[", "{", '"'):
+            why = str(exc) if "finite" in str(exc) else "the value is not valid JSON"
+            raise UsageError(f"{where}: {why}: {clip(raw, 80)}") from None
+        return raw

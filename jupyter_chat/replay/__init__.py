@@ -1,0 +1,1 @@
+"""The store of recordings and replayed calls."""

@@ -1,0 +1,71 @@
+"""A recording: the canonical request, the normalized response and the timed deltas, as one
+JSON object (keys a provider echoed redacted, deltas included)."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from datetime import datetime, timezone
+from typing import Any
+
+from ..stream import Choice, Result
+
+VERSION = 1
+
+
+def result_to_dict(result: Result) -> dict[str, Any]:
+    return dataclasses.asdict(result)
+
+
+def result_from_dict(d: dict[str, Any]) -> Result:
+    fields = {k: v for k, v in d.items() if k != "choices"}
+    return Result(choices=[Choice(**c) for c in d.get("choices", [])], **fields)
+
+
+def make_record(
+    key: str,
+    request: dict[str, Any],
+    chain_id: int | None,
+    result: Result,
+    deltas: list,
+    latency_ms: float,
+    ttft_ms: float | None,
+) -> dict[str, Any]:
+    return {
+        "v": VERSION,
+        "key": key,
+        "request": request,
+        "chain_id": chain_id,
+        "response": result_to_dict(result),
+        "deltas": redact_deltas(deltas),
+        "latency_ms": round(latency_ms, 1),
+        "ttft_ms": None if ttft_ms is None else round(ttft_ms, 1),
+        "recorded_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def capture(deltas: list, start: float):
+    """An ``on_delta`` that keeps each delta with its time since ``start`` (ms)."""
+
+    def keep(out: list) -> None:
+        ms = round((time.perf_counter() - start) * 1000, 1)
+        deltas.extend([ms, kind, index, text] for kind, index, text in out)
+
+    return keep
+
+
+def redact_deltas(deltas: list) -> list:
+    """Recorded deltas with known keys redacted: a key split across two deltas is caught on
+    the joined text, and that kind's deltas then become one (at the last one's time)."""
+    from .._secrets import redact
+
+    out = list(deltas)
+    for kind in ("answer", "reasoning", "preamble"):
+        for index in {d[2] for d in deltas if d[1] == kind}:
+            mine = [d for d in out if d[1] == kind and d[2] == index]
+            joined = "".join(str(d[3]) for d in mine)
+            clean = redact(joined)
+            if clean != joined:
+                out = [d for d in out if not (d[1] == kind and d[2] == index)]
+                out.append([mine[-1][0], kind, index, clean])
+    return sorted(out, key=lambda d: d[0])

@@ -1,0 +1,105 @@
+"""The run record of a turn (how the answer was produced; never a key or a header), and the
+signature state: ``verified`` only when the signature holds *and* the answer shown derives
+from the signed content, so an edited recording is ``invalid``."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from ..errors import ConfigError
+from ..providers.config import CONFIG
+from ..providers.hooks import Verdict
+from ..stream import Result, split
+from .prepare import Prepared, request_hash, sent_params
+
+
+def make_record(prep: Prepared, result: Result, meta: Any, replayed: bool = False) -> dict:
+    req = prep.request
+    record = {
+        "provider": req.provider,
+        "host": urlsplit(req.url).hostname,
+        "model": result.model or req.body.get("model"),
+        "params": sent_params(req),
+        "thread": prep.thread,
+        "request_hash": request_hash(req),
+        "finish_reason": result.finish_reason,
+        "usage": result.usage,
+        "latency_ms": round(meta.latency_ms, 1),
+        "system_fingerprint": result.system_fingerprint,
+        "replayed": replayed,
+        "complete": result.complete,
+    }
+    if prep.images:
+        record["images"] = prep.images
+    notes = list(prep.notes)
+    verdict = signature_state(prep, result)
+    if verdict is not None:
+        record["signature"] = verdict.state
+        if verdict.state != "verified":
+            notes.append(f"signature {verdict.state}: {verdict.reason}")
+    if result.usage is None:
+        notes.append("the server reported no token usage")
+    asked = req.body.get("n") or 1
+    if isinstance(asked, int) and asked > 1 and len(result.choices) < asked:
+        notes.append(f"n={asked} asked, the server returned {len(result.choices)} choice(s)")
+    if notes:
+        record["notes"] = notes
+    return record
+
+
+def signature_state(prep: Prepared, result: Result) -> Verdict | None:
+    """The profile's signature check (None where nothing is signed), bound to what is shown."""
+    req = prep.request
+    contents = [c.raw_content for c in result.choices]
+    try:
+        v = req.profile.quirks.check_signature(
+            req.profile,
+            req.body["messages"],
+            result.model,
+            contents,
+            result.signature,
+            CONFIG.signers(),
+        )
+    except ConfigError as exc:  # the verify extra is not installed
+        return Verdict("not verifiable", f"not checked: {exc}")
+    if v is None:
+        return None
+    return bind(v, contents, [(c.answer, c.reasoning) for c in result.choices])
+
+
+def signed_block(prep: Prepared, result: Result) -> dict[str, Any] | None:
+    """What a later verification needs, exactly as sent and received (for saved notebooks)."""
+    req = prep.request
+    return req.profile.quirks.signed_block(
+        req.profile,
+        req.body["messages"],
+        result.model,
+        [c.raw_content for c in result.choices],
+        result.signature,
+    )
+
+
+def shown_differs(response_contents: list, shown: list[tuple[str, str]]) -> str | None:
+    """Why the shown answers (and reasoning) are not what the signed contents show, or None
+    when each shown choice derives from its signed content exactly."""
+    if len(shown) > len(response_contents):
+        return "more answers are shown than were signed"
+    for n, ((answer, reasoning), raw) in enumerate(zip(shown, response_contents)):
+        if not isinstance(raw, str):
+            return "a signed content is not a string"
+        signed_answer, signed_reasoning = split(raw)
+        which = f" (choice {n})" if n else ""
+        if answer != signed_answer:
+            return "the answer shown differs from the signed content" + which
+        if reasoning != signed_reasoning:
+            return "the reasoning shown differs from the signed content" + which
+    return None
+
+
+def bind(verdict: Verdict, response_contents: list, shown: list[tuple[str, str]]) -> Verdict:
+    """``verified`` only when what is shown derives from the signed bytes."""
+    if verdict.state != "verified":
+        return verdict
+    why = shown_differs(response_contents, shown)
+    return verdict if why is None else Verdict("invalid", why)

@@ -1,0 +1,207 @@
+"""Running a prepared request, live or replayed, by the one path: deltas go to the front end's
+callback as they arrive; at the end the turn is recorded (record/auto mode) or compared (check
+mode), checked, and only then filed in its thread."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from ..client.call import Call
+from ..client.runtime import RUNTIME, Meta
+from ..errors import ChatError
+from ..replay.call import ReplayCall
+from ..replay.recording import capture, result_from_dict
+from ..replay.recording import make_record as make_recording
+from ..replay.store import ReplayMissError
+from ..stream import Result
+from .prepare import Prepared, canonical_request, request_hash
+from .record import make_record, signed_block
+from .state import SESSION, Entry
+from .turn import Turn
+
+OnDelta = Any  # Callable[[list], None]
+
+
+class RecordingError(ChatError):
+    """The answer arrived but could not be recorded; ``partial`` holds it, nothing was filed."""
+
+    hint_default = "Check that the replay store's folder is writable and has space."
+
+
+class Running:
+    """One request on its way, or its recording: iterate for the deltas, then ``finish()``.
+
+    Live and replayed calls give the same deltas; a KeyboardInterrupt while iterating cancels
+    the request and closes its stream, and ``partial()`` says what arrived."""
+
+    def __init__(self, prep: Prepared) -> None:
+        self.prep = prep
+        rec = recording_for(prep)
+        self.replayed = rec is not None
+        self.call: Call | ReplayCall = (
+            ReplayCall(prep.request, rec, SESSION.pace) if rec is not None else Call(prep.request)
+        )
+        recording = not self.replayed and SESSION.replay_state()[0] in ("record", "auto")
+        self.deltas: list | None = [] if recording else None
+        self._keep = capture(self.deltas, time.perf_counter()) if recording else None
+
+    def __iter__(self) -> Iterator[list]:
+        for out in self.call:
+            if self._keep is not None:
+                self._keep(out)
+            yield out
+
+    @property
+    def meta(self) -> Meta:
+        return self.call.meta
+
+    def partial(self) -> Result:
+        return self.call.partial()
+
+    def finish(self) -> Turn:
+        assert self.call.result is not None, "iterate the deltas first"
+        return finish(
+            self.prep, self.call.result, self.meta, replayed=self.replayed, deltas=self.deltas
+        )
+
+
+def run(prep: Prepared, on_delta: OnDelta = None) -> Turn:
+    """One turn, waiting for it (the magics, ``chat()``)."""
+    running = Running(prep)
+    for out in running:
+        if on_delta is not None:
+            on_delta(out)
+    return running.finish()
+
+
+async def arun(prep: Prepared, on_delta: OnDelta = None) -> Turn:
+    """One turn on the shared loop (``achat``, ``map``, the widgets), replay included: a
+    replayed turn hands its recorded deltas to ``on_delta`` as a live one would."""
+    rec = recording_for(prep)
+    if rec is not None:
+        replayed = ReplayCall(prep.request, rec, pace=False)
+        for out in replayed:
+            if on_delta is not None:
+                on_delta(out)
+            if SESSION.pace:
+                await asyncio.sleep(0)
+        assert replayed.result is not None
+        return finish(prep, replayed.result, replayed.meta, replayed=True)
+    meta = Meta()
+    deltas: list | None = [] if SESSION.replay_state()[0] in ("record", "auto") else None
+    keep = capture(deltas, time.perf_counter()) if deltas is not None else None
+
+    def forward(out: list) -> None:
+        if keep is not None:
+            keep(out)
+        if on_delta is not None:
+            on_delta(out)
+
+    result = await RUNTIME.send(prep.request, forward, meta=meta)
+    return finish(prep, result, meta, deltas=deltas)
+
+
+def submit(prep: Prepared, on_delta: OnDelta = None) -> Any:
+    """Start a turn on the shared loop and return at once (a ``concurrent.futures.Future``)."""
+    return RUNTIME.submit(arun(prep, on_delta))
+
+
+def recording_for(prep: Prepared) -> dict[str, Any] | None:
+    """The recording to serve instead of calling the provider, per the replay mode."""
+    mode, store = SESSION.replay_state()
+    if mode in ("record", "auto"):
+        store.check_writable()  # before the answer is paid for
+    if mode not in ("replay", "auto"):
+        return None
+    rec = store.get(request_hash(prep.request))
+    if rec is None and mode == "replay":
+        text = next((m.get("content") for m in prep.new if isinstance(m.get("content"), str)), "")
+        prompt = text if len(text) <= 50 else text[:47] + "..."
+        raise ReplayMissError(
+            f"no recording of this request in {store.path.name} (prompt {prompt!r}, "
+            f"{request_hash(prep.request)[:19]}...); replay mode makes no network call",
+            hint="Record it with %chat replay auto (or record), or check that the prompt, "
+            "model and parameters (the seed too) are the ones recorded.",
+        )
+    return rec
+
+
+def make_turn(prep: Prepared, result: Result, record: dict[str, Any]) -> Turn:
+    """Wrap a result as a ``Turn`` (nothing is filed here)."""
+    return Turn(
+        result.answer,
+        result.reasoning,
+        result.tool_calls,
+        result.usage,
+        result.finish_reason,
+        record,
+        result,
+        prep.request.body["messages"],
+        signed_block(prep, result),
+    )
+
+
+def finish(
+    prep: Prepared,
+    result: Result,
+    meta: Meta,
+    *,
+    replayed: bool = False,
+    deltas: list | None = None,
+) -> Turn:
+    """Record the turn (record/auto mode) or compare it (check mode), check it, then file it:
+    the thread changes only when everything before succeeded."""
+    turn = make_turn(prep, result, make_record(prep, result, meta, replayed))
+    mode, store = SESSION.replay_state()
+    if not replayed and result.complete and store is not None:
+        key = turn.record["request_hash"]
+        if mode in ("record", "auto"):
+            recording = make_recording(
+                key,
+                canonical_request(prep.request),
+                prep.request.chain_id,
+                result,
+                deltas or [],
+                meta.latency_ms,
+                meta.ttft_ms,
+            )
+            try:
+                store.put(recording)
+            except (OSError, ChatError) as exc:
+                why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+                raise RecordingError(
+                    f"the answer arrived but was not recorded in {store.path.name}: {why}",
+                    provider=prep.request.provider,
+                    partial=result,
+                ) from None
+        elif mode == "check":
+            rec = store.get(key)
+            turn.record["matches_recording"] = (
+                None if rec is None else result_from_dict(rec["response"]).choices == result.choices
+            )
+    final = not (prep.functions and result.tool_calls)
+    if prep.check is not None and final and result.complete:
+        prep.check(turn)
+    if result.complete and prep.file:
+        file_turn(prep, turn, prep.new)
+    return turn
+
+
+def file_turn(prep: Prepared, turn: Turn, messages: list[dict[str, Any]]) -> None:
+    """File a complete turn in its thread (``--new`` empties the thread first)."""
+    tokens = (turn.usage or {}).get("total_tokens") or 0
+    if prep.fresh and prep.thread is not None:
+        SESSION.clear(prep.thread)
+    entry = Entry(prep.key, [*messages, reply_message(turn.result)], tokens, turn.record)
+    SESSION.commit(prep.thread, entry)
+
+
+def reply_message(result: Result) -> dict[str, Any]:
+    """The assistant message that goes back into the conversation."""
+    reply: dict[str, Any] = {"role": "assistant", "content": result.answer}
+    if result.tool_calls:
+        reply["tool_calls"] = result.tool_calls
+    return reply
