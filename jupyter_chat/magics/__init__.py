@@ -56,7 +56,7 @@ class ChatMagics(Magics):
             if cell is None:
                 from .line import run_line
 
-                return run_line(self, line)
+                return run_line(line)
             from .cell import run_cell_turn
 
             return run_cell_turn(self, self._cell.parse_args(split(line)), line, cell)

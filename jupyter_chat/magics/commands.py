@@ -34,7 +34,7 @@ def _table(header: list[Any], rows: list[list[Any]]) -> tuple[Md, str]:
 
 
 # -- subcommands --------------------------------------------------------------------------------
-def providers(m: Any, args: Any) -> None:
+def providers(args: Any) -> None:
     from ..errors import ChatError
     from ..providers.config import CONFIG
     from ..providers.hooks import MANAGED_BASE
@@ -57,7 +57,7 @@ def providers(m: Any, args: Any) -> None:
     show_md(*_table(["provider", "", "base URL", "default model", "key"], rows))
 
 
-def models(m: Any, args: Any) -> None:
+def models(args: Any) -> None:
     import jupyter_chat
 
     from ..session.resolve import resolve_model
@@ -70,7 +70,7 @@ def models(m: Any, args: Any) -> None:
     )
 
 
-def use(m: Any, args: Any) -> None:
+def use(args: Any) -> None:
     from ..session.resolve import resolve_model
 
     if not args.model.strip():
@@ -80,7 +80,7 @@ def use(m: Any, args: Any) -> None:
     show_md(Md("Default model: {}").format(code(SESSION.model)))
 
 
-def provider_add(m: Any, args: Any) -> None:
+def provider_add(args: Any) -> None:
     import jupyter_chat
 
     headers = parse_headers(args.header) if args.header else None
@@ -113,7 +113,7 @@ def provider_add(m: Any, args: Any) -> None:
     )
 
 
-def key(m: Any, args: Any) -> None:
+def key(args: Any) -> None:
     import getpass
 
     import jupyter_chat
@@ -128,7 +128,7 @@ def key(m: Any, args: Any) -> None:
     )
 
 
-def threads(m: Any, args: Any) -> None:
+def threads(args: Any) -> None:
     names = sorted(set(SESSION.threads) | {SESSION.current})
     rows = [
         [n, len(SESSION.threads.get(n, ())), "current" if n == SESSION.current else ""]
@@ -137,12 +137,12 @@ def threads(m: Any, args: Any) -> None:
     show_md(*_table(["thread", "turns", ""], rows))
 
 
-def thread(m: Any, args: Any) -> None:
+def thread(args: Any) -> None:
     SESSION.current = check_thread(args.name)
     show_md(Md("Current thread: {}").format(code(SESSION.current)))
 
 
-def history(m: Any, args: Any) -> None:
+def history(args: Any) -> None:
     name = check_thread(args.thread or SESSION.current)
     msgs = SESSION.history(name)
     if not msgs:
@@ -153,13 +153,13 @@ def history(m: Any, args: Any) -> None:
     show_md(history_markdown(msgs), plain)
 
 
-def clear(m: Any, args: Any) -> None:
+def clear(args: Any) -> None:
     name = check_thread(args.thread or SESSION.current)
     SESSION.clear(name)
     show_md(Md("Thread {} cleared.").format(code(name)))
 
 
-def system(m: Any, text: str) -> None:
+def system(text: str) -> None:
     text = text.strip()
     if text in ("", "show"):
         if not SESSION.system:
@@ -169,7 +169,7 @@ def system(m: Any, text: str) -> None:
     show_md(Md("System prompt cleared.") if SESSION.system is None else Md("System prompt set."))
 
 
-def seed(m: Any, args: Any) -> None:
+def seed(args: Any) -> None:
     if args.value == "off":
         SESSION.seed = None
     elif args.value != "show":
@@ -188,7 +188,7 @@ def seed(m: Any, args: Any) -> None:
     )
 
 
-def defaults(m: Any, args: Any) -> None:
+def defaults(args: Any) -> None:
     if args.pairs == ["clear"]:
         SESSION.params = {}
     elif args.pairs:
@@ -198,7 +198,7 @@ def defaults(m: Any, args: Any) -> None:
     show_md(Md("Model: {}. Default parameters: {}.").format(model, shown))
 
 
-def window(m: Any, args: Any) -> None:
+def window(args: Any) -> None:
     v = args.size.strip().lower()
     if v == "off":
         SESSION.window_turns = SESSION.window_tokens = None
@@ -211,7 +211,7 @@ def window(m: Any, args: Any) -> None:
     show_md(Md("History window: {}.").format(args.size))
 
 
-def local_server(m: Any, args: Any) -> None:
+def local_server(args: Any) -> None:
     from ..providers import local
 
     if args.action == "start":
@@ -253,7 +253,7 @@ def local_server(m: Any, args: Any) -> None:
             )
 
 
-def replay(m: Any, args: Any) -> None:
+def replay(args: Any) -> None:
     if args.mode is None:
         mode, store = SESSION.replay_state()
         where = Md(" with {}").format(code(_shown_path(store.path))) if store else Md("")
@@ -288,7 +288,7 @@ def _shown_path(path: Any) -> str:
         return str(path)
 
 
-def verify(m: Any, args: Any) -> None:
+def verify(args: Any) -> None:
     from ..display.audit import audit
 
     path = args.path or (SESSION.store.path if SESSION.store is not None else None)
@@ -304,7 +304,7 @@ def verify(m: Any, args: Any) -> None:
     show_md(*_table(["turn", "signature", "signer or reason"], rows))
 
 
-def panel(m: Any, args: Any) -> None:
+def panel(args: Any) -> None:
     from IPython.display import display
 
     from ..widgets.panel import panel
@@ -312,7 +312,7 @@ def panel(m: Any, args: Any) -> None:
     display(panel(args.model, args.thread))
 
 
-def export_thread(m: Any, args: Any) -> None:
+def export_thread(args: Any) -> None:
     from ..session.export import export
 
     path = export(check_thread(args.thread), args.path)

@@ -94,7 +94,7 @@ def parser_() -> Parser:
     return p
 
 
-def help_(m: Any, args: Any) -> None:
+def help_(args: Any) -> None:
     parser = parser_()
     rows = [[code(f"%chat {name}"), sub.description or ""] for name, sub in _subparsers(parser)]
     c.show_md(
@@ -111,11 +111,11 @@ def _subparsers(p: Parser) -> list[tuple[str, argparse.ArgumentParser]]:
     return list(action.choices.items())
 
 
-def run_line(m: Any, line: str) -> None:
+def run_line(line: str) -> None:
     words = line.strip().split(None, 1)
     if not words:
-        return help_(m, None)
+        return help_(None)
     if words[0] == "system" and "--help" not in words[1:2]:
-        return c.system(m, words[1] if len(words) > 1 else "")
+        return c.system(words[1] if len(words) > 1 else "")
     args = parser_().parse_args(split(line))
-    return args.func(m, args)
+    return args.func(args)
