@@ -2,8 +2,9 @@
 
 A small one-pass scanner, not ``str.format``, so prompts holding JSON, dicts or code never crash.
 
-- Placeholders: ``{name}``, ``{name.attr}``, ``{name[key]}`` and chains of them, such as
-  ``{df.shape[0]}``, ``{cfg["model"].name}``, ``{In[3]}``, ``{Out[-1]}``, ``{Err[3]}``. Spaces
+- Placeholders: ``{name}``, ``{name.attr}``, ``{name[key]}``, a method called without
+  arguments (``{df.describe()}``) and chains of them, such as ``{df.shape[0]}``,
+  ``{cfg["model"].name}``, ``{df.head().to_string()}``, ``{In[3]}``, ``{Out[-1]}``, ``{Err[3]}``. Spaces
   just inside the braces are allowed. A key is an integer (negative allowed, as in Python) or a
   quoted string without escapes. The value is inserted as ``str(value)``.
 - Attributes starting with ``_`` (``{x._secret}``, ``{x.__class__}``) are refused.
@@ -37,7 +38,7 @@ _DIGITS = "0123456789"
 _HINT = "Fix the placeholder, write {{%s}} for literal braces, or use --no-interpolate."
 _HINT_UNKNOWN = "Define it, write {{%s}} for literal braces, or use --no-interpolate."
 
-Step = tuple[str, str | int]  # (".", attribute) or ("[", key)
+Step = tuple[str, str | int]  # (".", attribute), ("[", key) or ("(", "") for a call
 
 
 class InterpolationError(ConfigError):
@@ -237,12 +238,17 @@ def _parse(text: str, i: int, end: int) -> tuple[str, list[Step], int] | None:
     if not name:
         return None
     steps: list[Step] = []
-    while j < end and text[j] in ".[":
+    while j < end and text[j] in ".[(":
         if text[j] == ".":
             attr, j = _ident(text, j + 1, end)
             if not attr:
                 return None
             steps.append((".", attr))
+        elif text[j] == "(":
+            if not (steps and steps[-1][0] == "." and text.startswith("()", j)):
+                return None  # only a method call without arguments: {df.describe()}
+            steps.append(("(", ""))
+            j += 2
         else:
             key, j = _key(text, j + 1, end)
             if key is None:
@@ -285,7 +291,10 @@ def _fill(
         raise error(f"{_short(src)}: {_describe(exc)}") from None
     try:
         for kind, step in steps:
-            value = getattr(value, str(step)) if kind == "." else value[step]
+            if kind == "(":
+                value = value()
+            else:
+                value = getattr(value, str(step)) if kind == "." else value[step]
         return str(value)
     except Exception as exc:
         raise error(f"{_short(src)}: {_describe(exc)}") from None

@@ -383,3 +383,23 @@ def test_doubled_braces_outside_code_come_back_single(pieces):
 def test_fenced_code_comes_back_identical(body, lang):
     text = f"```{lang}\n{body}\n```\n"
     assert interpolate(text, nothing) == text
+
+
+def test_a_method_called_without_arguments_is_filled_and_other_calls_are_copied():
+    class Frame:
+        def describe(self):
+            return "count 3"
+
+        def head(self):
+            return self
+
+        def fails(self):
+            raise RuntimeError("no data")
+
+    ns = {"df": Frame(), "f": len}
+    lookup = ns.__getitem__
+    assert interpolate("{df.describe()} / {df.head().describe()}", lookup) == "count 3 / count 3"
+    for literal in ("{f()}", "{df.describe(1)}", "{df.describe( )}", "{df()}"):
+        assert interpolate(literal, lookup) == literal  # not a placeholder: copied as it is
+    with pytest.raises(InterpolationError, match="RuntimeError no data"):
+        interpolate("{df.fails()}", lookup)

@@ -72,3 +72,25 @@ def test_the_main_job_runs_headless_on_the_local_model(tmp_path):
     assert "quickstart ok: 3 chat turns" in out.stdout  # the three %%chat cells
     assert (tmp_path / "quickstart.ipynb").exists() and (tmp_path / "quickstart.txt").exists()
     assert "· replayed" not in (tmp_path / "quickstart.txt").read_text()  # live, not replayed
+
+
+def test_nbconvert_on_a_chat_notebook_prints_no_comm_warning(server, tmp_path):
+    """The kernel only registers its comm target: an executor without the extension (here
+    nbconvert) sees no comm and logs no 'No handler found for comm target'."""
+    from browser_lab import write_notebook
+    from kernel import kernel_env
+
+    path = write_notebook(
+        tmp_path / "plain.ipynb", ["%load_ext jupyter_chat", "%%chat -m local\nHello"]
+    )
+    out = subprocess.run(
+        [sys.executable, "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute", str(path)],
+        capture_output=True,
+        text=True,
+        env=kernel_env(server, str(tmp_path / "none.toml")),
+        cwd=tmp_path,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "comm target" not in out.stderr.lower() and "comm_open" not in out.stderr, out.stderr
+    assert "Hello from local." in (tmp_path / "plain.nbconvert.ipynb").read_text()
