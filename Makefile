@@ -38,12 +38,15 @@ $(VENV8)/.installed: pyproject.toml
 	$(VENV8)/bin/python -m pip install -q $(PIP_FLAGS) "ipython>=8,<9" -e ".[test]"
 	touch $@
 
-test: $(VENV)/.installed $(VENV)/.labextension $(VENV8)/.installed  ## the whole test suite
-	$(VENV8)/bin/python -m pytest -q -p no:cacheprovider tests/test_magics.py tests/test_api.py
+test: lint $(VENV8)/.installed  ## the lint, then the whole test suite
+	$(VENV8)/bin/python -m pytest -q -p no:cacheprovider tests/magics tests/session/test_api.py
 	$(PY) -m pytest
 
-lint: $(VENV)/.installed
+# ruff (lint and format) on the Python, eslint and prettier on the TypeScript (labextension/)
+lint: $(VENV)/.installed $(VENV)/.labextension
 	$(VENV)/bin/ruff check jupyter_chat tests benchmarks scripts
+	$(VENV)/bin/ruff format --check jupyter_chat tests benchmarks scripts
+	cd labextension && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" jlpm lint:check
 
 bench: $(VENV)/.installed  ## every benchmark in one table of ratios (QUICK=1: fewer runs)
 	$(PY) benchmarks/run.py $(if $(QUICK),--quick)

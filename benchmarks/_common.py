@@ -22,8 +22,11 @@ NO_CONFIG = str(Path(tempfile.gettempdir()) / "jc-bench-no-config.toml")
 
 def start_server(chunks: int = 10) -> tuple[subprocess.Popen, int]:
     """benchmarks/_sse_server.py in its own process (its CPU and memory are not counted)."""
-    proc = subprocess.Popen([sys.executable, str(HERE / "_sse_server.py"), str(chunks)],
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, str(HERE / "_sse_server.py"), str(chunks)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     line = proc.stdout.readline()  # type: ignore[union-attr]
     if not line.strip().isdigit():
         proc.kill()
@@ -51,8 +54,11 @@ def server_stats(port: int, reset: bool = False) -> dict:
 
 def clean_env(**extra: str) -> dict[str, str]:
     """This environment without keys, base URLs or jupyter-chat settings, plus ``extra``."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.endswith(("_API_KEY", "_BASE_URL")) and not k.startswith("JUPYTER_CHAT_")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.endswith(("_API_KEY", "_BASE_URL")) and not k.startswith("JUPYTER_CHAT_")
+    }
     env["JUPYTER_CHAT_CONFIG"] = NO_CONFIG
     env["PYTHONPATH"] = str(ROOT)
     env.update(extra)
@@ -60,9 +66,15 @@ def clean_env(**extra: str) -> dict[str, str]:
 
 
 def meta(quick: bool, **more: object) -> dict:
-    return {"when": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "quick": quick,
-            "python": platform.python_version(), "machine": platform.platform(),
-            "cpus": os.cpu_count(), "load_avg_1min_start": os.getloadavg()[0], **more}
+    return {
+        "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "quick": quick,
+        "python": platform.python_version(),
+        "machine": platform.platform(),
+        "cpus": os.cpu_count(),
+        "load_avg_1min_start": os.getloadavg()[0],
+        **more,
+    }
 
 
 def write_result(name: str, data: dict) -> Path:
@@ -77,6 +89,8 @@ def write_result(name: str, data: dict) -> Path:
 def warn_load() -> float:
     load = os.getloadavg()[0]
     if load > 0.5:
-        print(f"warning: load average {load:.2f} before starting; other processes share the "
-              "CPUs, expect noisy numbers")
+        print(
+            f"warning: load average {load:.2f} before starting; other processes share the "
+            "CPUs, expect noisy numbers"
+        )
     return load

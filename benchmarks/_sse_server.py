@@ -36,18 +36,32 @@ import sys
 PAUSE = 0.05
 SLOW = 0.05  # seconds before each /slow answer
 BIG, BIG_PIECE = 10_000_000, 1_000  # /big: characters in all, per SSE event
-FAST_ANSWER = ("A short answer of about two hundred characters, the size of a typical reply in "
-               "a chat about a notebook: it names a function, says what it does and suggests "
-               "one change to try next.")
-HEAD = (b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\n"
-        b"transfer-encoding: chunked\r\n\r\n")
+FAST_ANSWER = (
+    "A short answer of about two hundred characters, the size of a typical reply in "
+    "a chat about a notebook: it names a function, says what it does and suggests "
+    "one change to try next."
+)
+HEAD = (
+    b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\n"
+    b"transfer-encoding: chunked\r\n\r\n"
+)
 LAST = b"0\r\n\r\n"
 
 
 def chunk_obj(content: str | None, finish: str | None = None) -> dict:
-    return {"id": "chatcmpl-bench", "object": "chat.completion.chunk", "created": 1700000000,
-            "model": "m", "choices": [{"index": 0, "delta": {} if content is None else
-                                       {"content": content}, "finish_reason": finish}]}
+    return {
+        "id": "chatcmpl-bench",
+        "object": "chat.completion.chunk",
+        "created": 1700000000,
+        "model": "m",
+        "choices": [
+            {
+                "index": 0,
+                "delta": {} if content is None else {"content": content},
+                "finish_reason": finish,
+            }
+        ],
+    }
 
 
 def frame(payload: bytes) -> bytes:
@@ -64,23 +78,38 @@ def events(n: int) -> list[bytes]:
 
 def completion(content: str) -> bytes:
     """A whole non-streamed response with Content-Length (keep-alive)."""
-    body = json.dumps({
-        "id": "chatcmpl-bench", "object": "chat.completion", "created": 1700000000, "model": "m",
-        "choices": [{"index": 0, "finish_reason": "stop",
-                     "message": {"role": "assistant", "content": content}}],
-        "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20}},
-        separators=(",", ":")).encode()
-    return (b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: %d\r\n\r\n%s"
-            % (len(body), body))
+    body = json.dumps(
+        {
+            "id": "chatcmpl-bench",
+            "object": "chat.completion",
+            "created": 1700000000,
+            "model": "m",
+            "choices": [
+                {
+                    "index": 0,
+                    "finish_reason": "stop",
+                    "message": {"role": "assistant", "content": content},
+                }
+            ],
+            "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20},
+        },
+        separators=(",", ":"),
+    ).encode()
+    return b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: %d\r\n\r\n%s" % (
+        len(body),
+        body,
+    )
 
 
 def big_body() -> bytes:
     """BIG characters of answer as SSE events of BIG_PIECE characters, one HTTP chunk each."""
-    piece = ("0123456789abcdefghijklmnopqrstuvwxyz " * (BIG_PIECE // 37 + 1))[:BIG_PIECE - 1]
+    piece = ("0123456789abcdefghijklmnopqrstuvwxyz " * (BIG_PIECE // 37 + 1))[: BIG_PIECE - 1]
     event = f"data: {json.dumps(chunk_obj(piece + chr(10)), separators=(',', ':'))}\n\n"
     finish = json.dumps(chunk_obj(None, "stop"), separators=(",", ":"))
-    evs = [event.encode()] * (BIG // BIG_PIECE) + [f"data: {finish}\n\n".encode(),
-                                                   b"data: [DONE]\n\n"]
+    evs = [event.encode()] * (BIG // BIG_PIECE) + [
+        f"data: {finish}\n\n".encode(),
+        b"data: [DONE]\n\n",
+    ]
     return HEAD + b"".join(map(frame, evs)) + LAST
 
 
@@ -136,16 +165,22 @@ async def main(n: int) -> None:
                 if length:
                     await reader.readexactly(length)
                 if path.startswith("/stats"):
-                    stats = json.dumps({"connections": accepted, "requests": requests,
-                                        "max_active": max_active}).encode()
+                    stats = json.dumps(
+                        {"connections": accepted, "requests": requests, "max_active": max_active}
+                    ).encode()
                     if path.endswith("reset=1"):
                         requests = max_active = 0
-                    writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
-                                 b"content-length: %d\r\n\r\n%s" % (len(stats), stats))
+                    writer.write(
+                        b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
+                        b"content-length: %d\r\n\r\n%s" % (len(stats), stats)
+                    )
                     await writer.drain()
                     continue
-                if path in ("/slow/v1/chat/completions", "/fast/v1/chat/completions",
-                            "/big/v1/chat/completions"):
+                if path in (
+                    "/slow/v1/chat/completions",
+                    "/fast/v1/chat/completions",
+                    "/big/v1/chat/completions",
+                ):
                     await answer(path, length, writer)
                     continue
                 if path not in routes:

@@ -53,8 +53,9 @@ os.environ["JUPYTER_CHAT_CONFIG"] = str(Path(tempfile.gettempdir()) / "jc-bench-
 
 # -- the server ------------------------------------------------------------------------------
 def start_server() -> tuple[subprocess.Popen, int]:
-    proc = subprocess.Popen([sys.executable, str(HERE / "_sse_server.py"), str(N)],
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, str(HERE / "_sse_server.py"), str(N)], stdout=subprocess.PIPE, text=True
+    )
     line = proc.stdout.readline()  # type: ignore[union-attr]
     if not line.strip().isdigit():
         proc.kill()
@@ -71,9 +72,11 @@ class RawClient:
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def request(self, method: str, path: str, body: bytes = b"") -> bytes:
-        return (f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\n"
-                "Content-Type: application/json\r\nAccept: text/event-stream\r\n"
-                f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+        return (
+            f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\n"
+            "Content-Type: application/json\r\nAccept: text/event-stream\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        ).encode() + body
 
     def ttft(self) -> float:
         """Seconds from sending the request to the first byte of the body's first chunk."""
@@ -113,16 +116,20 @@ class Clients:
 
         import jupyter_chat
         from jupyter_chat.client.call import Call
-from jupyter_chat.client.request import build_request
+        from jupyter_chat.client.request import build_request
 
         self.base = f"http://127.0.0.1:{port}"
         self.loop = asyncio.new_event_loop()  # for the async anchors, on this thread
         self.httpx, self.ahttpx = httpx.Client(), httpx.AsyncClient()
         self.connect_sse, self.aconnect_sse = connect_sse, aconnect_sse
-        self.oai = {r: openai.OpenAI(base_url=f"{self.base}/{r}/v1", api_key="x", max_retries=0)
-                    for r in ROUTES}
-        self.aoai = {r: openai.AsyncOpenAI(base_url=f"{self.base}/{r}/v1", api_key="x",
-                                           max_retries=0) for r in ROUTES}
+        self.oai = {
+            r: openai.OpenAI(base_url=f"{self.base}/{r}/v1", api_key="x", max_retries=0)
+            for r in ROUTES
+        }
+        self.aoai = {
+            r: openai.AsyncOpenAI(base_url=f"{self.base}/{r}/v1", api_key="x", max_retries=0)
+            for r in ROUTES
+        }
         self.jc, self.Call, self.build_request = jupyter_chat, Call, build_request
         self.jc_parts: list[tuple[float, float, float]] = []  # build, meta ttfb, meta ttft (ms)
 
@@ -145,8 +152,7 @@ from jupyter_chat.client.request import build_request
     # Each anchor is a generator of content pieces; the harness joins them (case 1) or
     # notes the time of the first (case 2). A generator step costs well under 1 us a chunk.
     def openai_sync(self, route: str):
-        stream = self.oai[route].chat.completions.create(model="m", messages=MESSAGES,
-                                                         stream=True)
+        stream = self.oai[route].chat.completions.create(model="m", messages=MESSAGES, stream=True)
         for chunk in stream:
             if chunk.choices:
                 c = chunk.choices[0].delta.content
@@ -154,8 +160,9 @@ from jupyter_chat.client.request import build_request
                     yield c
 
     async def openai_async(self, route: str):
-        stream = await self.aoai[route].chat.completions.create(model="m", messages=MESSAGES,
-                                                                stream=True)
+        stream = await self.aoai[route].chat.completions.create(
+            model="m", messages=MESSAGES, stream=True
+        )
         async for chunk in stream:
             if chunk.choices:
                 c = chunk.choices[0].delta.content
@@ -200,10 +207,12 @@ from jupyter_chat.client.request import build_request
             "jupyter_chat chat()": jc_chat,
             "openai SDK": lambda: "".join(self.openai_sync(route)),
             "openai SDK async": lambda: self.loop.run_until_complete(
-                ajoin(self.openai_async(route))),
+                ajoin(self.openai_async(route))
+            ),
             "httpx-sse": lambda: "".join(self.httpx_sse_sync(route)),
             "httpx-sse async": lambda: self.loop.run_until_complete(
-                ajoin(self.httpx_sse_async(route))),
+                ajoin(self.httpx_sse_async(route))
+            ),
         }
 
     # -- case 2: seconds to the first content delta, the stream then read to its end --------
@@ -217,6 +226,7 @@ from jupyter_chat.client.request import build_request
                 parts.extend(gen)
                 assert "".join(parts) == TTFT_TEXT
                 return t1 - t0
+
             return run
 
         def async_(gen_fn):
@@ -228,6 +238,7 @@ from jupyter_chat.client.request import build_request
                 parts.extend([c async for c in gen])
                 assert "".join(parts) == TTFT_TEXT
                 return t1 - t0
+
             return lambda: self.loop.run_until_complete(go())
 
         def jc() -> float:
@@ -240,14 +251,18 @@ from jupyter_chat.client.request import build_request
                 if t1 is None:
                     t1 = time.perf_counter()
             assert call.result is not None and call.result.answer == TTFT_TEXT
-            self.jc_parts.append(((tb - t0) * 1e3, call.meta.ttfb_ms or 0.0,
-                                  call.meta.ttft_ms or 0.0))
+            self.jc_parts.append(
+                ((tb - t0) * 1e3, call.meta.ttfb_ms or 0.0, call.meta.ttft_ms or 0.0)
+            )
             return t1 - t0
 
-        return {"jupyter_chat Call": jc,
-                "openai SDK": sync(self.openai_sync), "openai SDK async": async_(self.openai_async),
-                "httpx-sse": sync(self.httpx_sse_sync),
-                "httpx-sse async": async_(self.httpx_sse_async)}
+        return {
+            "jupyter_chat Call": jc,
+            "openai SDK": sync(self.openai_sync),
+            "openai SDK async": async_(self.openai_async),
+            "httpx-sse": sync(self.httpx_sse_sync),
+            "httpx-sse async": async_(self.httpx_sse_async),
+        }
 
 
 # -- the cases -------------------------------------------------------------------------------
@@ -266,10 +281,15 @@ def case_cpu(clients: Clients, route: str, runs: int) -> dict:
             assert text == EXPECTED, name
             cpu[name].append((c1 - c0) / N * 1e6)
             wall[name].append((w1 - w0) / N * 1e6)
-    return {name: {"cpu_us_per_chunk": statistics.median(cpu[name]),
-                   "cpu_us_per_chunk_min": min(cpu[name]),
-                   "wall_us_per_chunk": statistics.median(wall[name]),
-                   "cpu_runs": [round(x, 2) for x in cpu[name]]} for name in fns}
+    return {
+        name: {
+            "cpu_us_per_chunk": statistics.median(cpu[name]),
+            "cpu_us_per_chunk_min": min(cpu[name]),
+            "wall_us_per_chunk": statistics.median(wall[name]),
+            "cpu_runs": [round(x, 2) for x in cpu[name]],
+        }
+        for name in fns
+    }
 
 
 def case_ttft(clients: Clients, raw: RawClient, requests: int) -> dict:
@@ -288,9 +308,15 @@ def case_ttft(clients: Clients, raw: RawClient, requests: int) -> dict:
         for name, fn in fns.items():
             times[name].append(fn() * 1e3)
     base = statistics.median(times["raw socket"])
-    out = {name: {"ttft_ms": statistics.median(t), "overhead_ms": statistics.median(t) - base,
-                  "p90_ms": sorted(t)[int(0.9 * (len(t) - 1))],
-                  "new_connections_per_request": conns[name]} for name, t in times.items()}
+    out = {
+        name: {
+            "ttft_ms": statistics.median(t),
+            "overhead_ms": statistics.median(t) - base,
+            "p90_ms": sorted(t)[int(0.9 * (len(t) - 1))],
+            "new_connections_per_request": conns[name],
+        }
+        for name, t in times.items()
+    }
     parts = clients.jc_parts[-requests:]
     out["jupyter_chat Call"]["breakdown_ms"] = {
         "build_request": statistics.median(p[0] for p in parts),
@@ -315,20 +341,35 @@ print(json.dumps({{"ms": ms, "loaded": [m for m in watch if m in sys.modules],
 def case_import(runs: int) -> dict:
     # Bytecode cached as for an installed package (this environment sets
     # PYTHONDONTWRITEBYTECODE), kept outside the source tree; the first run fills it.
-    env = {**os.environ, "PYTHONPATH": str(ROOT),
-           "PYTHONPYCACHEPREFIX": str(Path(tempfile.gettempdir()) / "jc-bench-pycache")}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "PYTHONPYCACHEPREFIX": str(Path(tempfile.gettempdir()) / "jc-bench-pycache"),
+    }
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     out = {}
-    for label, mod in (("jupyter_chat", "jupyter_chat"), ("openai SDK", "openai"),
-                       ("httpx-sse", "httpx_sse")):
+    for label, mod in (
+        ("jupyter_chat", "jupyter_chat"),
+        ("openai SDK", "openai"),
+        ("httpx-sse", "httpx_sse"),
+    ):
         results = []
         for _ in range(runs + 1):  # the first run warms the bytecode and file caches
-            p = subprocess.run([sys.executable, "-c", IMPORT_PROBE.format(mod=mod)], env=env,
-                               capture_output=True, text=True, check=True, cwd=ROOT)
+            p = subprocess.run(
+                [sys.executable, "-c", IMPORT_PROBE.format(mod=mod)],
+                env=env,
+                capture_output=True,
+                text=True,
+                check=True,
+                cwd=ROOT,
+            )
             results.append(json.loads(p.stdout))
         results = results[1:]
-        out[label] = {"import_ms": statistics.median(r["ms"] for r in results),
-                      "loaded": results[0]["loaded"], "modules": results[0]["modules"]}
+        out[label] = {
+            "import_ms": statistics.median(r["ms"] for r in results),
+            "loaded": results[0]["loaded"],
+            "modules": results[0]["modules"],
+        }
     must_not = {"httpx", "pydantic", "jupyter_chat.providers.profiles"}
     out["jupyter_chat"]["lazy_ok"] = not must_not & set(out["jupyter_chat"]["loaded"])
     return out
@@ -345,64 +386,130 @@ def table(cpu: dict, ttft: dict, imp: dict) -> list[dict]:
     for framing, c in cpu.items():
         us = {name: r["cpu_us_per_chunk"] for name, r in c.items()}
         rows += [
-            (f"CPU/chunk {framing}, Call vs sync", us["jupyter_chat Call"], us["openai SDK"],
-             us["httpx-sse"], "us"),
-            (f"CPU/chunk {framing}, chat() vs sync", us["jupyter_chat chat()"],
-             us["openai SDK"], us["httpx-sse"], "us"),
-            (f"CPU/chunk {framing}, Call vs async", us["jupyter_chat Call"],
-             us["openai SDK async"], us["httpx-sse async"], "us"),
+            (
+                f"CPU/chunk {framing}, Call vs sync",
+                us["jupyter_chat Call"],
+                us["openai SDK"],
+                us["httpx-sse"],
+                "us",
+            ),
+            (
+                f"CPU/chunk {framing}, chat() vs sync",
+                us["jupyter_chat chat()"],
+                us["openai SDK"],
+                us["httpx-sse"],
+                "us",
+            ),
+            (
+                f"CPU/chunk {framing}, Call vs async",
+                us["jupyter_chat Call"],
+                us["openai SDK async"],
+                us["httpx-sse async"],
+                "us",
+            ),
         ]
     rows += [
-        ("TTFT overhead, vs sync", ttft["jupyter_chat Call"]["overhead_ms"],
-         ttft["openai SDK"]["overhead_ms"], ttft["httpx-sse"]["overhead_ms"], "ms"),
-        ("TTFT overhead, vs async", ttft["jupyter_chat Call"]["overhead_ms"],
-         ttft["openai SDK async"]["overhead_ms"], ttft["httpx-sse async"]["overhead_ms"], "ms"),
-        ("import (fresh interpreter)", imp["jupyter_chat"]["import_ms"],
-         imp["openai SDK"]["import_ms"], imp["httpx-sse"]["import_ms"], "ms"),
+        (
+            "TTFT overhead, vs sync",
+            ttft["jupyter_chat Call"]["overhead_ms"],
+            ttft["openai SDK"]["overhead_ms"],
+            ttft["httpx-sse"]["overhead_ms"],
+            "ms",
+        ),
+        (
+            "TTFT overhead, vs async",
+            ttft["jupyter_chat Call"]["overhead_ms"],
+            ttft["openai SDK async"]["overhead_ms"],
+            ttft["httpx-sse async"]["overhead_ms"],
+            "ms",
+        ),
+        (
+            "import (fresh interpreter)",
+            imp["jupyter_chat"]["import_ms"],
+            imp["openai SDK"]["import_ms"],
+            imp["httpx-sse"]["import_ms"],
+            "ms",
+        ),
     ]
-    return [{"case": c, "unit": u, "jupyter_chat": o, "openai": a, "httpx_sse": h,
-             "ratio_vs_openai": o / a if a > 0 else None,
-             "ratio_vs_httpx_sse": o / h if h > 0 else None} for c, o, a, h, u in rows]
+    return [
+        {
+            "case": c,
+            "unit": u,
+            "jupyter_chat": o,
+            "openai": a,
+            "httpx_sse": h,
+            "ratio_vs_openai": o / a if a > 0 else None,
+            "ratio_vs_httpx_sse": o / h if h > 0 else None,
+        }
+        for c, o, a, h, u in rows
+    ]
 
 
 def print_report(cpu: dict, ttft: dict, imp: dict, rows: list[dict]) -> None:
     for framing, c in cpu.items():
         print(f"\n1. client CPU per chunk, {framing} framing ({N} chunks; median of runs)")
         for name, r in c.items():
-            print(f"   {name:22} {r['cpu_us_per_chunk']:7.2f} us CPU (min "
-                  f"{r['cpu_us_per_chunk_min']:6.2f})  {r['wall_us_per_chunk']:7.2f} us wall  "
-                  f"runs {r['cpu_runs']}")
+            print(
+                f"   {name:22} {r['cpu_us_per_chunk']:7.2f} us CPU (min "
+                f"{r['cpu_us_per_chunk_min']:6.2f})  {r['wall_us_per_chunk']:7.2f} us wall  "
+                f"runs {r['cpu_runs']}"
+            )
     print("\n2. warm time to first token (median; overhead = minus the raw socket's)")
     for name, r in ttft.items():
-        print(f"   {name:22} {r['ttft_ms']:7.3f} ms  overhead {r['overhead_ms']:+7.3f} ms  "
-              f"p90 {r['p90_ms']:7.3f} ms  new connections/request "
-              f"{r['new_connections_per_request']:.1f}")
+        print(
+            f"   {name:22} {r['ttft_ms']:7.3f} ms  overhead {r['overhead_ms']:+7.3f} ms  "
+            f"p90 {r['p90_ms']:7.3f} ms  new connections/request "
+            f"{r['new_connections_per_request']:.1f}"
+        )
     b = ttft["jupyter_chat Call"]["breakdown_ms"]
-    print(f"   jupyter_chat breakdown: build_request {b['build_request']:.3f} ms, loop-side "
-          f"TTFB {b['loop_ttfb']:.3f} ms, loop-side TTFT {b['loop_ttft']:.3f} ms")
+    print(
+        f"   jupyter_chat breakdown: build_request {b['build_request']:.3f} ms, loop-side "
+        f"TTFB {b['loop_ttfb']:.3f} ms, loop-side TTFT {b['loop_ttft']:.3f} ms"
+    )
     print("\n3. import in a fresh interpreter (median)")
     for name, r in imp.items():
-        print(f"   {name:22} {r['import_ms']:7.1f} ms  {r['modules']:4d} modules  "
-              f"loaded: {', '.join(r['loaded']) or '-'}")
+        print(
+            f"   {name:22} {r['import_ms']:7.1f} ms  {r['modules']:4d} modules  "
+            f"loaded: {', '.join(r['loaded']) or '-'}"
+        )
     ok = imp["jupyter_chat"]["lazy_ok"]
-    print(f"   import jupyter_chat leaves httpx, pydantic, jupyter_chat.providers.profiles unloaded: "
-          f"{'OK' if ok else 'FAIL'}")
+    print(
+        f"   import jupyter_chat leaves httpx, pydantic, jupyter_chat.providers.profiles unloaded: "
+        f"{'OK' if ok else 'FAIL'}"
+    )
 
-    head = ("case", "jupyter_chat", "openai SDK", "httpx-sse", "ratio vs openai",
-            "ratio vs httpx-sse")
-    cells = [head] + [(r["case"], *(f"{r[k]:.2f} {r['unit']}" for k in
-                                    ("jupyter_chat", "openai", "httpx_sse")),
-                       ratio(r["jupyter_chat"], r["openai"]),
-                       ratio(r["jupyter_chat"], r["httpx_sse"])) for r in rows]
+    head = (
+        "case",
+        "jupyter_chat",
+        "openai SDK",
+        "httpx-sse",
+        "ratio vs openai",
+        "ratio vs httpx-sse",
+    )
+    cells = [head] + [
+        (
+            r["case"],
+            *(f"{r[k]:.2f} {r['unit']}" for k in ("jupyter_chat", "openai", "httpx_sse")),
+            ratio(r["jupyter_chat"], r["openai"]),
+            ratio(r["jupyter_chat"], r["httpx_sse"]),
+        )
+        for r in rows
+    ]
     widths = [max(len(row[i]) for row in cells) for i in range(len(head))]
     print()
     for n, row in enumerate(cells):
-        print(" | ".join(c.ljust(w) if i == 0 else c.rjust(w)
-                         for i, (c, w) in enumerate(zip(row, widths, strict=True))))
+        print(
+            " | ".join(
+                c.ljust(w) if i == 0 else c.rjust(w)
+                for i, (c, w) in enumerate(zip(row, widths, strict=True))
+            )
+        )
         if n == 0:
             print("-+-".join("-" * w for w in widths))
-    print("(sync anchors: openai.OpenAI, httpx.Client + connect_sse; async: openai.AsyncOpenAI, "
-          "httpx.AsyncClient + aconnect_sse; ratios are ours / anchor, lower is better)")
+    print(
+        "(sync anchors: openai.OpenAI, httpx.Client + connect_sse; async: openai.AsyncOpenAI, "
+        "httpx.AsyncClient + aconnect_sse; ratios are ours / anchor, lower is better)"
+    )
 
 
 def main() -> int:
@@ -413,8 +520,10 @@ def main() -> int:
 
     load = os.getloadavg()[0]
     if load > 0.5:
-        print(f"warning: load average {load:.2f} before starting; other processes share the "
-              "CPUs, expect noisy numbers")
+        print(
+            f"warning: load average {load:.2f} before starting; other processes share the "
+            "CPUs, expect noisy numbers"
+        )
     imp = case_import(import_runs)  # first, before this process has imported anything heavy
     proc, port = start_server()
     try:
@@ -436,15 +545,35 @@ def main() -> int:
 
     out = HERE / "results" / "client.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({
-        "meta": {"when": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "quick": args.quick,
-                 "chunks": N, "cpu_runs": runs, "ttft_requests": requests,
-                 "import_runs": import_runs, "python": platform.python_version(),
-                 "machine": platform.platform(), "cpus": os.cpu_count(),
-                 "load_avg_1min": {"start": load, "end": os.getloadavg()[0]},
-                 "versions": {"openai": openai.__version__, "httpx": httpx.__version__,
-                              "httpx_sse": getattr(httpx_sse, "__version__", None)}},
-        "cpu": cpu, "ttft": ttft, "import": imp, "table": rows}, indent=2) + "\n")
+    out.write_text(
+        json.dumps(
+            {
+                "meta": {
+                    "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                    "quick": args.quick,
+                    "chunks": N,
+                    "cpu_runs": runs,
+                    "ttft_requests": requests,
+                    "import_runs": import_runs,
+                    "python": platform.python_version(),
+                    "machine": platform.platform(),
+                    "cpus": os.cpu_count(),
+                    "load_avg_1min": {"start": load, "end": os.getloadavg()[0]},
+                    "versions": {
+                        "openai": openai.__version__,
+                        "httpx": httpx.__version__,
+                        "httpx_sse": getattr(httpx_sse, "__version__", None),
+                    },
+                },
+                "cpu": cpu,
+                "ttft": ttft,
+                "import": imp,
+                "table": rows,
+            },
+            indent=2,
+        )
+        + "\n"
+    )
     print(f"\nwrote {out.relative_to(ROOT)}")
     return 0 if imp["jupyter_chat"]["lazy_ok"] else 1
 

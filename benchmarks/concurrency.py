@@ -70,13 +70,18 @@ def main() -> int:
         aoai = openai.AsyncOpenAI(base_url=base, api_key="x", max_retries=0)
 
         def jc_map(n: int = PROMPTS) -> list[str]:
-            return [t.text for t in jupyter_chat.map(prompts[:n], model="local:m",
-                                                     concurrency=CONCURRENCY)]
+            return [
+                t.text
+                for t in jupyter_chat.map(prompts[:n], model="local:m", concurrency=CONCURRENCY)
+            ]
 
         def openai_loop(n: int = PROMPTS) -> list[str]:
-            return [oai.chat.completions.create(
-                model="m", messages=[{"role": "user", "content": p}]).choices[0].message.content
-                for p in prompts[:n]]
+            return [
+                oai.chat.completions.create(model="m", messages=[{"role": "user", "content": p}])
+                .choices[0]
+                .message.content
+                for p in prompts[:n]
+            ]
 
         def openai_gather(n: int = PROMPTS) -> list[str]:
             async def go() -> list[str]:
@@ -85,15 +90,19 @@ def main() -> int:
                 async def one(p: str) -> str:
                     async with sem:
                         r = await aoai.chat.completions.create(
-                            model="m", messages=[{"role": "user", "content": p}])
+                            model="m", messages=[{"role": "user", "content": p}]
+                        )
                         return r.choices[0].message.content
 
                 return await asyncio.gather(*(one(p) for p in prompts[:n]))
+
             return loop.run_until_complete(go())
 
-        clients = {"jupyter_chat.map": (jc_map, runs),
-                   "openai SDK async + Semaphore(16)": (openai_gather, runs),
-                   "openai SDK sequential loop": (openai_loop, seq_runs)}
+        clients = {
+            "jupyter_chat.map": (jc_map, runs),
+            "openai SDK async + Semaphore(16)": (openai_gather, runs),
+            "openai SDK sequential loop": (openai_loop, seq_runs),
+        }
         for fn, _ in clients.values():  # warm-up: imports, connection pools
             assert all(a.startswith("ok ") for a in fn(CONCURRENCY))
         times: dict[str, list[float]] = {k: [] for k in clients}
@@ -111,8 +120,10 @@ def main() -> int:
                 assert st["requests"] == PROMPTS, (name, st)
                 times[name].append(ms)
                 peak[name] = max(peak.get(name, 0), st["max_active"])
-                print(f"   run {i + 1} {name:34} {ms:8.1f} ms  peak in flight "
-                      f"{st['max_active']}", flush=True)
+                print(
+                    f"   run {i + 1} {name:34} {ms:8.1f} ms  peak in flight {st['max_active']}",
+                    flush=True,
+                )
         loop.run_until_complete(aoai.close())
         loop.close()
         oai.close()
@@ -121,23 +132,46 @@ def main() -> int:
     finally:
         stop_server(proc)
 
-    res = {name: {"wall_ms": statistics.median(t), "runs_ms": [round(x, 1) for x in t],
-                  "peak_in_flight": peak[name]} for name, t in times.items()}
+    res = {
+        name: {
+            "wall_ms": statistics.median(t),
+            "runs_ms": [round(x, 1) for x in t],
+            "peak_in_flight": peak[name],
+        }
+        for name, t in times.items()
+    }
     ours = res["jupyter_chat.map"]["wall_ms"]
-    print(f"\n{PROMPTS} prompts, server takes {DELAY_MS} ms each, concurrency {CONCURRENCY} "
-          f"(median of runs); ideal {IDEAL_MS:.0f} ms")
+    print(
+        f"\n{PROMPTS} prompts, server takes {DELAY_MS} ms each, concurrency {CONCURRENCY} "
+        f"(median of runs); ideal {IDEAL_MS:.0f} ms"
+    )
     for name, r in res.items():
-        print(f"   {name:34} {r['wall_ms']:8.1f} ms  {r['wall_ms'] / IDEAL_MS:5.2f}x ideal  "
-              f"ours / it {ours / r['wall_ms']:6.3f}x  peak in flight {r['peak_in_flight']}")
+        print(
+            f"   {name:34} {r['wall_ms']:8.1f} ms  {r['wall_ms'] / IDEAL_MS:5.2f}x ideal  "
+            f"ours / it {ours / r['wall_ms']:6.3f}x  peak in flight {r['peak_in_flight']}"
+        )
     ok = ours <= AIM * IDEAL_MS
     print(f"aim: map within {AIM}x of ideal ({AIM * IDEAL_MS:.0f} ms): {'met' if ok else 'MISSED'}")
-    write_result("concurrency", {
-        "meta": meta(args.quick, load_avg_1min_start=load, prompts=PROMPTS,
-                     concurrency=CONCURRENCY, delay_ms=DELAY_MS, runs=runs, seq_runs=seq_runs,
-                     connections_opened=connections,
-                     versions={"openai": openai.__version__}),
-        "ideal_ms": IDEAL_MS, "floor_ms": -(-PROMPTS // CONCURRENCY) * DELAY_MS, "aim": AIM,
-        "results": res})
+    write_result(
+        "concurrency",
+        {
+            "meta": meta(
+                args.quick,
+                load_avg_1min_start=load,
+                prompts=PROMPTS,
+                concurrency=CONCURRENCY,
+                delay_ms=DELAY_MS,
+                runs=runs,
+                seq_runs=seq_runs,
+                connections_opened=connections,
+                versions={"openai": openai.__version__},
+            ),
+            "ideal_ms": IDEAL_MS,
+            "floor_ms": -(-PROMPTS // CONCURRENCY) * DELAY_MS,
+            "aim": AIM,
+            "results": res,
+        },
+    )
     return 0
 
 

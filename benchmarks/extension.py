@@ -39,10 +39,13 @@ def hello(k: Kernel) -> None:
     ran = k.run("%load_ext jupyter_chat")
     opened = [m for m in ran["messages"] if m["msg_type"] == "comm_open"]
     if ran["reply"]["status"] != "ok" or len(opened) != 1:
-        raise RuntimeError(f"%load_ext jupyter_chat: status {ran['reply']['status']}, "
-                           f"{len(opened)} comm_open")
-    msg = k.kc.session.msg("comm_msg", {"comm_id": opened[0]["content"]["comm_id"],
-                                        "data": {"type": "hello", "version": 1}})
+        raise RuntimeError(
+            f"%load_ext jupyter_chat: status {ran['reply']['status']}, {len(opened)} comm_open"
+        )
+    msg = k.kc.session.msg(
+        "comm_msg",
+        {"comm_id": opened[0]["content"]["comm_id"], "data": {"type": "hello", "version": 1}},
+    )
     k.kc.shell_channel.send(msg)
     k.run("pass")  # the hello is handled between cells
 
@@ -58,12 +61,15 @@ def render_once(k: Kernel, cell_id: str) -> dict:
     parts = {f"final {mime}": size(v) for mime, v in final["data"].items()}
     parts["final metadata"] = size(final["metadata"])
     return {
-        "display_messages": len(ds), "comm_messages": len(cs),
+        "display_messages": len(ds),
+        "comm_messages": len(cs),
         "first_display_bytes": sum(size(m["content"]) for m in ds[:-1]),
         "comm_bytes": sum(size(m["content"]) for m in cs),
-        "delta_text_chars": sum(len(d.get("answer", "")) + len(d.get("reasoning", ""))
-                                for d in deltas),
-        "final_display_bytes": size(final), "final_parts": parts,
+        "delta_text_chars": sum(
+            len(d.get("answer", "")) + len(d.get("reasoning", "")) for d in deltas
+        ),
+        "final_display_bytes": size(final),
+        "final_parts": parts,
         "bytes": sum(size(m["content"]) for m in ds + cs),
         "deltas_ok": "".join(d.get("answer", "") for d in deltas) == ANSWER,
         "final_ok": final["data"]["text/plain"].startswith(ANSWER.strip()),
@@ -93,18 +99,34 @@ def main() -> int:
                 for _ in range(reps):
                     runs.append(r := render_once(k, "ext"))
                     r["ratio_to_answer"] = r["bytes"] / answer
-                    print(f"   {mode:5} {r['display_messages']} displays + {r['comm_messages']:3d}"
-                          f" comm messages  {r['bytes'] / 1e3:7.1f} KB = "
-                          f"{r['ratio_to_answer']:.2f}x the answer  (first display "
-                          f"{r['first_display_bytes'] / 1e3:.1f} KB, deltas "
-                          f"{r['comm_bytes'] / 1e3:.1f} KB, final "
-                          f"{r['final_display_bytes'] / 1e3:.1f} KB)", flush=True)
+                    print(
+                        f"   {mode:5} {r['display_messages']} displays + {r['comm_messages']:3d}"
+                        f" comm messages  {r['bytes'] / 1e3:7.1f} KB = "
+                        f"{r['ratio_to_answer']:.2f}x the answer  (first display "
+                        f"{r['first_display_bytes'] / 1e3:.1f} KB, deltas "
+                        f"{r['comm_bytes'] / 1e3:.1f} KB, final "
+                        f"{r['final_display_bytes'] / 1e3:.1f} KB)",
+                        flush=True,
+                    )
                 mid = sorted(runs, key=lambda x: x["bytes"])[len(runs) // 2]
-                out[mode] = {**{key: statistics.median(x[key] for x in runs) for key in (
-                    "display_messages", "comm_messages", "bytes", "first_display_bytes",
-                    "comm_bytes", "final_display_bytes", "ratio_to_answer", "wall_s")},
+                out[mode] = {
+                    **{
+                        key: statistics.median(x[key] for x in runs)
+                        for key in (
+                            "display_messages",
+                            "comm_messages",
+                            "bytes",
+                            "first_display_bytes",
+                            "comm_bytes",
+                            "final_display_bytes",
+                            "ratio_to_answer",
+                            "wall_s",
+                        )
+                    },
                     "final_parts": mid["final_parts"],
-                    "ok": all(x["deltas_ok"] and x["final_ok"] for x in runs), "runs": runs}
+                    "ok": all(x["deltas_ok"] and x["final_ok"] for x in runs),
+                    "runs": runs,
+                }
         finally:
             k.close()
             server.close()
@@ -112,25 +134,42 @@ def main() -> int:
     naive = None
     if (RESULTS / "magics.json").exists():
         naive = json.loads((RESULTS / "magics.json").read_text())["render"]
-    print(f"\nanswer: {answer:,} characters; bytes = JSON of the display and comm messages' content")
+    print(
+        f"\nanswer: {answer:,} characters; bytes = JSON of the display and comm messages' content"
+    )
     for mode, r in out.items():
-        parts = ", ".join(f"{k} {v / 1e3:.1f} KB" for k, v in sorted(
-            r["final_parts"].items(), key=lambda kv: -kv[1]))
-        line = (f"   {mode:5} {r['bytes'] / 1e3:7.1f} KB = {r['ratio_to_answer']:.2f}x the answer "
-                f"(aim <= {AIM:.0f}x: {'met' if r['ratio_to_answer'] <= AIM else 'MISSED'}); "
-                f"final display {r['final_display_bytes'] / r['bytes']:.0%} of it: {parts}")
+        parts = ", ".join(
+            f"{k} {v / 1e3:.1f} KB"
+            for k, v in sorted(r["final_parts"].items(), key=lambda kv: -kv[1])
+        )
+        line = (
+            f"   {mode:5} {r['bytes'] / 1e3:7.1f} KB = {r['ratio_to_answer']:.2f}x the answer "
+            f"(aim <= {AIM:.0f}x: {'met' if r['ratio_to_answer'] <= AIM else 'MISSED'}); "
+            f"final display {r['final_display_bytes'] / r['bytes']:.0%} of it: {parts}"
+        )
         if naive:
-            line += (f"; updating on every chunk: {naive[mode]['naive']['bytes'] / 1e6:.2f} MB "
-                     f"(magics.json)")
+            line += (
+                f"; updating on every chunk: {naive[mode]['naive']['bytes'] / 1e6:.2f} MB "
+                f"(magics.json)"
+            )
         print(line)
     import ipykernel
     import IPython
 
-    write_result("extension", {
-        "meta": meta(args.quick, load_avg_1min_start=load, reps=reps, answer_chars=answer,
-                     versions={"ipykernel": ipykernel.__version__,
-                               "ipython": IPython.__version__}),
-        "aim_ratio": AIM, "results": out})
+    write_result(
+        "extension",
+        {
+            "meta": meta(
+                args.quick,
+                load_avg_1min_start=load,
+                reps=reps,
+                answer_chars=answer,
+                versions={"ipykernel": ipykernel.__version__, "ipython": IPython.__version__},
+            ),
+            "aim_ratio": AIM,
+            "results": out,
+        },
+    )
     return 0 if all(r["ok"] for r in out.values()) else 1
 
 

@@ -95,23 +95,37 @@ def make_venv(path: Path, pkgs: list[str]) -> None:
 
 def pip(venv: Path, *args: str) -> None:
     """``pip install -q ARGS`` in ``venv``; its output is shown only if it fails."""
-    p = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", *args],
-                       capture_output=True, text=True, env=pip_env())
+    p = subprocess.run(
+        [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", *args],
+        capture_output=True,
+        text=True,
+        env=pip_env(),
+    )
     if p.returncode:
         print(p.stdout[-3000:] + p.stderr[-3000:])
         raise subprocess.CalledProcessError(p.returncode, p.args)
 
 
 def dists(path: Path) -> dict[str, dict]:
-    p = subprocess.run([str(path / "bin" / "python"), "-c", DISTS], capture_output=True,
-                       text=True, check=True, env=pip_env())
+    p = subprocess.run(
+        [str(path / "bin" / "python"), "-c", DISTS],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=pip_env(),
+    )
     return json.loads(p.stdout)
 
 
 def source_copy(dest: Path) -> str:
     """The working tree's files (tracked and untracked, not ignored) and the built extension."""
-    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT,
-                           capture_output=True, text=True, check=True).stdout.split("\0")
+    files = subprocess.run(
+        ["git", "ls-files", "-co", "--exclude-standard", "-z"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split("\0")
     for f in filter(None, files):
         src = ROOT / f
         if src.is_file():
@@ -129,8 +143,12 @@ def build_wheel(out: Path) -> tuple[Path | None, str]:
         src = Path(tmp) / "src"
         src.mkdir()
         how = source_copy(src)
-        p = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w",
-                            str(out), str(src)], capture_output=True, text=True, env=pip_env())
+        p = subprocess.run(
+            [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(out), str(src)],
+            capture_output=True,
+            text=True,
+            env=pip_env(),
+        )
     wheels = sorted(out.glob("jupyter_chat-*.whl"), key=lambda w: w.stat().st_mtime)
     if p.returncode or not wheels:
         return None, f"wheel build failed ({how}): {p.stderr.strip()[-500:]}"
@@ -143,8 +161,11 @@ def requires(wheel: Path) -> list[str]:
     with zipfile.ZipFile(wheel) as z:
         name = next(n for n in z.namelist() if n.endswith(".dist-info/METADATA"))
         text = z.read(name).decode()
-    return sorted(line.split(":", 1)[1].strip() for line in text.splitlines()
-                  if line.startswith("Requires-Dist:") and "extra ==" not in line)
+    return sorted(
+        line.split(":", 1)[1].strip()
+        for line in text.splitlines()
+        if line.startswith("Requires-Dist:") and "extra ==" not in line
+    )
 
 
 def ours(quick: bool, refresh: bool) -> tuple[Path, str, dict]:
@@ -152,8 +173,11 @@ def ours(quick: bool, refresh: bool) -> tuple[Path, str, dict]:
     venv, wheels = FP / "jupyter-chat", FP / "wheels"
     last = sorted(wheels.glob("jupyter_chat-*.whl"), key=lambda w: w.stat().st_mtime)
     if quick and last and ready(venv) and not refresh:
-        return venv, "wheel of this checkout (reused from an earlier run: --quick)", {
-            "wheel": last[-1].name, "wheel_bytes": last[-1].stat().st_size}
+        return (
+            venv,
+            "wheel of this checkout (reused from an earlier run: --quick)",
+            {"wheel": last[-1].name, "wheel_bytes": last[-1].stat().st_size},
+        )
     shutil.rmtree(wheels, ignore_errors=True)
     wheels.mkdir(parents=True)
     wheel, how = build_wheel(wheels)
@@ -163,8 +187,11 @@ def ours(quick: bool, refresh: bool) -> tuple[Path, str, dict]:
         if refresh or not ready(fb):
             make_venv(fb, BASE_PKGS + FALLBACK_DEPS)
         own = sum(f.stat().st_size for f in (ROOT / "jupyter_chat").rglob("*.py"))
-        return fb, f"fallback: {' '.join(FALLBACK_DEPS)} + jupyter_chat/*.py", {
-            "why": how, "own_files_bytes": own}
+        return (
+            fb,
+            f"fallback: {' '.join(FALLBACK_DEPS)} + jupyter_chat/*.py",
+            {"why": how, "own_files_bytes": own},
+        )
     deps = requires(wheel)
     key = hashlib.sha256(json.dumps(BASE_PKGS + deps).encode()).hexdigest()[:16]
     stamp = venv / ".deps-key"
@@ -174,13 +201,23 @@ def ours(quick: bool, refresh: bool) -> tuple[Path, str, dict]:
         stamp.write_text(key)
     else:
         pip(venv, "--no-deps", "--force-reinstall", str(wheel))
-    check = subprocess.run([str(venv / "bin" / "python"), "-c",
-                            "import jupyter_chat, jupyter_chat.api, jupyter_chat.magics"],
-                           capture_output=True, text=True, env=pip_env())
+    check = subprocess.run(
+        [
+            str(venv / "bin" / "python"),
+            "-c",
+            "import jupyter_chat, jupyter_chat.api, jupyter_chat.magics",
+        ],
+        capture_output=True,
+        text=True,
+        env=pip_env(),
+    )
     if check.returncode:
         raise RuntimeError(f"the installed wheel does not import: {check.stderr[-500:]}")
-    return venv, f"wheel of this checkout ({how})", {
-        "wheel": wheel.name, "wheel_bytes": wheel.stat().st_size, "requires": deps}
+    return (
+        venv,
+        f"wheel of this checkout ({how})",
+        {"wheel": wheel.name, "wheel_bytes": wheel.stat().st_size, "requires": deps},
+    )
 
 
 def main() -> int:
@@ -200,45 +237,69 @@ def main() -> int:
     if "base" in errors:
         raise SystemExit(f"the base venv could not be made: {errors['base']}")
     jc, measured, details = ours(args.quick, args.refresh)
-    venvs = {"base": venvs["base"], "jupyter-chat": jc,
-             **{k: v for k, v in venvs.items() if k in ANCHOR_PKGS and k not in errors}}
+    venvs = {
+        "base": venvs["base"],
+        "jupyter-chat": jc,
+        **{k: v for k, v in venvs.items() if k in ANCHOR_PKGS and k not in errors},
+    }
 
     base_du, base_dists = du(venvs["base"]), dists(venvs["base"])
     res: dict[str, dict] = {}
     for name, path in venvs.items():
         ds = dists(path)
-        added = {n: d for n, d in ds.items()
-                 if n not in base_dists or base_dists[n]["version"] != d["version"]}
-        res[name] = {"venv_mb": du(path) / MB, "on_top_mb": (du(path) - base_du) / MB,
-                     "added": dict(sorted(((n, {"version": d["version"],
-                                                "mb": round(d["bytes"] / MB, 3)})
-                                           for n, d in added.items()),
-                                          key=lambda kv: -kv[1]["mb"])),
-                     "distributions": len(ds)}
+        added = {
+            n: d
+            for n, d in ds.items()
+            if n not in base_dists or base_dists[n]["version"] != d["version"]
+        }
+        res[name] = {
+            "venv_mb": du(path) / MB,
+            "on_top_mb": (du(path) - base_du) / MB,
+            "added": dict(
+                sorted(
+                    (
+                        (n, {"version": d["version"], "mb": round(d["bytes"] / MB, 3)})
+                        for n, d in added.items()
+                    ),
+                    key=lambda kv: -kv[1]["mb"],
+                )
+            ),
+            "distributions": len(ds),
+        }
     if "own_files_bytes" in details:  # the fallback: add the package's own files
         res["jupyter-chat"]["on_top_mb"] += details["own_files_bytes"] / MB
     res["jupyter-chat"]["measured"] = measured
     res["jupyter-chat"].update(details)
-    base_versions = {n: base_dists[n]["version"] for n in ("ipython", "ipywidgets")
-                     if n in base_dists}
+    base_versions = {
+        n: base_dists[n]["version"] for n in ("ipython", "ipywidgets") if n in base_dists
+    }
 
-    print(f"\ninstall footprint on top of {' + '.join(f'{n} {v}' for n, v in base_versions.items())}"
-          f" (base venv {res['base']['venv_mb']:.1f} MB)")
+    print(
+        f"\ninstall footprint on top of {' + '.join(f'{n} {v}' for n, v in base_versions.items())}"
+        f" (base venv {res['base']['venv_mb']:.1f} MB)"
+    )
     for name, r in res.items():
         if name == "base":
             continue
         top = ", ".join(f"{n} {d['mb']:.1f}" for n, d in list(r["added"].items())[:6])
-        print(f"   {name:18} +{r['on_top_mb']:7.1f} MB  {len(r['added']):3d} distributions "
-              f"added or changed; largest (MB): {top}")
+        print(
+            f"   {name:18} +{r['on_top_mb']:7.1f} MB  {len(r['added']):3d} distributions "
+            f"added or changed; largest (MB): {top}"
+        )
     print(f"   jupyter-chat measured: {measured}")
     ok = res["jupyter-chat"]["on_top_mb"] < AIM_MB
-    print(f"aim: under {AIM_MB:.0f} MB on top of IPython and ipywidgets: "
-          f"{'met' if ok else 'MISSED'}")
+    print(
+        f"aim: under {AIM_MB:.0f} MB on top of IPython and ipywidgets: {'met' if ok else 'MISSED'}"
+    )
     for name, e in errors.items():
         print(f"WARNING: {name} could not be installed: {e}")
-    write_result("footprint", {
-        "meta": meta(args.quick, base=base_versions, errors=errors, aim_mb=AIM_MB),
-        "results": res})
+    write_result(
+        "footprint",
+        {
+            "meta": meta(args.quick, base=base_versions, errors=errors, aim_mb=AIM_MB),
+            "results": res,
+        },
+    )
     return 0
 
 

@@ -45,8 +45,14 @@ ANCHOR_PY = ANCHOR_VENV / "bin" / "python"
 N = 2000
 PACED_SECONDS = 4.0
 ANSWER = "".join(f"tok{i % 10} " for i in range(N))
-HEAVY = ("httpx", "pydantic", "langchain", "langchain_core", "jupyter_chat.client.runtime",
-         "jupyter_chat.providers.profiles")
+HEAVY = (
+    "httpx",
+    "pydantic",
+    "langchain",
+    "langchain_core",
+    "jupyter_chat.client.runtime",
+    "jupyter_chat.providers.profiles",
+)
 AIMS = {"load_ext_cpu_ms": 150, "load_ext_speedup": 10, "messages": 250, "mb": 1.5}
 
 
@@ -57,13 +63,21 @@ def ensure_anchor() -> tuple[str | None, str | None]:
         print(f"creating {ANCHOR_VENV.relative_to(ROOT)} with jupyter-ai-magics (about a minute)")
         try:
             subprocess.run([sys.executable, "-m", "venv", str(ANCHOR_VENV)], check=True)
-            subprocess.run([str(ANCHOR_PY), "-m", "pip", "install", "-q", "jupyter-ai-magics",
-                            "ipykernel"], check=True)
+            subprocess.run(
+                [str(ANCHOR_PY), "-m", "pip", "install", "-q", "jupyter-ai-magics", "ipykernel"],
+                check=True,
+            )
         except subprocess.CalledProcessError as e:
             return None, f"installing jupyter-ai-magics failed: {e}"
-    r = subprocess.run([str(ANCHOR_PY), "-c", "import importlib.metadata as m; "
-                        "print(m.version('jupyter-ai-magics'))"],
-                       capture_output=True, text=True)
+    r = subprocess.run(
+        [
+            str(ANCHOR_PY),
+            "-c",
+            "import importlib.metadata as m; print(m.version('jupyter-ai-magics'))",
+        ],
+        capture_output=True,
+        text=True,
+    )
     if r.returncode:
         return None, f"jupyter-ai-magics is not importable in the anchor venv: {r.stderr[-300:]}"
     return r.stdout.strip(), None
@@ -71,9 +85,13 @@ def ensure_anchor() -> tuple[str | None, str | None]:
 
 # -- a kernel --------------------------------------------------------------------------------
 def kernel_env(base_url: str | None = None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.endswith(("_API_KEY", "_BASE_URL")) and not k.startswith("JUPYTER_CHAT_")
-           and k != "PYTHONPATH"}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.endswith(("_API_KEY", "_BASE_URL"))
+        and not k.startswith("JUPYTER_CHAT_")
+        and k != "PYTHONPATH"
+    }
     # a config file that does not exist: the user's own config must not change what is measured
     env["JUPYTER_CHAT_CONFIG"] = str(Path(tempfile.gettempdir()) / "jc-bench-no-config.toml")
     if base_url:
@@ -90,9 +108,15 @@ class Kernel:
 
         spec_dir = Path(cwd) / "kernels" / "bench"
         spec_dir.mkdir(parents=True, exist_ok=True)
-        (spec_dir / "kernel.json").write_text(json.dumps({
-            "argv": [python, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-            "display_name": "bench", "language": "python"}))
+        (spec_dir / "kernel.json").write_text(
+            json.dumps(
+                {
+                    "argv": [python, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                    "display_name": "bench",
+                    "language": "python",
+                }
+            )
+        )
         ksm = KernelSpecManager(kernel_dirs=[str(spec_dir.parent)])
         self.km = KernelManager(kernel_name="bench", kernel_spec_manager=ksm)
         log = Path(cwd) / "kernel-stderr.log"  # ipykernel's own warnings, shown if it dies
@@ -109,10 +133,17 @@ class Kernel:
     def run(self, code: str, cell_id: str | None = None, timeout: float = 120) -> dict:
         """{'messages': iopub messages of the cell, 'reply': ..., 'wall': seconds}."""
         kc = self.kc
-        content = {"code": code, "silent": False, "store_history": True,
-                   "user_expressions": {}, "allow_stdin": False, "stop_on_error": False}
-        msg = kc.session.msg("execute_request", content,
-                             metadata={"cellId": cell_id} if cell_id else {})
+        content = {
+            "code": code,
+            "silent": False,
+            "store_history": True,
+            "user_expressions": {},
+            "allow_stdin": False,
+            "stop_on_error": False,
+        }
+        msg = kc.session.msg(
+            "execute_request", content, metadata={"cellId": cell_id} if cell_id else {}
+        )
         t0 = time.perf_counter()
         kc.shell_channel.send(msg)
         msgs, end = [], time.monotonic() + timeout
@@ -138,8 +169,11 @@ class Kernel:
         ran = self.run(code)
         if ran["reply"]["status"] != "ok":
             raise RuntimeError(f"{code[:60]!r}: {ran['reply'].get('evalue')}")
-        return "".join(m["content"]["text"] for m in ran["messages"]
-                       if m["msg_type"] == "stream" and m["content"]["name"] == "stdout")
+        return "".join(
+            m["content"]["text"]
+            for m in ran["messages"]
+            if m["msg_type"] == "stream" and m["content"]["name"] == "stdout"
+        )
 
     def close(self) -> None:
         self.kc.stop_channels()
@@ -163,8 +197,9 @@ def load_ext_once(python: str, name: str) -> dict:
     with tempfile.TemporaryDirectory() as cwd:
         k = Kernel(python, kernel_env(), cwd)
         try:
-            k.stdout(f"import sys, time, json; _b_heavy0 = [m for m in {HEAVY!r} "
-                     "if m in sys.modules]")
+            k.stdout(
+                f"import sys, time, json; _b_heavy0 = [m for m in {HEAVY!r} if m in sys.modules]"
+            )
             return json.loads(k.stdout(LOAD_EXT.format(name=name, heavy=HEAVY)))
         finally:
             k.close()
@@ -178,28 +213,45 @@ def case_load_ext(runs: int, anchor: bool) -> dict:
     for i in range(runs):  # alternate, so drift in the machine's load hits both alike
         for name, (python, ext) in who.items():
             samples[name].append(s := load_ext_once(python, ext))
-            print(f"   run {i + 1}/{runs} {name:18} {s['cpu_ms']:8.1f} ms CPU "
-                  f"{s['wall_ms']:8.1f} ms wall {s['modules']:5d} modules", flush=True)
+            print(
+                f"   run {i + 1}/{runs} {name:18} {s['cpu_ms']:8.1f} ms CPU "
+                f"{s['wall_ms']:8.1f} ms wall {s['modules']:5d} modules",
+                flush=True,
+            )
     out = {}
     for name, ss in samples.items():
         out[name] = {
             "cpu_ms": statistics.median(s["cpu_ms"] for s in ss),
             "wall_ms": statistics.median(s["wall_ms"] for s in ss),
             "modules": statistics.median(s["modules"] for s in ss),
-            "heavy_after": ss[-1]["heavy_after"], "heavy_before": ss[-1]["heavy_before"],
-            "runs": [{k: round(v, 2) if isinstance(v, float) else v for k, v in s.items()}
-                     for s in ss]}
+            "heavy_after": ss[-1]["heavy_after"],
+            "heavy_before": ss[-1]["heavy_before"],
+            "runs": [
+                {k: round(v, 2) if isinstance(v, float) else v for k, v in s.items()} for s in ss
+            ],
+        }
     ours = samples["jupyter_chat"]
     out["jupyter_chat"]["lazy_ok"] = all(
-        not {"httpx", "pydantic"} & set(s["heavy_after"]) for s in ours)
+        not {"httpx", "pydantic"} & set(s["heavy_after"]) for s in ours
+    )
     return out
 
 
 # -- case 2: rendering -----------------------------------------------------------------------
 def chunk(content: str | None, finish: str | None = None, usage: dict | None = None) -> bytes:
-    obj = {"id": "chatcmpl-bench", "object": "chat.completion.chunk", "created": 1700000000,
-           "model": "default", "choices": [{"index": 0, "delta": {} if content is None else
-                                            {"content": content}, "finish_reason": finish}]}
+    obj = {
+        "id": "chatcmpl-bench",
+        "object": "chat.completion.chunk",
+        "created": 1700000000,
+        "model": "default",
+        "choices": [
+            {
+                "index": 0,
+                "delta": {} if content is None else {"content": content},
+                "finish_reason": finish,
+            }
+        ],
+    }
     if usage:
         obj["usage"] = usage
     return b"data: %s\n\n" % json.dumps(obj, separators=(",", ":")).encode()
@@ -209,27 +261,38 @@ class SSEServer:
     """Loopback OpenAI-style streaming server in a thread: one HTTP chunk per SSE event, paced
     over PACED_SECONDS when ``mode == "paced"``. Keep-alive; the request body is ignored."""
 
-    HEAD = (b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\n"
-            b"transfer-encoding: chunked\r\n\r\n")
+    HEAD = (
+        b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\n"
+        b"transfer-encoding: chunked\r\n\r\n"
+    )
 
     def __init__(self) -> None:
         self.mode = "paced"
         self.durations: list[float] = []  # seconds from first to last event, per request
         usage = {"prompt_tokens": 1, "completion_tokens": N, "total_tokens": N + 1}
-        self.events = ([chunk(f"tok{i % 10} ") for i in range(N)]
-                       + [chunk(None, "stop", usage), b"data: [DONE]\n\n"])
+        self.events = [chunk(f"tok{i % 10} ") for i in range(N)] + [
+            chunk(None, "stop", usage),
+            b"data: [DONE]\n\n",
+        ]
         self.loop = asyncio.new_event_loop()
         threading.Thread(target=self.loop.run_forever, daemon=True).start()
         self.server = asyncio.run_coroutine_threadsafe(
-            asyncio.start_server(self.handle, "127.0.0.1", 0), self.loop).result()
+            asyncio.start_server(self.handle, "127.0.0.1", 0), self.loop
+        ).result()
         self.port = self.server.sockets[0].getsockname()[1]
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             while True:
                 head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
-                length = next((int(v) for k, _, v in (h.partition(":") for h in head[1:])
-                               if k.strip().lower() == "content-length"), 0)
+                length = next(
+                    (
+                        int(v)
+                        for k, _, v in (h.partition(":") for h in head[1:])
+                        if k.strip().lower() == "content-length"
+                    ),
+                    0,
+                )
                 await reader.readexactly(length)
                 writer.write(self.HEAD)
                 gap = PACED_SECONDS / N if self.mode == "paced" else 0.0
@@ -291,8 +354,13 @@ def render_once(k: Kernel, code: str, cell_id: str) -> dict:
         raise RuntimeError(f"{code[:40]!r} failed: {ran['reply'].get('evalue')}")
     ds = displays(ran)
     final = ds[-1]["content"]["data"]["text/plain"] if ds else ""
-    return {"messages": len(ds), "bytes": wire_size(ds), "wall_s": ran["wall"],
-            "kernel_cpu_s": cpu, "answer_ok": final.startswith(ANSWER.strip())}
+    return {
+        "messages": len(ds),
+        "bytes": wire_size(ds),
+        "wall_s": ran["wall"],
+        "kernel_cpu_s": cpu,
+        "answer_ok": final.startswith(ANSWER.strip()),
+    }
 
 
 def case_render(reps: int) -> dict:
@@ -311,23 +379,31 @@ def case_render(reps: int) -> dict:
             render_once(k, NAIVE.format(url=url), "naive")
             for mode in ("paced", "fast"):
                 server.mode = mode
-                for name, code in (("jupyter_chat", OURS), ("naive", NAIVE.format(url=url)),
-                                   ("display at end", FLOOR.format(url=url))):
+                for name, code in (
+                    ("jupyter_chat", OURS),
+                    ("naive", NAIVE.format(url=url)),
+                    ("display at end", FLOOR.format(url=url)),
+                ):
                     runs = []
                     for _ in range(reps):
                         # the same cell id each time: re-running the cell replaces its turn
                         runs.append(r := render_once(k, code, name))
                         r["server_s"] = server.durations[-1]
                     out.setdefault(mode, {})[name] = {
-                        **{key: statistics.median(r[key] for r in runs)
-                           for key in ("messages", "bytes", "wall_s", "kernel_cpu_s",
-                                       "server_s")},
-                        "answer_ok": all(r["answer_ok"] for r in runs), "runs": runs}
+                        **{
+                            key: statistics.median(r[key] for r in runs)
+                            for key in ("messages", "bytes", "wall_s", "kernel_cpu_s", "server_s")
+                        },
+                        "answer_ok": all(r["answer_ok"] for r in runs),
+                        "runs": runs,
+                    }
                     m = out[mode][name]
-                    print(f"   {mode:5} {name:14} {m['messages']:6.0f} messages "
-                          f"{m['bytes'] / 1e6:7.2f} MB  cell {m['wall_s']:5.2f} s  kernel CPU "
-                          f"{m['kernel_cpu_s']:5.2f} s  (server stream {m['server_s']:.2f} s)",
-                          flush=True)
+                    print(
+                        f"   {mode:5} {name:14} {m['messages']:6.0f} messages "
+                        f"{m['bytes'] / 1e6:7.2f} MB  cell {m['wall_s']:5.2f} s  kernel CPU "
+                        f"{m['kernel_cpu_s']:5.2f} s  (server stream {m['server_s']:.2f} s)",
+                        flush=True,
+                    )
         finally:
             k.close()
             server.close()
@@ -342,8 +418,12 @@ def ratio(a: float, b: float) -> str:
 def print_table(rows: list[tuple[str, ...]]) -> None:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for n, row in enumerate(rows):
-        print(" | ".join(c.ljust(w) if i == 0 else c.rjust(w)
-                         for i, (c, w) in enumerate(zip(row, widths, strict=True))))
+        print(
+            " | ".join(
+                c.ljust(w) if i == 0 else c.rjust(w)
+                for i, (c, w) in enumerate(zip(row, widths, strict=True))
+            )
+        )
         if n == 0:
             print("-+-".join("-" * w for w in widths))
 
@@ -352,45 +432,81 @@ def report(ext: dict, render: dict, anchor: str | None, why: str | None) -> list
     rows: list[dict] = []
     ours, ai = ext["jupyter_chat"], ext.get("jupyter_ai_magics")
     for key, unit in (("cpu_ms", "ms CPU"), ("wall_ms", "ms wall"), ("modules", "modules")):
-        rows.append({"case": f"%load_ext: {unit}", "ours": ours[key],
-                     "anchor": ai[key] if ai else None, "anchor_name": "jupyter_ai_magics",
-                     "unit": unit.split()[0]})
+        rows.append(
+            {
+                "case": f"%load_ext: {unit}",
+                "ours": ours[key],
+                "anchor": ai[key] if ai else None,
+                "anchor_name": "jupyter_ai_magics",
+                "unit": unit.split()[0],
+            }
+        )
     for mode, r in render.items():
-        for key, what, unit, scale in (("messages", "display messages", "", 1),
-                                       ("bytes", "display MB", "MB", 1e6),
-                                       ("kernel_cpu_s", "kernel CPU", "s", 1),
-                                       ("wall_s", "cell wall", "s", 1)):
-            rows.append({"case": f"2,000 tokens {mode}: {what}",
-                         "ours": r["jupyter_chat"][key] / scale, "anchor": r["naive"][key] / scale,
-                         "anchor_name": "naive", "unit": unit,
-                         "floor": r["display at end"][key] / scale})
+        for key, what, unit, scale in (
+            ("messages", "display messages", "", 1),
+            ("bytes", "display MB", "MB", 1e6),
+            ("kernel_cpu_s", "kernel CPU", "s", 1),
+            ("wall_s", "cell wall", "s", 1),
+        ):
+            rows.append(
+                {
+                    "case": f"2,000 tokens {mode}: {what}",
+                    "ours": r["jupyter_chat"][key] / scale,
+                    "anchor": r["naive"][key] / scale,
+                    "anchor_name": "naive",
+                    "unit": unit,
+                    "floor": r["display at end"][key] / scale,
+                }
+            )
 
     def fmt(v: float | None, unit: str) -> str:
         if v is None:
             return "n/a"
-        return f"{v:.0f}" if unit in ("", "modules") else f"{v:.2f} {unit}" if unit in (
-            "MB", "s") else f"{v:.1f} {unit}"
+        return (
+            f"{v:.0f}"
+            if unit in ("", "modules")
+            else f"{v:.2f} {unit}"
+            if unit in ("MB", "s")
+            else f"{v:.1f} {unit}"
+        )
 
     print()
-    print_table([("case", "jupyter_chat", "anchor", "anchor is", "ours / anchor",
-                  "display at end")] + [
-        (r["case"], fmt(r["ours"], r["unit"]), fmt(r["anchor"], r["unit"]), r["anchor_name"],
-         ratio(r["ours"], r["anchor"]) if r["anchor"] is not None else "-",
-         fmt(r["floor"], r["unit"]) if "floor" in r else "-") for r in rows])
-    print(f"(anchor: jupyter-ai-magics {anchor or 'not installed: ' + str(why)}; naive = "
-          "httpx + httpx-sse, handle.update() after every chunk; display at end = the same "
-          "loop updating once after the stream; bytes = JSON of the display messages' content; "
-          "ratios lower is better)")
+    print_table(
+        [("case", "jupyter_chat", "anchor", "anchor is", "ours / anchor", "display at end")]
+        + [
+            (
+                r["case"],
+                fmt(r["ours"], r["unit"]),
+                fmt(r["anchor"], r["unit"]),
+                r["anchor_name"],
+                ratio(r["ours"], r["anchor"]) if r["anchor"] is not None else "-",
+                fmt(r["floor"], r["unit"]) if "floor" in r else "-",
+            )
+            for r in rows
+        ]
+    )
+    print(
+        f"(anchor: jupyter-ai-magics {anchor or 'not installed: ' + str(why)}; naive = "
+        "httpx + httpx-sse, handle.update() after every chunk; display at end = the same "
+        "loop updating once after the stream; bytes = JSON of the display messages' content; "
+        "ratios lower is better)"
+    )
 
     heavy = ", ".join(ours["heavy_after"]) or "none"
-    print(f"\n%load_ext jupyter_chat left httpx and pydantic unimported: "
-          f"{'OK' if ours['lazy_ok'] else 'FAIL'} (of {', '.join(HEAVY)} loaded: {heavy})")
+    print(
+        f"\n%load_ext jupyter_chat left httpx and pydantic unimported: "
+        f"{'OK' if ours['lazy_ok'] else 'FAIL'} (of {', '.join(HEAVY)} loaded: {heavy})"
+    )
     if ai:
         print(f"%load_ext jupyter_ai_magics loaded: {', '.join(ai['heavy_after']) or 'none'}")
     aims = [("%load_ext jupyter_chat CPU < 150 ms", ours["cpu_ms"] < AIMS["load_ext_cpu_ms"])]
     if ai:
-        aims.append(("%load_ext >= 10x faster (CPU) than jupyter_ai_magics",
-                     ai["cpu_ms"] >= AIMS["load_ext_speedup"] * ours["cpu_ms"]))
+        aims.append(
+            (
+                "%load_ext >= 10x faster (CPU) than jupyter_ai_magics",
+                ai["cpu_ms"] >= AIMS["load_ext_speedup"] * ours["cpu_ms"],
+            )
+        )
     for mode, r in render.items():
         a = r["jupyter_chat"]
         aims.append((f"{mode}: < 250 display messages", a["messages"] < AIMS["messages"]))
@@ -425,21 +541,42 @@ def main() -> int:
 
     out = HERE / "results" / "magics.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({
-        "meta": {"when": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "quick": args.quick,
-                 "load_ext_kernels": runs, "render_reps": reps, "tokens": N,
-                 "paced_seconds": PACED_SECONDS, "python": platform.python_version(),
-                 "machine": platform.platform(), "cpus": os.cpu_count(),
-                 "load_avg_1min": {"start": load, "end": os.getloadavg()[0]},
-                 "versions": {"jupyter_ai_magics": anchor, "anchor_error": why,
-                              "ipykernel": ipykernel.__version__, "ipython": IPython.__version__,
-                              "httpx": httpx.__version__,
-                              "httpx_sse": getattr(httpx_sse, "__version__", None)},
-                 "aims": AIMS},
-        "load_ext": ext, "render": render, "table": rows}, indent=2) + "\n")
+    out.write_text(
+        json.dumps(
+            {
+                "meta": {
+                    "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                    "quick": args.quick,
+                    "load_ext_kernels": runs,
+                    "render_reps": reps,
+                    "tokens": N,
+                    "paced_seconds": PACED_SECONDS,
+                    "python": platform.python_version(),
+                    "machine": platform.platform(),
+                    "cpus": os.cpu_count(),
+                    "load_avg_1min": {"start": load, "end": os.getloadavg()[0]},
+                    "versions": {
+                        "jupyter_ai_magics": anchor,
+                        "anchor_error": why,
+                        "ipykernel": ipykernel.__version__,
+                        "ipython": IPython.__version__,
+                        "httpx": httpx.__version__,
+                        "httpx_sse": getattr(httpx_sse, "__version__", None),
+                    },
+                    "aims": AIMS,
+                },
+                "load_ext": ext,
+                "render": render,
+                "table": rows,
+            },
+            indent=2,
+        )
+        + "\n"
+    )
     print(f"\nwrote {out.relative_to(ROOT)}")
     ok = ext["jupyter_chat"]["lazy_ok"] and all(
-        r["answer_ok"] for mode in render.values() for r in mode.values())
+        r["answer_ok"] for mode in render.values() for r in mode.values()
+    )
     return 0 if ok else 1
 
 

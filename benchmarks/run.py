@@ -72,8 +72,14 @@ Row = dict[str, str]
 
 
 def row(case: str, ours: str, anchors: str, ratio: str, aim: str, ok: bool | None) -> Row:
-    return {"case": case, "jupyter-chat": ours, "anchor(s)": anchors, "ratio": ratio,
-            "aim": aim, "met?": met(ok)}
+    return {
+        "case": case,
+        "jupyter-chat": ours,
+        "anchor(s)": anchors,
+        "ratio": ratio,
+        "aim": aim,
+        "met?": met(ok),
+    }
 
 
 # -- one function per case: its JSON -> table rows -----------------------------------------------
@@ -83,33 +89,60 @@ def rows_footprint(d: dict) -> list[Row]:
     anchors = [(k, r[k]["on_top_mb"]) for k in ("jupyter-ai-magics", "chatlab") if k in r]
     aim = d["meta"].get("aim_mb", 15)
     note = "" if r["jupyter-chat"]["measured"].startswith("wheel") else " (deps + own files)"
-    return [row("7. install size on top of IPython + ipywidgets",
-                mb(ours) + note, "; ".join(f"{k} {mb(v)}" for k, v in anchors),
-                " / ".join(x(ours, v) for _, v in anchors), f"< {aim:.0f} MB", ours < aim)]
+    return [
+        row(
+            "7. install size on top of IPython + ipywidgets",
+            mb(ours) + note,
+            "; ".join(f"{k} {mb(v)}" for k, v in anchors),
+            " / ".join(x(ours, v) for _, v in anchors),
+            f"< {aim:.0f} MB",
+            ours < aim,
+        )
+    ]
 
 
 def rows_client(d: dict) -> list[Row]:
     out = []
-    for framing, label in (("per-event", "one HTTP chunk per event"),
-                           ("coalesced", "coalesced reads")):
+    for framing, label in (
+        ("per-event", "one HTTP chunk per event"),
+        ("coalesced", "coalesced reads"),
+    ):
         c = {k: v["cpu_us_per_chunk"] for k, v in d["cpu"][framing].items()}
         ours, oai, sse = c["jupyter_chat Call"], c["openai SDK"], c["httpx-sse"]
-        out.append(row(f"2. client CPU per streamed chunk ({label})",
-                       f"{ours:.1f} µs", f"openai SDK {oai:.0f} µs; httpx-sse {sse:.1f} µs",
-                       f"{x(ours, oai)} / {x(ours, sse)}", "<= 1.33x httpx-sse (20 vs 15 µs)",
-                       ours / sse <= 20 / 15))
+        out.append(
+            row(
+                f"2. client CPU per streamed chunk ({label})",
+                f"{ours:.1f} µs",
+                f"openai SDK {oai:.0f} µs; httpx-sse {sse:.1f} µs",
+                f"{x(ours, oai)} / {x(ours, sse)}",
+                "<= 1.33x httpx-sse (20 vs 15 µs)",
+                ours / sse <= 20 / 15,
+            )
+        )
     t = d["ttft"]
-    ours, oai, sse = (t[k]["overhead_ms"] for k in ("jupyter_chat Call", "openai SDK",
-                                                    "httpx-sse"))
-    out.append(row("3. warm TTFT, overhead over a raw socket's",
-                   f"+{ours:.2f} ms", f"openai SDK +{oai:.2f} ms; httpx-sse +{sse:.2f} ms",
-                   f"{x(ours, oai)} / {x(ours, sse)}", "< 1.5 ms", ours < 1.5))
+    ours, oai, sse = (t[k]["overhead_ms"] for k in ("jupyter_chat Call", "openai SDK", "httpx-sse"))
+    out.append(
+        row(
+            "3. warm TTFT, overhead over a raw socket's",
+            f"+{ours:.2f} ms",
+            f"openai SDK +{oai:.2f} ms; httpx-sse +{sse:.2f} ms",
+            f"{x(ours, oai)} / {x(ours, sse)}",
+            "< 1.5 ms",
+            ours < 1.5,
+        )
+    )
     i = d["import"]
     ours, oai, sse = (i[k]["import_ms"] for k in ("jupyter_chat", "openai SDK", "httpx-sse"))
-    out.append(row("extra: `import jupyter_chat`, fresh interpreter", ms(ours),
-                   f"openai SDK {ms(oai)}; httpx-sse {ms(sse)}",
-                   f"{x(ours, oai)} / {x(ours, sse)}", "loads no httpx or pydantic",
-                   i["jupyter_chat"]["lazy_ok"]))
+    out.append(
+        row(
+            "extra: `import jupyter_chat`, fresh interpreter",
+            ms(ours),
+            f"openai SDK {ms(oai)}; httpx-sse {ms(sse)}",
+            f"{x(ours, oai)} / {x(ours, sse)}",
+            "loads no httpx or pydantic",
+            i["jupyter_chat"]["lazy_ok"],
+        )
+    )
     return out
 
 
@@ -117,14 +150,23 @@ def rows_load_ext(d: dict) -> list[Row]:
     e = d["load_ext"]
     ours, ai = e["jupyter_chat"], e.get("jupyter_ai_magics")
     aims = d["meta"]["aims"]
-    ok = ours["cpu_ms"] < aims["load_ext_cpu_ms"] and ours["lazy_ok"] and (
-        ai is None or ai["cpu_ms"] >= aims["load_ext_speedup"] * ours["cpu_ms"])
-    return [row("1. `%load_ext` in a fresh kernel: CPU (modules added)",
-                   f"{ms(ours['cpu_ms'])} ({ours['modules']:.0f})",
-                   f"jupyter-ai-magics {ms(ai['cpu_ms'])} ({ai['modules']:.0f})" if ai
-                   else "jupyter-ai-magics not installed",
-                   x(ours["cpu_ms"], ai["cpu_ms"]) if ai else "n/a",
-                f"< {aims['load_ext_cpu_ms']} ms, >= {aims['load_ext_speedup']}x faster", ok)]
+    ok = (
+        ours["cpu_ms"] < aims["load_ext_cpu_ms"]
+        and ours["lazy_ok"]
+        and (ai is None or ai["cpu_ms"] >= aims["load_ext_speedup"] * ours["cpu_ms"])
+    )
+    return [
+        row(
+            "1. `%load_ext` in a fresh kernel: CPU (modules added)",
+            f"{ms(ours['cpu_ms'])} ({ours['modules']:.0f})",
+            f"jupyter-ai-magics {ms(ai['cpu_ms'])} ({ai['modules']:.0f})"
+            if ai
+            else "jupyter-ai-magics not installed",
+            x(ours["cpu_ms"], ai["cpu_ms"]) if ai else "n/a",
+            f"< {aims['load_ext_cpu_ms']} ms, >= {aims['load_ext_speedup']}x faster",
+            ok,
+        )
+    ]
 
 
 def rows_render(d: dict) -> list[Row]:
@@ -134,13 +176,16 @@ def rows_render(d: dict) -> list[Row]:
     for mode, label in (("paced", f"over {seconds:.0f} s"), ("fast", "at once")):
         r = d["render"][mode]
         ours, naive = r["jupyter_chat"], r["naive"]
-        out.append(row(f"4. 2,000-token answer {label}: display messages / MB",
-                       f"{ours['messages']:.0f} / {mb(ours['bytes'] / 1e6)}",
-                       f"update on every chunk: {n(naive['messages'])} / "
-                       f"{mb(naive['bytes'] / 1e6)}",
-                       f"{x(ours['messages'], naive['messages'])} / "
-                       f"{x(ours['bytes'], naive['bytes'])}", "< 250 / < 1.5 MB",
-                       ours["messages"] < aims["messages"] and ours["bytes"] / 1e6 < aims["mb"]))
+        out.append(
+            row(
+                f"4. 2,000-token answer {label}: display messages / MB",
+                f"{ours['messages']:.0f} / {mb(ours['bytes'] / 1e6)}",
+                f"update on every chunk: {n(naive['messages'])} / {mb(naive['bytes'] / 1e6)}",
+                f"{x(ours['messages'], naive['messages'])} / {x(ours['bytes'], naive['bytes'])}",
+                "< 250 / < 1.5 MB",
+                ours["messages"] < aims["messages"] and ours["bytes"] / 1e6 < aims["mb"],
+            )
+        )
     return out
 
 
@@ -155,11 +200,16 @@ def rows_extension(d: dict, naive: dict | None) -> list[Row]:
             nb = naive[mode]["naive"]["bytes"]
             anchors += f"; update on every chunk: {mb(nb / 1e6)}"
             ratio += f" / {x(r['bytes'], nb)}"
-        out.append(row(f"4. the same {label}, Lab extension present: display + comm "
-                       "bytes (comm messages)",
-                       f"{r['bytes'] / 1e3:.1f} KB ({r['comm_messages']:.0f})", anchors, ratio,
-                       f"<= {d['aim_ratio']:.0f}x the answer",
-                       r["bytes"] / answer <= d["aim_ratio"]))
+        out.append(
+            row(
+                f"4. the same {label}, Lab extension present: display + comm bytes (comm messages)",
+                f"{r['bytes'] / 1e3:.1f} KB ({r['comm_messages']:.0f})",
+                anchors,
+                ratio,
+                f"<= {d['aim_ratio']:.0f}x the answer",
+                r["bytes"] / answer <= d["aim_ratio"],
+            )
+        )
     return out
 
 
@@ -169,12 +219,18 @@ def rows_concurrency(d: dict) -> list[Row]:
     ours = r["jupyter_chat.map"]["wall_ms"]
     seq = r["openai SDK sequential loop"]["wall_ms"]
     conc = r["openai SDK async + Semaphore(16)"]["wall_ms"]
-    return [row(f"5. `map`, {m['prompts']} prompts x {m['delay_ms']} ms, concurrency "
-                f"{m['concurrency']}: wall time",
-                ms(ours), f"ideal {ms(ideal)}; openai SDK sequential loop {ms(seq)}; "
-                f"AsyncOpenAI + Semaphore(16) {ms(conc)}",
-                f"{x(ours, ideal)} / {x(ours, seq)} / {x(ours, conc)}",
-                f"<= {d['aim']}x ideal", ours <= d["aim"] * ideal)]
+    return [
+        row(
+            f"5. `map`, {m['prompts']} prompts x {m['delay_ms']} ms, concurrency "
+            f"{m['concurrency']}: wall time",
+            ms(ours),
+            f"ideal {ms(ideal)}; openai SDK sequential loop {ms(seq)}; "
+            f"AsyncOpenAI + Semaphore(16) {ms(conc)}",
+            f"{x(ours, ideal)} / {x(ours, seq)} / {x(ours, conc)}",
+            f"<= {d['aim']}x ideal",
+            ours <= d["aim"] * ideal,
+        )
+    ]
 
 
 def rows_memory(d: dict) -> list[Row]:
@@ -184,8 +240,10 @@ def rows_memory(d: dict) -> list[Row]:
         anchors = [(k, v) for k, v in r.items() if k != "jupyter_chat"]
         if label.startswith("thread"):
             turns = label.split()[1]
-            case = (f"6. {int(turns):,}-turn thread ({mb(ours['history_bytes'] / 1e6)} of "
-                    "history): peak RSS growth")
+            case = (
+                f"6. {int(turns):,}-turn thread ({mb(ours['history_bytes'] / 1e6)} of "
+                "history): peak RSS growth"
+            )
             what = "keeping the list"
         else:
             case = f"6. one {ours['answer_chars'] / 1e6:.0f} MB answer streamed: peak RSS growth"
@@ -193,10 +251,16 @@ def rows_memory(d: dict) -> list[Row]:
         ours_cell = mb(ours["peak_growth_mb"])
         if "answer_chars" in ours:
             ours_cell += f" ({ours['peak_growth_mb'] * 1e6 / ours['answer_chars']:.1f}x the answer)"
-        out.append(row(case, ours_cell,
-                       "; ".join(f"{k} {what} {mb(v['peak_growth_mb'])}" for k, v in anchors),
-                       " / ".join(x(ours["peak_growth_mb"], v["peak_growth_mb"])
-                                  for _, v in anchors), "none set", None))
+        out.append(
+            row(
+                case,
+                ours_cell,
+                "; ".join(f"{k} {what} {mb(v['peak_growth_mb'])}" for k, v in anchors),
+                " / ".join(x(ours["peak_growth_mb"], v["peak_growth_mb"]) for _, v in anchors),
+                "none set",
+                None,
+            )
+        )
     return out
 
 
@@ -208,8 +272,9 @@ def run_case(name: str, quick: bool, log: Path) -> dict:
     print(f"\n=== {name} ===", flush=True)
     t0 = time.perf_counter()
     with log.open("w") as f:
-        p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                             cwd=ROOT, env=env)
+        p = subprocess.Popen(
+            args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT, env=env
+        )
         for line in p.stdout:  # type: ignore[union-attr]
             print("   " + line, end="", flush=True)
             f.write(line)
@@ -237,15 +302,23 @@ def machine() -> dict:
     mem = 0
     with contextlib.suppress(OSError, ValueError, IndexError):
         mem = int(Path("/proc/meminfo").read_text().split()[1]) * 1024
-    return {"cpus": os.cpu_count(), "cpu": cpu, "memory_gb": round(mem / 2**30, 1),
-            "gpu": gpu(), "python": platform.python_version(), "os": platform.platform()}
+    return {
+        "cpus": os.cpu_count(),
+        "cpu": cpu,
+        "memory_gb": round(mem / 2**30, 1),
+        "gpu": gpu(),
+        "python": platform.python_version(),
+        "os": platform.platform(),
+    }
 
 
 def table_text(rows: list[Row]) -> str:
     cols = list(rows[0])
     widths = [max(len(c), *(len(r[c]) for r in rows)) for c in cols]
-    lines = [" | ".join(c.ljust(w) for c, w in zip(cols, widths)),
-             "-+-".join("-" * w for w in widths)]
+    lines = [
+        " | ".join(c.ljust(w) for c, w in zip(cols, widths)),
+        "-+-".join("-" * w for w in widths),
+    ]
     lines += [" | ".join(r[c].ljust(w) for c, w in zip(cols, widths)) for r in rows]
     return "\n".join(lines)
 
@@ -275,8 +348,11 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="fewer repetitions (under 3 minutes)")
     ap.add_argument("--only", help=f"comma-separated cases, of: {', '.join(CASES)}")
-    ap.add_argument("--table-only", action="store_true",
-                    help="run nothing: rebuild the table from the results already there")
+    ap.add_argument(
+        "--table-only",
+        action="store_true",
+        help="run nothing: rebuild the table from the results already there",
+    )
     args = ap.parse_args()
     only = args.only.split(",") if args.only else list(CASES)
     unknown = set(only) - set(CASES)
@@ -285,8 +361,10 @@ def main() -> int:
     RESULTS.mkdir(parents=True, exist_ok=True)
     load0 = os.getloadavg()
     if load0[0] > 0.5:
-        print(f"warning: load average {load0[0]:.2f}: other processes share the CPUs, timings "
-              "will be noisy (counts, bytes and memory are not affected much)")
+        print(
+            f"warning: load average {load0[0]:.2f}: other processes share the CPUs, timings "
+            "will be noisy (counts, bytes and memory are not affected much)"
+        )
     start = time.time()
     runs: dict[str, dict] = {}
     for name in CASES:
@@ -299,8 +377,11 @@ def main() -> int:
             previous = json.loads((RESULTS / "all.json").read_text())["meta"]
             load0 = (previous["load_avg_1min"]["start"],)
             args.quick = previous["quick"]
-        runs = {name: {"returncode": 0, "seconds": None} for name in only
-                if (RESULTS / f"{name}.json").exists()}
+        runs = {
+            name: {"returncode": 0, "seconds": None}
+            for name in only
+            if (RESULTS / f"{name}.json").exists()
+        }
         if not runs:
             raise SystemExit("no results yet: run benchmarks/run.py first")
 
@@ -312,43 +393,82 @@ def main() -> int:
             cases[name] = json.loads(path.read_text())
     naive = cases.get("magics", {}).get("render")
     table: list[tuple[str, Callable[[dict], list[Row]]]] = [
-        ("magics", rows_load_ext), ("client", rows_client), ("magics", rows_render),
-        ("extension", lambda d: rows_extension(d, naive)), ("concurrency", rows_concurrency),
-        ("memory", rows_memory), ("footprint", rows_footprint)]
+        ("magics", rows_load_ext),
+        ("client", rows_client),
+        ("magics", rows_render),
+        ("extension", lambda d: rows_extension(d, naive)),
+        ("concurrency", rows_concurrency),
+        ("memory", rows_memory),
+        ("footprint", rows_footprint),
+    ]
     rows: list[Row] = []
     for name, build in table:
         if name in cases:
             rows += build(cases[name])
     for name, r in runs.items():
         if r["returncode"] or name not in cases:
-            rows.append(row(f"{name}: FAILED (exit {r['returncode']}; see "
-                            f"benchmarks/results/{name}.log)", "-", "-", "-", "-", None))
+            rows.append(
+                row(
+                    f"{name}: FAILED (exit {r['returncode']}; see benchmarks/results/{name}.log)",
+                    "-",
+                    "-",
+                    "-",
+                    "-",
+                    None,
+                )
+            )
 
     info = machine()
     total = previous.get("seconds", 0) if args.table_only else time.time() - start
-    where = (f"{info['cpus']} cores ({info['cpu']}), {info['memory_gb']:.0f} GB, GPU: "
-             f"{info['gpu']}, Python {info['python']}, {info['os']}")
+    where = (
+        f"{info['cpus']} cores ({info['cpu']}), {info['memory_gb']:.0f} GB, GPU: "
+        f"{info['gpu']}, Python {info['python']}, {info['os']}"
+    )
     mode = "--quick" if args.quick else "full"
-    print(f"\n{'=' * 100}\nall benchmarks ({mode} run, {total / 60:.1f} min; ratios are "
-          f"jupyter-chat / anchor, lower is better)\n")
+    print(
+        f"\n{'=' * 100}\nall benchmarks ({mode} run, {total / 60:.1f} min; ratios are "
+        f"jupyter-chat / anchor, lower is better)\n"
+    )
     print(table_text(rows))
-    print(f"\nmachine: {where}; load average {load0[0]:.2f} at the start, "
-          f"{os.getloadavg()[0]:.2f} at the end")
+    print(
+        f"\nmachine: {where}; load average {load0[0]:.2f} at the start, "
+        f"{os.getloadavg()[0]:.2f} at the end"
+    )
 
     anchor_versions = versions(cases)
-    (RESULTS / "all.json").write_text(json.dumps({
-        "meta": {"when": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "quick": args.quick,
-                 "seconds": round(total, 1), "machine": info,
-                 "load_avg_1min": {"start": load0[0], "end": os.getloadavg()[0]},
-                 "anchor_versions": anchor_versions, "command": "make bench"},
-        "cases_run": runs, "rows": rows, "results": cases}, indent=2) + "\n")
-    md = [table_md(rows), "",
-          f"One {mode} run of `make bench` ({total / 60:.1f} min) on {where}; load average "
-          f"{load0[0]:.2f} at the start. Anchors: "
-          + ", ".join(f"{k} {v}" for k, v in anchor_versions.items()) + "."]
+    (RESULTS / "all.json").write_text(
+        json.dumps(
+            {
+                "meta": {
+                    "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                    "quick": args.quick,
+                    "seconds": round(total, 1),
+                    "machine": info,
+                    "load_avg_1min": {"start": load0[0], "end": os.getloadavg()[0]},
+                    "anchor_versions": anchor_versions,
+                    "command": "make bench",
+                },
+                "cases_run": runs,
+                "rows": rows,
+                "results": cases,
+            },
+            indent=2,
+        )
+        + "\n"
+    )
+    md = [
+        table_md(rows),
+        "",
+        f"One {mode} run of `make bench` ({total / 60:.1f} min) on {where}; load average "
+        f"{load0[0]:.2f} at the start. Anchors: "
+        + ", ".join(f"{k} {v}" for k, v in anchor_versions.items())
+        + ".",
+    ]
     (RESULTS / "all.md").write_text("\n".join(md) + "\n")
-    print(f"wrote {(RESULTS / 'all.json').relative_to(ROOT)} and "
-          f"{(RESULTS / 'all.md').relative_to(ROOT)}")
+    print(
+        f"wrote {(RESULTS / 'all.json').relative_to(ROOT)} and "
+        f"{(RESULTS / 'all.md').relative_to(ROOT)}"
+    )
     return 1 if any(r["returncode"] for r in runs.values()) else 0
 
 

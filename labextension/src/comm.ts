@@ -51,14 +51,21 @@ function watchKernel(kernel: Kernel.IKernelConnection): void {
   const state: IState = { comm: null, pending: new Set() };
   connections.set(kernel, state);
   kernel.iopubMessage.connect((_, msg) => {
-    const parent = (msg.parent_header as KernelMessage.IHeader | undefined)?.msg_id;
+    const parent = (msg.parent_header as KernelMessage.IHeader | undefined)
+      ?.msg_id;
     if (msg.header.msg_type === 'execute_input') {
-      const code = (msg.content as KernelMessage.IExecuteInputMsg['content']).code || '';
+      const code =
+        (msg.content as KernelMessage.IExecuteInputMsg['content']).code || '';
       if (parent && MENTION.test(code)) {
         state.pending.add(parent);
       }
-    } else if (msg.header.msg_type === 'status' && parent && state.pending.has(parent)) {
-      const status = (msg.content as KernelMessage.IStatusMsg['content']).execution_state;
+    } else if (
+      msg.header.msg_type === 'status' &&
+      parent &&
+      state.pending.has(parent)
+    ) {
+      const status = (msg.content as KernelMessage.IStatusMsg['content'])
+        .execution_state;
       if (status === 'idle') {
         state.pending.delete(parent);
         openComm(kernel);
@@ -75,7 +82,12 @@ function watchKernel(kernel: Kernel.IKernelConnection): void {
 /** Open our comm to the kernel unless one is open (the kernel closes it if it lacks us). */
 function openComm(kernel: Kernel.IKernelConnection): void {
   const state = connections.get(kernel);
-  if (!state || state.comm !== null || kernel.isDisposed || !kernel.handleComms) {
+  if (
+    !state ||
+    state.comm !== null ||
+    kernel.isDisposed ||
+    !kernel.handleComms
+  ) {
     return;
   }
   let comm: Kernel.IComm;
@@ -88,7 +100,10 @@ function openComm(kernel: Kernel.IKernelConnection): void {
   state.comm = comm;
   const registry = streamRegistry();
   comm.onMsg = (msg: KernelMessage.ICommMsgMsg) => {
-    registry.apply(msg.header.msg_id, msg.content.data as Record<string, unknown>);
+    registry.apply(
+      msg.header.msg_id,
+      msg.content.data as Record<string, unknown>
+    );
   };
   comm.onClose = () => {
     if (state.comm === comm) {

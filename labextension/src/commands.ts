@@ -6,7 +6,11 @@
  */
 import { JupyterFrontEnd } from '@jupyterlab/application';
 import { ICommandPalette } from '@jupyterlab/apputils';
-import { INotebookTracker, NotebookActions, NotebookPanel } from '@jupyterlab/notebook';
+import {
+  INotebookTracker,
+  NotebookActions,
+  NotebookPanel
+} from '@jupyterlab/notebook';
 
 import { chatIcon, diceIcon, panelIcon } from './icons';
 
@@ -110,7 +114,11 @@ export function addCommands(
     icon: diceIcon,
     isEnabled: () => {
       const cell = tracker.activeCell;
-      return !!cell && cell.model.type === 'code' && isChatCell(cell.model.sharedModel.getSource());
+      return (
+        !!cell &&
+        cell.model.type === 'code' &&
+        isChatCell(cell.model.sharedModel.getSource())
+      );
     },
     execute: async () => {
       const panel = current();
@@ -130,11 +138,19 @@ export function addCommands(
   });
 
   // the toolbar shows a cell is a chat cell only when it is: refresh on cell changes
-  tracker.activeCellChanged.connect(() => commands.notifyCommandChanged(CommandIDs.rerunNewSeed));
-  tracker.selectionChanged.connect(() => commands.notifyCommandChanged(CommandIDs.rerunNewSeed));
+  tracker.activeCellChanged.connect(() =>
+    commands.notifyCommandChanged(CommandIDs.rerunNewSeed)
+  );
+  tracker.selectionChanged.connect(() =>
+    commands.notifyCommandChanged(CommandIDs.rerunNewSeed)
+  );
 
   if (palette) {
-    for (const command of [CommandIDs.insertCell, CommandIDs.openPanel, CommandIDs.rerunNewSeed]) {
+    for (const command of [
+      CommandIDs.insertCell,
+      CommandIDs.openPanel,
+      CommandIDs.rerunNewSeed
+    ]) {
       palette.addItem({ command, category: CATEGORY });
     }
   }

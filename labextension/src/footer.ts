@@ -8,11 +8,16 @@ import { IVerdict } from './signature';
 import { IRunRecord, IUsage, TurnStatus } from './types';
 
 const ID = /^[A-Za-z0-9_.:/@+-]{1,128}$/;
+// control characters are exactly what this removes
+// eslint-disable-next-line no-control-regex
+const CONTROLS = /[\x00-\x1f\x7f-\x9f]/g;
 
 /** A provider, model or thread name as shown: quoted unless it looks like an id. */
 export function safeId(value: unknown): string {
   const text = String(value);
-  return ID.test(text) ? text : JSON.stringify(text.replace(/[\x00-\x1f\x7f-\x9f]/g, ' ').slice(0, 80));
+  return ID.test(text)
+    ? text
+    : JSON.stringify(text.replace(CONTROLS, ' ').slice(0, 80));
 }
 
 function item(cls: string, text: string, title?: string): HTMLElement {
@@ -38,12 +43,17 @@ export function footerItems(
   if (record.provider || record.model) {
     const title = [
       record.host ? `host ${record.host}` : '',
-      record.system_fingerprint ? `system_fingerprint ${record.system_fingerprint}` : '',
+      record.system_fingerprint
+        ? `system_fingerprint ${record.system_fingerprint}`
+        : '',
       record.request_hash ? `request ${record.request_hash}` : ''
     ]
       .filter(Boolean)
       .join('\n');
-    const model = [record.provider, record.model].filter(Boolean).map(safeId).join(':');
+    const model = [record.provider, record.model]
+      .filter(Boolean)
+      .map(safeId)
+      .join(':');
     items.push(item('jp-ChatTurn-model', model, title));
   }
   const seed = record.params?.seed;
@@ -59,10 +69,14 @@ export function footerItems(
     if (typeof u.completion_tokens === 'number') {
       parts.push(`${u.completion_tokens} completion`);
     }
-    items.push(item('jp-ChatTurn-tokens', `${u.total_tokens} tokens`, parts.join(' + ')));
+    items.push(
+      item('jp-ChatTurn-tokens', `${u.total_tokens} tokens`, parts.join(' + '))
+    );
   }
   if (typeof record.latency_ms === 'number' && status !== 'streaming') {
-    items.push(item('jp-ChatTurn-time', `${(record.latency_ms / 1000).toFixed(1)} s`));
+    items.push(
+      item('jp-ChatTurn-time', `${(record.latency_ms / 1000).toFixed(1)} s`)
+    );
   }
   if (record.thread && record.thread !== 'default') {
     items.push(item('jp-ChatTurn-thread', `thread ${safeId(record.thread)}`));
@@ -72,7 +86,13 @@ export function footerItems(
     items.push(item('jp-ChatTurn-finish', `finish ${safeId(finish)}`));
   }
   if (record.replayed === true) {
-    items.push(item('jp-ChatTurn-replayed', 'replayed', 'Answer replayed from the recording'));
+    items.push(
+      item(
+        'jp-ChatTurn-replayed',
+        'replayed',
+        'Answer replayed from the recording'
+      )
+    );
   }
   if (signature) {
     const mod =

@@ -20,7 +20,8 @@ const CHANNEL_KIND: Record<string, string> = {
   commentary: 'preamble'
 };
 // Python's str.isspace() and str.split(): whitespace as Python defines it
-const PY_SPACE = '\\t\\n\\x0b\\x0c\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';
+const PY_SPACE =
+  '\\t\\n\\x0b\\x0c\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';
 const ALL_SPACE = new RegExp(`^[${PY_SPACE}]+$`);
 const SPACES = new RegExp(`[${PY_SPACE}]+`);
 
@@ -31,7 +32,11 @@ export interface IShown {
 
 /** Split a whole content string into what a turn shows. */
 export function derive(raw: string): IShown {
-  const texts: Record<string, string[]> = { answer: [], reasoning: [], preamble: [] };
+  const texts: Record<string, string[]> = {
+    answer: [],
+    reasoning: [],
+    preamble: []
+  };
   let inHeader = false;
   let header = '';
   let kind = 'answer';

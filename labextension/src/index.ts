@@ -51,15 +51,21 @@ const commPlugin: JupyterFrontEndPlugin<void> = {
       });
     notebooks?.forEach(notebook);
     notebooks?.widgetAdded.connect((_, panel) => notebook(panel));
-    consoles?.forEach(panel => watchSession(panel.sessionContext, async () => false));
-    consoles?.widgetAdded.connect((_, panel) => watchSession(panel.sessionContext, async () => false));
+    consoles?.forEach(panel =>
+      watchSession(panel.sessionContext, async () => false)
+    );
+    consoles?.widgetAdded.connect((_, panel) =>
+      watchSession(panel.sessionContext, async () => false)
+    );
   }
 };
 
 /** Whether a notebook's code mentions jupyter_chat (its kernel may have loaded it). */
 function mentionsChat(panel: NotebookPanel): boolean {
   const cells = panel.content.model?.sharedModel.cells ?? [];
-  return cells.some(cell => cell.cell_type === 'code' && /jupyter_chat/.test(cell.getSource()));
+  return cells.some(
+    cell => cell.cell_type === 'code' && /jupyter_chat/.test(cell.getSource())
+  );
 }
 
 export default [commandsPlugin, commPlugin];

@@ -50,7 +50,8 @@ export class StreamRegistry {
     const prev = entry.state;
     if (data.type === 'delta') {
       const answer = typeof data.answer === 'string' ? data.answer : '';
-      const reasoning = typeof data.reasoning === 'string' ? data.reasoning : '';
+      const reasoning =
+        typeof data.reasoning === 'string' ? data.reasoning : '';
       entry.state = {
         ...prev,
         answer: prev.answer + answer,
@@ -143,7 +144,10 @@ export const REGISTRY_KEY = '__jupyterChatStreams';
 
 /** The page's stream registry, created on first use. */
 export function streamRegistry(): StreamRegistry {
-  const holder = window as unknown as Record<string, StreamRegistry | undefined>;
+  const holder = window as unknown as Record<
+    string,
+    StreamRegistry | undefined
+  >;
   let registry = holder[REGISTRY_KEY];
   if (!registry || registry.version !== 1) {
     registry = new StreamRegistry();

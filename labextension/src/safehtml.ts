@@ -59,21 +59,88 @@ export function safeFragment(html: string): DocumentFragment {
 
 /** Elements removed with their content. */
 const DROP = new Set([
-  'script', 'style', 'link', 'meta', 'base', 'title', 'head', 'template', 'noscript',
-  'iframe', 'frame', 'frameset', 'object', 'embed', 'applet', 'portal', 'fencedframe',
-  'form', 'button', 'textarea', 'select', 'option', 'optgroup', 'datalist', 'output',
-  'video', 'audio', 'source', 'track', 'picture', 'canvas', 'map', 'area',
-  'svg', 'math', 'dialog', 'slot', 'marquee', 'xml', 'image'
+  'script',
+  'style',
+  'link',
+  'meta',
+  'base',
+  'title',
+  'head',
+  'template',
+  'noscript',
+  'iframe',
+  'frame',
+  'frameset',
+  'object',
+  'embed',
+  'applet',
+  'portal',
+  'fencedframe',
+  'form',
+  'button',
+  'textarea',
+  'select',
+  'option',
+  'optgroup',
+  'datalist',
+  'output',
+  'video',
+  'audio',
+  'source',
+  'track',
+  'picture',
+  'canvas',
+  'map',
+  'area',
+  'svg',
+  'math',
+  'dialog',
+  'slot',
+  'marquee',
+  'xml',
+  'image'
 ]);
 
 /** Elements replaced by a visible placeholder: the reader should know something was there. */
-const PLACEHOLDER = new Set(['iframe', 'frame', 'object', 'embed', 'video', 'audio', 'form']);
+const PLACEHOLDER = new Set([
+  'iframe',
+  'frame',
+  'object',
+  'embed',
+  'video',
+  'audio',
+  'form'
+]);
 
 /** Attributes kept (anything else goes: handlers, styles, command links, src sets...). */
 const KEEP_ATTRIBUTES = new Set([
-  'class', 'title', 'alt', 'lang', 'dir', 'colspan', 'rowspan', 'align', 'valign',
-  'start', 'reversed', 'value', 'type', 'checked', 'disabled', 'open', 'width', 'height',
-  'scope', 'headers', 'abbr', 'datetime', 'cite', 'data-jupyter-id', 'href', 'src', 'role'
+  'class',
+  'title',
+  'alt',
+  'lang',
+  'dir',
+  'colspan',
+  'rowspan',
+  'align',
+  'valign',
+  'start',
+  'reversed',
+  'value',
+  'type',
+  'checked',
+  'disabled',
+  'open',
+  'width',
+  'height',
+  'scope',
+  'headers',
+  'abbr',
+  'datetime',
+  'cite',
+  'data-jupyter-id',
+  'href',
+  'src',
+  'role'
 ]);
 
 const SAFE_LINK = /^(https?:|mailto:)/i;
@@ -113,7 +180,11 @@ function neutralize(root: HTMLElement): void {
       if (!/^data:image\//i.test(src)) {
         const alt = el.getAttribute('alt') || 'image';
         el.replaceWith(
-          placeholder(el.ownerDocument, `[${alt}]`, `Image not loaded: ${src || '(no address)'}`)
+          placeholder(
+            el.ownerDocument,
+            `[${alt}]`,
+            `Image not loaded: ${src || '(no address)'}`
+          )
         );
       }
       continue;
@@ -139,7 +210,9 @@ function cleanClasses(el: Element): void {
   if (!el.hasAttribute('class')) {
     return;
   }
-  const kept = Array.from(el.classList).filter(c => !/^(jp-|lm-|p-|jupyter-)/.test(c));
+  const kept = Array.from(el.classList).filter(
+    c => !/^(jp-|lm-|p-|jupyter-)/.test(c)
+  );
   if (kept.length) {
     el.setAttribute('class', kept.join(' '));
   } else {

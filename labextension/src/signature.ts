@@ -41,7 +41,8 @@ interface ISigned {
 
 function isSigned(value: unknown): value is ISigned {
   const s = value as Record<string, unknown>;
-  const strings = (v: unknown) => Array.isArray(v) && v.every(x => typeof x === 'string');
+  const strings = (v: unknown) =>
+    Array.isArray(v) && v.every(x => typeof x === 'string');
   return (
     !!s &&
     typeof s === 'object' &&
@@ -60,7 +61,9 @@ function hex(bytes: Uint8Array): string {
 /** keccak256("\x19Ethereum Signed Message:\n" + byte length + message). */
 function eip191(message: string): Uint8Array {
   const body = new TextEncoder().encode(message);
-  const head = new TextEncoder().encode(`\x19Ethereum Signed Message:\n${body.length}`);
+  const head = new TextEncoder().encode(
+    `\x19Ethereum Signed Message:\n${body.length}`
+  );
   const all = new Uint8Array(head.length + body.length);
   all.set(head);
   all.set(body, head.length);
@@ -74,7 +77,9 @@ export function recoverSigner(message: string, signature: string): string {
     text = text.slice(2);
   }
   if (!/^[0-9a-fA-F]{130}$/.test(text)) {
-    throw new Error(`signature has ${text.length} characters, expected 130 hex`);
+    throw new Error(
+      `signature has ${text.length} characters, expected 130 hex`
+    );
   }
   const raw = Uint8Array.from(text.match(/../g)!.map(b => parseInt(b, 16)));
   const v = raw[64] >= 27 ? raw[64] - 27 : raw[64];
@@ -94,7 +99,10 @@ export function verifyTurn(signed: unknown, shown: IShownTurn): IVerdict {
   }
   const expected = SIGNERS[signed.chain_id];
   if (!expected) {
-    return { state: 'not verifiable', reason: `no known signer for chain ${signed.chain_id}` };
+    return {
+      state: 'not verifiable',
+      reason: `no known signer for chain ${signed.chain_id}`
+    };
   }
   const message =
     `${signed.chain_id}${signed.model}` +
@@ -104,25 +112,43 @@ export function verifyTurn(signed: unknown, shown: IShownTurn): IVerdict {
   try {
     signer = recoverSigner(message, signed.signature);
   } catch (err) {
-    return { state: 'invalid', reason: `malformed signature: ${(err as Error).message}` };
+    return {
+      state: 'invalid',
+      reason: `malformed signature: ${(err as Error).message}`
+    };
   }
   if (signer !== expected) {
-    return { state: 'invalid', reason: `signed by ${signer}, not the chain's signer ${expected}` };
+    return {
+      state: 'invalid',
+      reason: `signed by ${signer}, not the chain's signer ${expected}`
+    };
   }
   if (signed.response_contents.length === 0) {
     return { state: 'invalid', reason: 'nothing was signed' };
   }
   const derived = derive(signed.response_contents[0]);
   if (derived.answer !== shown.answer) {
-    return { state: 'invalid', reason: 'the answer shown differs from the signed content' };
+    return {
+      state: 'invalid',
+      reason: 'the answer shown differs from the signed content'
+    };
   }
   if (derived.reasoning !== shown.reasoning) {
-    return { state: 'invalid', reason: 'the reasoning shown differs from the signed content' };
+    return {
+      state: 'invalid',
+      reason: 'the reasoning shown differs from the signed content'
+    };
   }
   if (shown.model !== undefined && shown.model !== signed.model) {
-    return { state: 'invalid', reason: 'the model shown differs from the signed model' };
+    return {
+      state: 'invalid',
+      reason: 'the model shown differs from the signed model'
+    };
   }
-  return { state: 'verified', reason: `signed by ${signer} (chain ${signed.chain_id})` };
+  return {
+    state: 'verified',
+    reason: `signed by ${signer} (chain ${signed.chain_id})`
+  };
 }
 
 /**
@@ -138,7 +164,10 @@ export function badge(
     return verifyTurn(signed, shown);
   }
   if (claimed === 'verified') {
-    return { state: 'invalid', reason: 'the output claims a verified signature; nothing signed' };
+    return {
+      state: 'invalid',
+      reason: 'the output claims a verified signature; nothing signed'
+    };
   }
   if (claimed === 'invalid' || claimed === 'not verifiable') {
     return { state: claimed, reason: 'as the kernel reported' };

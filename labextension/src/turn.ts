@@ -32,7 +32,8 @@ export function streamInterval(chars: number): number {
 const STATUS_TEXT: Record<Exclude<TurnStatus, 'complete'>, string> = {
   streaming: 'Streaming…',
   incomplete: 'Incomplete: the answer was cut off.',
-  interrupted: 'Interrupted: the answer stops where the kernel was interrupted.',
+  interrupted:
+    'Interrupted: the answer stops where the kernel was interrupted.',
   error: 'Error: the request failed.'
 };
 
@@ -52,7 +53,10 @@ export class ChatTurnWidget extends Widget implements IRenderMime.IRenderer {
   async renderModel(model: IRenderMime.IMimeModel): Promise<void> {
     const turn = (model.data[MIME_TYPE] || {}) as unknown as ITurn;
     const status: TurnStatus = turn.status || 'complete';
-    const live = status === 'streaming' && typeof turn.turn_id === 'string' && !!turn.turn_id;
+    const live =
+      status === 'streaming' &&
+      typeof turn.turn_id === 'string' &&
+      !!turn.turn_id;
     if (!live || turn.turn_id !== this._turnId) {
       this._unsubscribe();
     }
@@ -66,7 +70,9 @@ export class ChatTurnWidget extends Widget implements IRenderMime.IRenderer {
       const registry = streamRegistry();
       if (this._turnId !== turn.turn_id) {
         this._turnId = turn.turn_id!;
-        this._stop = registry.subscribe(this._turnId, state => this._onStream(state));
+        this._stop = registry.subscribe(this._turnId, state =>
+          this._onStream(state)
+        );
       }
       this.node.dataset.stream = 'live';
       const state = registry.state(this._turnId);
@@ -163,8 +169,13 @@ export class ChatTurnWidget extends Widget implements IRenderMime.IRenderer {
 
     this._reasoningBox.hidden = !reasoning;
     const n = countWords(reasoning);
-    this._reasoningCount.textContent = reasoning ? `${n} word${n === 1 ? '' : 's'}` : '';
-    this._reasoningBox.classList.toggle('jp-mod-streaming', streaming && !answer);
+    this._reasoningCount.textContent = reasoning
+      ? `${n} word${n === 1 ? '' : 's'}`
+      : '';
+    this._reasoningBox.classList.toggle(
+      'jp-mod-streaming',
+      streaming && !answer
+    );
     if (this._reasoningBox.open || !streaming) {
       if (reasoning !== this._shownReasoning) {
         await this._markdownInto(this._reasoningBody, reasoning, options);
@@ -172,7 +183,12 @@ export class ChatTurnWidget extends Widget implements IRenderMime.IRenderer {
       }
     }
 
-    this._waiting.hidden = !(streaming && !answer && !reasoning && !this._toolCalls.length);
+    this._waiting.hidden = !(
+      streaming &&
+      !answer &&
+      !reasoning &&
+      !this._toolCalls.length
+    );
     if (answer !== this._shownAnswer || !streaming) {
       await this._markdownInto(this._answerBox, answer, options);
       this._shownAnswer = answer;
@@ -233,9 +249,16 @@ export class ChatTurnWidget extends Widget implements IRenderMime.IRenderer {
       }
     });
 
-    this._waiting = el('div', 'jp-ChatTurn-waiting', 'Waiting for the first token…');
+    this._waiting = el(
+      'div',
+      'jp-ChatTurn-waiting',
+      'Waiting for the first token…'
+    );
     this._waiting.hidden = true;
-    this._answerBox = el('div', 'jp-ChatTurn-answer jp-RenderedHTMLCommon jp-RenderedMarkdown');
+    this._answerBox = el(
+      'div',
+      'jp-ChatTurn-answer jp-RenderedHTMLCommon jp-RenderedMarkdown'
+    );
     this._tools = el('div', 'jp-ChatTurn-tools');
     this._banner = el('div', 'jp-ChatTurn-banner');
     this._banner.setAttribute('role', 'status');
@@ -271,8 +294,12 @@ export class ChatTurnWidget extends Widget implements IRenderMime.IRenderer {
   private _renderPrompt(messages: IChatMessage[]): void {
     this._messages.replaceChildren();
     const user = messages.filter(m => m.role === 'user');
-    const last = user.length ? user[user.length - 1] : messages[messages.length - 1];
-    const preview = last ? contentText(last.content).replace(/\s+/g, ' ').trim() : '';
+    const last = user.length
+      ? user[user.length - 1]
+      : messages[messages.length - 1];
+    const preview = last
+      ? contentText(last.content).replace(/\s+/g, ' ').trim()
+      : '';
     this._promptPreview.textContent =
       preview.length > 80 ? preview.slice(0, 79) + '…' : preview;
     for (const message of messages) {
@@ -305,7 +332,10 @@ export class ChatTurnWidget extends Widget implements IRenderMime.IRenderer {
       if (call.id) {
         head.append(el('span', 'jp-ChatTurn-toolId', call.id));
       }
-      card.append(head, el('pre', 'jp-ChatTurn-toolArgs', prettyJson(fn.arguments || '')));
+      card.append(
+        head,
+        el('pre', 'jp-ChatTurn-toolArgs', prettyJson(fn.arguments || ''))
+      );
       this._tools.append(card);
     }
     this._tools.hidden = calls.length === 0;
@@ -345,7 +375,9 @@ export class ChatTurnWidget extends Widget implements IRenderMime.IRenderer {
             reasoning: turn.reasoning || '',
             model: typeof record.model === 'string' ? record.model : undefined
           });
-    this._meta.replaceChildren(...footerItems(record, status, usage, signature));
+    this._meta.replaceChildren(
+      ...footerItems(record, status, usage, signature)
+    );
     const notes = Array.isArray(record.notes) ? record.notes.map(String) : [];
     this._notes.textContent = notes.join(' · ');
     this._notes.hidden = notes.length === 0;
@@ -424,7 +456,9 @@ function contentText(content: IChatMessage['content']): string {
   }
   return content
     .map(part =>
-      part && typeof part.text === 'string' ? part.text : `[${part?.type || 'part'}]`
+      part && typeof part.text === 'string'
+        ? part.text
+        : `[${part?.type || 'part'}]`
     )
     .join('\n');
 }

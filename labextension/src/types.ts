@@ -14,16 +14,13 @@ export const COMM_TARGET = 'jupyter_chat';
 export const PROTOCOL_VERSION = 1;
 
 export type TurnStatus =
-  | 'streaming'
-  | 'complete'
-  | 'incomplete'
-  | 'interrupted'
-  | 'error';
+  'streaming' | 'complete' | 'incomplete' | 'interrupted' | 'error';
 
 export interface IChatMessage {
   role: string;
   /** Text, or content parts as OpenAI sends them (text, image_url, ...). */
-  content: string | { type?: string; text?: string; [key: string]: unknown }[] | null;
+  content:
+    string | { type?: string; text?: string; [key: string]: unknown }[] | null;
   name?: string;
 }
 
