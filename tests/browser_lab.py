@@ -37,6 +37,7 @@ CHROMIUM_ARGS = [
     "--disable-dev-shm-usage",
 ]
 MIME = "application/vnd.jupyter-chat+json"
+WAIT_MS = 120_000  # how long a browser test waits for a condition before it fails
 TURN = ".jp-OutputArea-output.jp-ChatTurn"
 
 
@@ -201,6 +202,8 @@ class NotebookPage:
     """One notebook open in JupyterLab, driven through the page and Lab's own API."""
 
     def __init__(self, page: Any, lab: Lab) -> None:
+        # every wait is for a condition; the margin is for a loaded machine (CI shares it)
+        page.set_default_timeout(WAIT_MS)
         self.page = page
         self.lab = lab
         self.console: list[str] = []
@@ -221,13 +224,13 @@ class NotebookPage:
 
     def _opened(self, kernel: bool) -> NotebookPage:
         self.page.wait_for_function(
-            "() => window.jupyterapp && window.jupyterapp.started", timeout=60_000
+            "() => window.jupyterapp && window.jupyterapp.started", timeout=WAIT_MS
         )
         self.page.wait_for_function(
             "() => { const w = window.jupyterapp.shell.currentWidget;"
             " return w && w.content && w.content.widgets && w.content.widgets.length > 0"
             " && w.context.isReady; }",
-            timeout=60_000,
+            timeout=WAIT_MS,
         )
         self.panel = "#" + self.page.evaluate("() => window.jupyterapp.shell.currentWidget.id")
         if kernel:
@@ -235,7 +238,7 @@ class NotebookPage:
             self.page.evaluate(TAP_IOPUB)
         return self
 
-    def wait_idle(self, timeout: float = 60_000) -> None:
+    def wait_idle(self, timeout: float = WAIT_MS) -> None:
         self.page.wait_for_function(
             "() => { const w = window.jupyterapp.shell.currentWidget;"
             " const k = w && w.sessionContext.session && w.sessionContext.session.kernel;"
@@ -259,7 +262,7 @@ class NotebookPage:
         if wait:
             self.wait_cell_done(index)
 
-    def wait_cell_done(self, index: int, timeout: float = 60_000) -> None:
+    def wait_cell_done(self, index: int, timeout: float = WAIT_MS) -> None:
         self.page.wait_for_function(
             """(index) => {
                 const panel = window.jupyterapp.shell.currentWidget;
@@ -271,7 +274,7 @@ class NotebookPage:
             timeout=timeout,
         )
 
-    def wait_chat_comm(self, timeout: float = 60_000) -> None:
+    def wait_chat_comm(self, timeout: float = WAIT_MS) -> None:
         """Until the kernel holds the extension's ``jupyter_chat`` comm (opened after a cell
         that mentions jupyter_chat has run)."""
         self.page.wait_for_function(

@@ -16,6 +16,7 @@ import pytest
 from browser_lab import (
     MIME,
     TURN,
+    WAIT_MS,
     NotebookPage,
     Tracker,
     strip_ansi,
@@ -212,7 +213,7 @@ def test_comm_protocol_streams_deltas_into_the_renderer(nb, shots):
             return el.dataset.status === 'streaming' && a.includes('w03') && !a.includes('w29');
         }""",
         arg=handle,
-        timeout=30_000,
+        timeout=WAIT_MS,
     )
     assert turn.locator(".jp-ChatTurn-state").inner_text().strip().lower() == "streaming"
     turn.screenshot(path=str(shots / "turn-streaming.png"))
@@ -220,7 +221,7 @@ def test_comm_protocol_streams_deltas_into_the_renderer(nb, shots):
     nb.page.wait_for_function(
         "(el) => el.dataset.status === 'streaming' && el.querySelector('.jp-ChatTurn-tool')",
         arg=handle,
-        timeout=30_000,
+        timeout=WAIT_MS,
     )
     nb.page.wait_for_function("(el) => el.dataset.status === 'complete'", arg=handle)
     nb.wait_cell_done(2)
@@ -270,7 +271,7 @@ def test_a_slow_stream_shows_partial_text_before_it_ends(server, nb):
             return text.includes('w02') && !text.includes('w39');
         }""",
         arg=cell.element_handle(),
-        timeout=60_000,
+        timeout=WAIT_MS,
     )
     nb.wait_cell_done(1)
     turn = nb.turn(1)
@@ -312,7 +313,7 @@ def test_without_the_extension_a_stream_falls_back_to_display_updates(server, nb
             return text.includes('w02') && !text.includes('w39');
         }""",
         arg=cell.element_handle(),
-        timeout=60_000,
+        timeout=WAIT_MS,
     )
     nb.wait_cell_done(1)
     traffic = nb.iopub()

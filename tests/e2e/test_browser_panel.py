@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from browser_lab import WAIT_MS
 from dialect_server import Reply, chunk, sse
 from test_browser import open_chat_notebook
 
@@ -12,7 +13,7 @@ def panel_notebook(nb, name: str, code: str):
     open_chat_notebook(nb, name, "import jupyter_chat\n" + code)
     nb.run(1)
     box = nb.cell(1).locator(f"{PANEL} textarea.jp-ChatPanel-composer")
-    box.wait_for(timeout=30_000)
+    box.wait_for(timeout=WAIT_MS)
     return box
 
 
@@ -31,9 +32,9 @@ def test_type_enter_and_the_answer_streams_into_the_panel(server, nb, shots):
     box.fill("Hello from the browser")
     box.press("Enter")
     panel = nb.cell(1).locator(PANEL)
-    panel.get_by_text("part3", exact=False).first.wait_for(timeout=20_000)  # while streaming
+    panel.get_by_text("part3", exact=False).first.wait_for(timeout=WAIT_MS)  # while streaming
     assert "part29" not in panel.inner_text()  # the stream has not ended yet
-    panel.get_by_text("part29", exact=False).first.wait_for(timeout=30_000)
+    panel.get_by_text("part29", exact=False).first.wait_for(timeout=WAIT_MS)
     assert server.requests[-1].body["messages"][-1]["content"] == "Hello from the browser"
     assert box.input_value() == ""  # sent, box cleared
     nb.page.screenshot(path=str(shots / "panel-light.png"))
@@ -47,7 +48,7 @@ def test_shift_enter_adds_a_line_and_does_not_run_the_cell(server, nb):
     assert box.input_value() == "first line\nsecond line"
     assert nb.cell_count() == 2 and server.requests == []  # no cell ran, nothing was sent
     box.press("Enter")
-    nb.cell(1).locator(PANEL).get_by_text("Hello from local.").first.wait_for(timeout=20_000)
+    nb.cell(1).locator(PANEL).get_by_text("Hello from local.").first.wait_for(timeout=WAIT_MS)
     assert server.requests[-1].body["messages"][-1]["content"] == "first line\nsecond line"
 
 
@@ -59,9 +60,9 @@ def test_stop_keeps_the_partial_answer(server, nb):
     box.fill("Take your time")
     box.press("Enter")
     panel = nb.cell(1).locator(PANEL)
-    panel.get_by_text("slow2", exact=False).first.wait_for(timeout=20_000)
+    panel.get_by_text("slow2", exact=False).first.wait_for(timeout=WAIT_MS)
     panel.get_by_role("button", name="Stop").click()
-    panel.get_by_text("stopped: incomplete", exact=False).first.wait_for(timeout=20_000)
+    panel.get_by_text("stopped: incomplete", exact=False).first.wait_for(timeout=WAIT_MS)
     assert "slow299" not in panel.inner_text()
     assert panel.get_by_role("button", name="Send").is_enabled()
 
@@ -73,7 +74,7 @@ def test_switching_the_model(server, nb):
     model.press("Enter")
     box.fill("Which provider?")
     box.press("Enter")
-    nb.cell(1).locator(PANEL).get_by_text("Hello from edenai.").first.wait_for(timeout=20_000)
+    nb.cell(1).locator(PANEL).get_by_text("Hello from edenai.").first.wait_for(timeout=WAIT_MS)
     assert server.requests[-1].dialect == "edenai"
 
 
@@ -92,7 +93,7 @@ def test_a_comparison_streams_two_columns_at_once(server, nb, shots):
     )
     nb.run(1)
     cols = nb.cell(1).locator(".jp-ChatCompare")
-    cols.get_by_text("column 0 says hi").first.wait_for(timeout=30_000)
-    cols.get_by_text("column 1 says hi").first.wait_for(timeout=30_000)
+    cols.get_by_text("column 0 says hi").first.wait_for(timeout=WAIT_MS)
+    cols.get_by_text("column 1 says hi").first.wait_for(timeout=WAIT_MS)
     assert server.max_active == 2  # both requests were in flight together
     nb.page.screenshot(path=str(shots / "compare.png"))
