@@ -36,14 +36,18 @@ def browser():
             shutil.rmtree(profile, ignore_errors=True)
 
 
-@pytest.fixture
-def nb(lab, browser):
-    """A fresh page; kernels it started are shut down afterwards."""
+def fresh_page(lab, browser):
+    """A fresh page on ``lab``; the kernels it started are shut down afterwards."""
     page = browser.new_page()
     yield NotebookPage(page, lab)
     page.close()
     for session in lab.api("/api/sessions"):
         delete_path(lab, f"/api/sessions/{session['id']}")
+
+
+@pytest.fixture
+def nb(lab, browser):
+    yield from fresh_page(lab, browser)
 
 
 @pytest.fixture
@@ -79,8 +83,4 @@ def lab_plain(server, tmp_path_factory):
 
 @pytest.fixture
 def nb_plain(lab_plain, browser):
-    page = browser.new_page()
-    yield NotebookPage(page, lab_plain)
-    page.close()
-    for session in lab_plain.api("/api/sessions"):
-        delete_path(lab_plain, f"/api/sessions/{session['id']}")
+    yield from fresh_page(lab_plain, browser)
