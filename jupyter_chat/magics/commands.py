@@ -255,18 +255,23 @@ def local_server(args: Any) -> None:
 
 def replay(args: Any) -> None:
     if args.mode is None:
-        mode, store = SESSION.replay_state()
-        where = Md(" with {}").format(code(_shown_path(store.path))) if store else Md("")
-        return show_md(Md("Replay mode: **{}**{}.").format(mode, where))
+        return show_md(*replay_status())
     store = SESSION.set_replay(args.mode, args.path, args.pace)
-    n = len(store.records()) if store.path.exists() else 0
+    # the same output whatever the store holds and however the kernel was started, so a
+    # notebook's outputs do not change between recording it and replaying it
+    show_md(Md("Replay mode: **{}** with {}.").format(args.mode, code(_shown_path(store.path))))
+
+
+def replay_status() -> tuple[Md, str]:
+    """The mode in force, the store, and this kernel's hits, misses and recordings."""
+    mode, store = SESSION.replay_state()
     forced = os.environ.get("JUPYTER_CHAT_REPLAY")
-    note = f" (JUPYTER_CHAT_REPLAY={forced} is in force for this kernel)" if forced else ""
-    show_md(
-        Md("Replay mode: **{}** with {} ({} recording{}){}.").format(
-            args.mode, code(_shown_path(store.path)), n, "" if n == 1 else "s", note
-        )
-    )
+    rows = [["mode", mode + (" (JUPYTER_CHAT_REPLAY)" if forced else "")]]
+    if store is not None:
+        rows += [["store", _shown_path(store.path)], ["recordings in it", len(store)]]
+    c = SESSION.replay_counts
+    rows += [["replayed here", c["hits"]], ["missed", c["misses"]], ["recorded", c["recorded"]]]
+    return table(["", ""], rows), plain_table(["", ""], rows)
 
 
 def _toml(value: str) -> str:

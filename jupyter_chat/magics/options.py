@@ -22,11 +22,11 @@ class Parser(argparse.ArgumentParser):
     """argparse that reports a usage error in the cell instead of exiting the kernel."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        raise UsageError(f"{self.prog}: {message}")
+        raise UsageError(clip(" ".join(f"{self.prog}: {message}".split()), 300))  # one line
 
     def exit(self, status: int = 0, message: str | None = None) -> None:  # type: ignore[override]
         if message:
-            raise UsageError(message.strip())
+            raise UsageError(clip(" ".join(message.split()), 300))
         raise Done
 
 

@@ -1,19 +1,20 @@
-"""Record and replay: answers kept beside the notebook, so it re-runs offline with identical
-outputs.
+"""The store of recordings: answers kept beside the notebook, so it re-runs offline with
+identical outputs.
 
-The store is a JSON Lines file, one record per line, keyed by a hash of the canonical request
-(provider, model, messages, every parameter, the seed included; never a key or a header). A
-record holds the normalized response and the streamed deltas with their times, so a replayed
-turn streams again, at once or at the recorded pace.
+A JSON Lines file, one recording per line, keyed by a hash of the canonical request (provider,
+model, messages, every parameter, the seed included; never a key or a header). It is
+append-only: recording a turn appends one line (under a lock shared by every kernel, then
+fsync'd); a later recording of the same key wins; earlier lines are never rewritten, except by
+an explicit compaction (``jupyter-chat store compact``). Readers keep an index by key (the key
+leads each line, so indexing reads no JSON) and read only what was appended since they last
+looked; a recording is parsed when it is used. A torn last line (a kernel killed mid-write, a
+full disk) is skipped with a warning and cut away before the next recording is appended.
 
 Modes: ``off``; ``record`` (call the provider, store what came back); ``replay`` (serve only
-from the store: a missing record is an error, never a network call); ``auto`` (replay what is
+from the store: a missing recording is an error, never a network call); ``auto`` (replay what is
 recorded, record the rest); ``check`` (call the provider and say whether the answer matches
 the recording; used by ``jupyter-chat rerun --check``). ``JUPYTER_CHAT_REPLAY`` forces a mode
 for the whole kernel, whatever the notebook says.
-
-Every write rewrites the file through a temporary file under an exclusive lock: an interrupted
-or failed turn never leaves a broken store, and kernels sharing a store do not corrupt it.
 """
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ import dataclasses
 import fcntl
 import json
 import os
-import tempfile
+import stat
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -41,16 +44,110 @@ class ReplayMissError(ConfigError):
 
 
 class Store:
-    """One JSON Lines file of recordings."""
+    """One JSON Lines file of recordings, indexed by key, appended to, never rewritten."""
 
     def __init__(self, path: str | os.PathLike) -> None:
         self.path = Path(path).expanduser().resolve()
-        self._stamp: tuple | None = None
-        self._records: dict[str, dict[str, Any]] = {}
+        self._index: dict[str, tuple[int, int, int]] = {}  # key -> (offset, length, line)
+        self._offset = 0  # bytes indexed so far (complete lines only)
+        self._lines = 0
+        self._inode: int | None = None
+        self._torn_warned = False
 
     def __repr__(self) -> str:
         return f"Store({str(self.path)!r})"
 
+    # -- reading -------------------------------------------------------------------------
+    def refresh(self) -> None:
+        """Index what was appended since the last look (all of it after a compaction)."""
+        try:
+            st = self.path.stat()
+        except FileNotFoundError:
+            self._reset(None)
+            return
+        except OSError as exc:
+            raise ConfigError(f"cannot read the replay store {self.path}: {exc.strerror}") from None
+        if not stat.S_ISREG(st.st_mode):
+            raise ConfigError(f"the replay store {self.path} is not a regular file")
+        if st.st_ino != self._inode or st.st_size < self._offset:
+            self._reset(st.st_ino)  # replaced (compacted) or cut: index it afresh
+        if st.st_size == self._offset:
+            return
+        with self.path.open("rb") as f:
+            f.seek(self._offset)
+            while True:
+                line = f.readline(MAX_LINE + 1)
+                if not line:
+                    break
+                if len(line) > MAX_LINE:
+                    raise self._corrupt(self._lines + 1, f"a line over {MAX_LINE:,} bytes")
+                if not line.endswith(b"\n"):
+                    self._torn_tail()  # or a write under way: indexed once it is whole
+                    break
+                self._lines += 1
+                key = _key_of(line, self)
+                if key is not None:
+                    self._index[key] = (self._offset, len(line), self._lines)
+                self._offset += len(line)
+
+    def _reset(self, inode: int | None) -> None:
+        self._index, self._offset, self._lines, self._inode = {}, 0, 0, inode
+
+    def _torn_tail(self) -> None:
+        """A last line without its newline: torn, unless another kernel is writing it now."""
+        if self._torn_warned:
+            return
+        with self._lock(shared=True, wait=False) as got:
+            if got and not _ends_with_newline(self.path):
+                self._torn_warned = True
+                warnings.warn(
+                    f"the last line of the replay store {self.path.name} is incomplete (a write "
+                    "was cut off); it is skipped, and cut away at the next recording",
+                    stacklevel=3,
+                )
+
+    def keys(self) -> set[str]:
+        self.refresh()
+        return set(self._index)
+
+    def __bool__(self) -> bool:  # a store is a store, empty or not (len() reads it)
+        return True
+
+    def __len__(self) -> int:
+        self.refresh()
+        return len(self._index)
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        """The latest recording of ``key``, read from its line, or None."""
+        self.refresh()
+        where = self._index.get(key)
+        if where is None:
+            return None
+        offset, length, n = where
+        with self.path.open("rb") as f:
+            f.seek(offset)
+            return self._parse(f.read(length), n)
+
+    def records(self) -> dict[str, dict[str, Any]]:
+        """Every recording, the latest per key (reads the whole file: for tools and checks)."""
+        self.refresh()
+        return {key: self.get(key) for key in sorted(self._index, key=lambda k: self._index[k])}
+
+    def _parse(self, line: bytes, n: int) -> dict[str, Any]:
+        try:
+            return check_recording(json.loads(line))
+        except RecursionError:
+            raise self._corrupt(n, "nested too deeply") from None
+        except (ValueError, KeyError, TypeError) as exc:
+            raise self._corrupt(n, str(exc)[:120]) from None
+
+    def _corrupt(self, n: int, why: str) -> ConfigError:
+        return ConfigError(
+            f"the replay store {self.path.name} is corrupted at line {n} ({why})",
+            hint="Fix or delete that line, then record again with %chat replay record.",
+        )
+
+    # -- writing -------------------------------------------------------------------------
     def check_writable(self) -> None:
         """Refuse, before anything is sent, a store that could not be written: a device or
         folder in its place, a read-only file, folder or file system."""
@@ -65,82 +162,95 @@ class Store:
         if not os.access(folder, os.W_OK | os.X_OK):
             raise ConfigError(f"cannot write the replay store: {folder} is not writable")
 
-    def records(self) -> dict[str, dict[str, Any]]:
-        """All records by key, re-read when the file changed."""
-        try:
-            st = self.path.stat()
-            stamp: tuple | None = (st.st_mtime_ns, st.st_size, st.st_ino)
-        except OSError:
-            stamp = None
-        if stamp != self._stamp:
-            self._records = self._read() if stamp else {}
-            self._stamp = stamp
-        return self._records
-
-    def get(self, key: str) -> dict[str, Any] | None:
-        return self.records().get(key)
-
     def put(self, record: dict[str, Any]) -> None:
-        """Add or replace one record, atomically and under a lock shared by all kernels."""
+        """Append one recording (a later one of the same key wins), under the shared lock."""
+        line = encode(record)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        lock = self.path.with_name(self.path.name + ".lock")
-        with open(lock, "a") as lf:
-            fcntl.flock(lf, fcntl.LOCK_EX)
+        with self._lock(shared=False, wait=True):
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
             try:
-                records = self._read() if self.path.exists() else {}
-                records[record["key"]] = record
-                text = "".join(
-                    json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n"
-                    for r in records.values()
-                )
-                fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.")
-                try:
-                    with os.fdopen(fd, "w", encoding="utf-8") as f:
-                        f.write(text)
-                        f.flush()
-                        os.fsync(f.fileno())
-                    os.replace(tmp, self.path)
-                except BaseException:
-                    with contextlib.suppress(OSError):
-                        os.unlink(tmp)
-                    raise
+                _cut_torn_tail(fd)
+                os.write(fd, line)
+                os.fsync(fd)
             finally:
-                fcntl.flock(lf, fcntl.LOCK_UN)
-        self._stamp = None
+                os.close(fd)
 
-    def _read(self) -> dict[str, dict[str, Any]]:
-        records: dict[str, dict[str, Any]] = {}
-        if not self.path.is_file():
-            raise ConfigError(f"the replay store {self.path} is not a regular file")
+    @contextlib.contextmanager
+    def _lock(self, shared: bool, wait: bool) -> Iterator[bool]:
+        """The lock every kernel takes to write this store (a file beside it)."""
+        lock = self.path.with_name(self.path.name + ".lock")
         try:
-            f = self.path.open("rb")
-        except OSError as exc:
-            raise ConfigError(f"cannot read the replay store {self.path}: {exc.strerror}") from None
-        with f:
-            n = 0
-            while True:
-                line = f.readline(MAX_LINE + 1)
-                if not line:
-                    break
-                n += 1
-                if len(line) > MAX_LINE:
-                    raise self._corrupt(n, f"a line over {MAX_LINE:,} bytes")
-                if not line.strip():
-                    continue
-                try:
-                    rec = check_recording(json.loads(line))
-                except RecursionError:
-                    raise self._corrupt(n, "nested too deeply") from None
-                except (ValueError, KeyError, TypeError) as exc:
-                    raise self._corrupt(n, str(exc)[:120]) from None
-                records[rec["key"]] = rec
-        return records
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError:
+            yield False  # a read-only folder: nobody writes here
+            return
+        try:
+            flags = (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | (0 if wait else fcntl.LOCK_NB)
+            try:
+                fcntl.flock(fd, flags)
+            except BlockingIOError:
+                yield False
+                return
+            try:
+                yield True
+            finally:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)
 
-    def _corrupt(self, n: int, why: str) -> ConfigError:
-        return ConfigError(
-            f"the replay store {self.path.name} is corrupted at line {n} ({why})",
-            hint="Fix or delete that line, then record again with %chat replay record.",
-        )
+
+_PREFIX = b'{"key": "'
+
+
+def encode(record: dict[str, Any]) -> bytes:
+    """One line, the key first, so an index needs no JSON parsing."""
+    ordered = {"key": record["key"], **{k: v for k, v in record.items() if k != "key"}}
+    return (json.dumps(ordered, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def _key_of(line: bytes, store: Store) -> str | None:
+    if not line.strip():
+        return None
+    if line.startswith(_PREFIX) and line.rstrip().endswith(b"}"):
+        end = line.find(b'"', len(_PREFIX))
+        key = line[len(_PREFIX) : end]
+        if end > 0 and b"\\" not in key:
+            return key.decode("utf-8", "replace")
+    try:  # a line written another way (an older store, a hand edit): parse it
+        rec = json.loads(line)
+    except RecursionError:
+        raise store._corrupt(store._lines, "nested too deeply") from None
+    except ValueError:
+        raise store._corrupt(store._lines, "not a JSON recording") from None
+    if not isinstance(rec, dict) or not isinstance(rec.get("key"), str):
+        raise store._corrupt(store._lines, "not a recording")
+    return rec["key"]
+
+
+def _ends_with_newline(path: Path) -> bool:
+    with path.open("rb") as f:
+        f.seek(0, os.SEEK_END)
+        if f.tell() == 0:
+            return True
+        f.seek(-1, os.SEEK_END)
+        return f.read(1) == b"\n"
+
+
+def _cut_torn_tail(fd: int) -> None:
+    """Under the lock: cut a last line left without its newline (a writer that died)."""
+    size = os.fstat(fd).st_size
+    if size == 0 or os.pread(fd, 1, size - 1) == b"\n":
+        return
+    pos = size
+    while pos > 0:
+        start = max(0, pos - 65536)
+        chunk = os.pread(fd, pos - start, start)
+        nl = chunk.rfind(b"\n")
+        if nl >= 0:
+            os.ftruncate(fd, start + nl + 1)
+            return
+        pos = start
+    os.ftruncate(fd, 0)
 
 
 def check_recording(rec: Any) -> dict[str, Any]:

@@ -5,6 +5,7 @@ mode), checked, and only then filed in its thread."""
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -116,7 +117,12 @@ def recording_for(prep: Prepared) -> dict[str, Any] | None:
         store.check_writable()  # before the answer is paid for
     if mode not in ("replay", "auto"):
         return None
-    rec = store.get(request_hash(prep.request))
+    key = request_hash(prep.request)
+    rec = store.get(key)
+    counts = SESSION.replay_counts
+    counts["hits" if rec is not None else "misses"] += 1
+    if rec is not None:
+        note_used(key)
     if rec is None and mode == "replay":
         text = next((m.get("content") for m in prep.new if isinstance(m.get("content"), str)), "")
         prompt = text if len(text) <= 50 else text[:47] + "..."
@@ -127,6 +133,15 @@ def recording_for(prep: Prepared) -> dict[str, Any] | None:
             "model and parameters (the seed too) are the ones recorded.",
         )
     return rec
+
+
+def note_used(key: str) -> None:
+    """``JUPYTER_CHAT_USED_KEYS=FILE``: every recording this kernel used or made is listed
+    there (``jupyter-chat store prune`` keeps only those)."""
+    path = os.environ.get("JUPYTER_CHAT_USED_KEYS")
+    if path:
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(key + "\n")
 
 
 def make_turn(prep: Prepared, result: Result, record: dict[str, Any]) -> Turn:
@@ -170,6 +185,8 @@ def finish(
             )
             try:
                 store.put(recording)
+                SESSION.replay_counts["recorded"] += 1
+                note_used(key)
             except (OSError, ChatError) as exc:
                 why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
                 raise RecordingError(

@@ -59,6 +59,7 @@ class Session:
         self.replay_mode = "off"  # off, record, replay, auto, check (see replay.py)
         self.store: Any = None  # the replay store (replay.Store)
         self.pace = False  # replay at the recorded pace
+        self.replay_counts = {"hits": 0, "misses": 0, "recorded": 0}  # in this kernel
 
     def set_replay(
         self, mode: str, path: str | os.PathLike | None = None, pace: bool = False
@@ -71,7 +72,7 @@ class Session:
         store = Store(path) if path is not None else (self.store or Store(default_path()))
         if mode != "off":
             if store.path.exists():
-                store.records()  # a corrupted store is an error now, not at the first turn
+                store.refresh()  # a corrupted store is an error now, not at the first turn
             if mode in ("record", "auto"):
                 store.check_writable()
         self.replay_mode, self.store, self.pace = mode, store, pace
