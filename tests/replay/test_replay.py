@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import socket
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -118,19 +116,6 @@ def test_deleting_a_record_makes_that_turn_a_miss(server, store):
     assert jc.chat("one", model="local").record["replayed"]
     with pytest.raises(ReplayMissError):
         jc.chat("two", model="local")
-
-
-def test_two_processes_appending_to_one_store_do_not_corrupt_it(store):
-    code = (
-        "import sys\nfrom jupyter_chat.replay.store import Store\n"
-        "s = Store(sys.argv[1])\n"
-        "for i in range(40):\n"
-        "    s.put({'key': f'{sys.argv[2]}-{i}', 'request': {}, 'response': {'choices': []},"
-        " 'deltas': []})\n"
-    )
-    procs = [subprocess.Popen([sys.executable, "-c", code, str(store), tag]) for tag in "ab"]
-    assert [p.wait(60) for p in procs] == [0, 0]
-    assert len(Store(store).records()) == 80
 
 
 def test_check_mode_compares_with_the_recording(server, store):
