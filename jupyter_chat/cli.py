@@ -59,7 +59,7 @@ def _rerun(args: argparse.Namespace) -> int:
                 match = record.get("matches_recording")
                 state = {True: "matches", False: "DIFFERS", None: "no recording"}[match]
                 verdicts.append(match)
-                print(f"cell {n}: {record['provider']}:{record['model']} {state}")
+                print(f"cell {n}: {record['provider']}:{record.get('model')} {state}")
     if args.output:
         nbformat.write(nb, args.output)
         print(f"executed notebook written to {args.output}")

@@ -99,9 +99,12 @@ def _check_output(
     v = bind(verify(**kw, signers=signers), kw["response_contents"], [(answer, reasoning)])
     if v.state != "verified":
         return v
-    record = _record(out, turn)
-    if record.get("model") not in (None, kw["model"]):
-        return Verdict("invalid", "the model shown differs from the signed model")
+    meta = out.get("metadata") if isinstance(out.get("metadata"), dict) else {}
+    for record in (meta.get("jupyter_chat"), turn.get("record")):  # both are shown somewhere
+        if isinstance(record, dict):
+            shown = record.get("served_model") or record.get("model")
+            if shown not in (None, kw["model"]):
+                return Verdict("invalid", "the model shown differs from the signed model")
     asked = [m.get("content") for m in turn.get("messages") or () if isinstance(m, dict)]
     if not _in_order([c for c in asked if isinstance(c, str)], kw["request_messages"]):
         return Verdict("invalid", "the prompt shown differs from the signed request")
@@ -134,17 +137,11 @@ def signed_kwargs(signed: Any) -> dict[str, Any] | Verdict:
     }
 
 
-def _record(out: dict, turn: dict) -> dict:
-    meta = out.get("metadata")
-    record = meta.get("jupyter_chat") if isinstance(meta, dict) else None
-    if not isinstance(record, dict):
-        record = turn.get("record")
-    return record if isinstance(record, dict) else {}
-
-
 def _claims_verified(out: dict, data: dict, turn: dict) -> bool:
-    if _record(out, turn).get("signature") == "verified":
-        return True
+    meta = out.get("metadata") if isinstance(out.get("metadata"), dict) else {}
+    for record in (meta.get("jupyter_chat"), turn.get("record")):
+        if isinstance(record, dict) and record.get("signature") == "verified":
+            return True
     for mime in ("text/plain", "text/markdown"):
         text = _text(data.get(mime))
         if text and _CLAIM in html.unescape(text):

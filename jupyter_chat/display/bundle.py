@@ -9,6 +9,7 @@ from typing import Any
 
 from .._secrets import clip
 from .._text import one_line, plain
+from ..session.record import shown_record
 from .footer import footer
 from .markup import Html, Md, data_image, html_block, html_pre, html_text
 from .sanitize import MARKDOWN_LIMIT, answer_html
@@ -178,7 +179,7 @@ def bundle(
             "reasoning": reasoning,
             "tool_calls": tool_calls,
             "usage": record.get("usage"),
-            "record": record,
+            "record": shown_record(record),  # run facts (replayed, host) are in the metadata
             "error": error,
         }
         if images:

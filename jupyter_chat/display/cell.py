@@ -12,6 +12,7 @@ from ..session.api import internal_error
 from ..session.prepare import Prepared, hash_images, sent_params
 from ..session.record import make_record
 from ..session.run import Running
+from ..session.state import SESSION
 from ..session.turn import Turn
 from .bundle import bundle, show, thumbnails
 from .comm import FRONTEND
@@ -33,12 +34,15 @@ def stream_turn(prep: Prepared, fmt: str = "markdown", terminal: bool = False) -
         "thread": prep.thread,
     }
     running = Running(prep)
-    live = Live(early, shown, fmt, terminal, FRONTEND if req.stream else None)
-    if req.stream:
+    # A replayed (or unstreamed) turn is one display: every runner (nbval, which ignores
+    # display updates, included) records the same output. --pace replays it as a stream.
+    streaming = req.stream and (not running.replayed or SESSION.pace)
+    live = Live(early, shown, fmt, terminal, FRONTEND if streaming else None)
+    if streaming:
         live.show()
     try:
         for out in running:
-            if req.stream:
+            if streaming:
                 live.feed(out)
         turn = running.finish()
     except KeyboardInterrupt:

@@ -23,7 +23,8 @@ def safe_id(value: Any) -> str:
 
 def footer(record: dict[str, Any], status: str, elapsed: float | None = None) -> str:
     """``provider:model · seed 7 · 123 tokens · 2.1 s`` plus the state when not complete."""
-    parts = [f"{safe_id(record.get('provider'))}:{safe_id(record.get('model'))}"]
+    model = record.get("served_model") or record.get("model")  # the model that answered
+    parts = [f"{safe_id(record.get('provider'))}:{safe_id(model)}"]
     seed = (record.get("params") or {}).get("seed")
     if isinstance(seed, int):
         parts.append(f"seed {seed}")
@@ -37,8 +38,6 @@ def footer(record: dict[str, Any], status: str, elapsed: float | None = None) ->
         parts.append(f"{ms / 1000:.1f} s")
     if record.get("thread") and record.get("thread") != "default":
         parts.append(f"thread {safe_id(record['thread'])}")
-    if record.get("replayed") is True:
-        parts.append("replayed")
     sig = record.get("signature")
     if sig:
         parts.append(f"signature {sig if sig in SIGNATURE_STATES else safe_id(sig)}")

@@ -13,22 +13,34 @@ from ..providers.hooks import Verdict
 from ..stream import Result, split
 from .prepare import Prepared, request_hash, sent_params
 
+# how this run went, not what was asked and answered: kept in the output's metadata, out of
+# its data, so a notebook's outputs are the same live, replayed, and on another machine
+RUN_FIELDS = ("host", "replayed", "version")
+
 
 def make_record(prep: Prepared, result: Result, meta: Any, replayed: bool = False) -> dict:
+    """Everything about how the answer was produced: the model asked for and the model that
+    answered, every parameter, the ids, usage, time; never a key or a header."""
+    from .. import __version__
+
     req = prep.request
     record = {
         "provider": req.provider,
         "host": urlsplit(req.url).hostname,
-        "model": result.model or req.body.get("model"),
+        "model": req.body.get("model"),
+        "served_model": result.model,
         "params": sent_params(req),
         "thread": prep.thread,
         "request_hash": request_hash(req),
+        "response_id": result.id if isinstance(result.id, (str, int)) else None,
+        "provider_ids": provider_ids(result),
         "finish_reason": result.finish_reason,
         "usage": result.usage,
         "latency_ms": round(meta.latency_ms, 1),
         "system_fingerprint": result.system_fingerprint,
         "replayed": replayed,
         "complete": result.complete,
+        "version": __version__,
     }
     if prep.images:
         record["images"] = prep.images
@@ -46,6 +58,23 @@ def make_record(prep: Prepared, result: Result, meta: Any, replayed: bool = Fals
     if notes:
         record["notes"] = notes
     return record
+
+
+def provider_ids(result: Result) -> dict[str, Any]:
+    """The provider's own ids (``session_id``, ``completion_id``, ...): every ``*_id`` field of
+    the response and of its first choice."""
+    found = {}
+    extras = [result.extras, result.choices[0].extras if result.choices else {}]
+    for fields in extras:
+        for name, value in fields.items():
+            if name.endswith("_id") and isinstance(value, (str, int)):
+                found[name] = value
+    return found
+
+
+def shown_record(record: dict[str, Any]) -> dict[str, Any]:
+    """The record as an output's data holds it: without what differs from run to run."""
+    return {k: v for k, v in record.items() if k not in RUN_FIELDS}
 
 
 def signature_state(prep: Prepared, result: Result) -> Verdict | None:

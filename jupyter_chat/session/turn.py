@@ -28,4 +28,5 @@ class Turn:
 
     def __repr__(self) -> str:
         text = self.text if len(self.text) < 60 else self.text[:57] + "..."
-        return f"Turn({self.record.get('provider')}:{self.record.get('model')}, {text!r})"
+        model = self.record.get("served_model") or self.record.get("model")
+        return f"Turn({self.record.get('provider')}:{model}, {text!r})"

@@ -40,7 +40,7 @@ export function footerItems(
   if (status !== 'complete') {
     items.push(item(`jp-ChatTurn-state jp-mod-${safeClass(status)}`, status));
   }
-  if (record.provider || record.model) {
+  if (record.provider || record.served_model || record.model) {
     const title = [
       record.host ? `host ${record.host}` : '',
       record.system_fingerprint

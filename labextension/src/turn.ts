@@ -64,7 +64,14 @@ export class ChatTurnWidget extends Widget implements IRenderMime.IRenderer {
     this._status = status;
     this.node.dataset.status = status;
     this._renderPrompt(turn.messages || []);
-    this._renderFooter(turn, turn.record || {}, status, turn.usage);
+    // how this run went (replayed, host) is in the output's metadata, not its data
+    const run = ((model.metadata || {})['jupyter_chat'] || {}) as IRunRecord;
+    const record = {
+      ...(turn.record || {}),
+      replayed: run.replayed,
+      host: run.host
+    };
+    this._renderFooter(turn, record, status, turn.usage);
     this._renderBanner(status, turn);
     if (live) {
       const registry = streamRegistry();
@@ -373,7 +380,7 @@ export class ChatTurnWidget extends Widget implements IRenderMime.IRenderer {
         : badge(turn.signed, record.signature, {
             answer: turn.answer || '',
             reasoning: turn.reasoning || '',
-            model: typeof record.model === 'string' ? record.model : undefined
+            model: shownModel(record)
           });
     this._meta.replaceChildren(
       ...footerItems(record, status, usage, signature)
@@ -431,6 +438,12 @@ export class ChatTurnWidget extends Widget implements IRenderMime.IRenderer {
   private _meta!: HTMLElement;
   private _copy!: HTMLButtonElement;
   private _notes!: HTMLElement;
+}
+
+/** The model that answered, else the one asked for. */
+function shownModel(record: IRunRecord): string | undefined {
+  const model = record.served_model || record.model;
+  return typeof model === 'string' ? model : undefined;
 }
 
 function el<K extends keyof HTMLElementTagNameMap>(

@@ -42,6 +42,9 @@ export interface IRunRecord {
   provider?: string;
   host?: string;
   model?: string;
+  served_model?: string | null;
+  response_id?: string | number | null;
+  provider_ids?: Record<string, unknown>;
   params?: { seed?: number | null; [key: string]: unknown };
   thread?: string;
   request_hash?: string;

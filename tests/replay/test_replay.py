@@ -231,7 +231,8 @@ def _edit(output: dict, edit) -> dict:
             ),
             "the plain-text output shows another answer",
         ),
-        (lambda o: o["metadata"]["jupyter_chat"].update(model="gpt-5"), "the model shown"),
+        (lambda o: o["metadata"]["jupyter_chat"].update(served_model="gpt-5"), "the model shown"),
+        (lambda o: o["data"][MIME]["record"].update(served_model="gpt-5"), "the model shown"),
         (
             lambda o: o["data"][MIME]["messages"][0].update(content="Is LINK bearish?"),
             "the prompt shown differs",
