@@ -13,7 +13,7 @@ import httpx
 
 from .. import __version__
 from .._secrets import Secret, clip, public_url
-from ..errors import AuthenticationError, ConfigError, InvalidRequestError
+from ..errors import AuthenticationError, ChatError, ConfigError, InvalidRequestError
 from ..providers.config import CONFIG
 from ..providers.profiles import Profile
 
@@ -48,6 +48,7 @@ class Request:
     chain_id: int | None = None
     profile: Profile | None = None
     content: bytes = b""
+    unsendable: ChatError | None = None  # why it cannot be sent (no key, no base URL)
 
     @property
     def host(self) -> str:
@@ -99,7 +100,8 @@ def build_request(
     need_key: bool = True,
 ) -> Request:
     """Check everything and shape the request; raises before anything is sent. Without
-    ``need_key`` (a dry run) a missing key is shown, not an error."""
+    ``need_key`` (a dry run, a replay) a missing key or base URL is kept on the request as
+    ``unsendable``: shown by a dry run, raised if the request is ever sent."""
     profile = CONFIG.profile(provider)
     params = profile.check_params(dict(params or {}))
     if model is None:
@@ -112,11 +114,13 @@ def build_request(
     profile.check_model(model)
     if not messages:
         raise InvalidRequestError("no messages to send", provider=provider)
+    unsendable: ChatError | None = None
     try:
         base = profile.resolved_base_url()
-    except ConfigError:
+    except ConfigError as exc:
         if need_key:
             raise
+        unsendable = exc
         base = "${" + profile.url_var + "}"  # a dry run shows where the URL would come from
     if profile.null_content_as_empty:
         messages = [m if m.get("content") is not None else {**m, "content": ""} for m in messages]
@@ -132,13 +136,15 @@ def build_request(
     for name, var in profile.header_env.items():
         if os.environ.get(var):
             headers[name] = os.environ[var]
+    auth = None
     try:
         auth = key_auth(profile, base)
-    except AuthenticationError:
+    except AuthenticationError as exc:
         if need_key:
             raise
-        headers[profile.auth_header] = f"(no key set: {profile.key_var})"
-        auth = None
+        unsendable = unsendable or exc
+        headers[profile.auth_header] = f"(no key set: {profile.key_var})"  # never sent
+
     return Request(
         provider,
         join_url(base, profile.path),
@@ -149,6 +155,7 @@ def build_request(
         profile.chain_id,
         profile=profile,
         content=encode_body(provider, body),
+        unsendable=unsendable,
     )
 
 

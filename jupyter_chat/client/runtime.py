@@ -123,6 +123,8 @@ class Runtime:
         never silently replaced. ``acc`` and ``meta`` may be passed in to read the partial
         answer and the timings while it runs.
         """
+        if req.unsendable is not None:
+            raise req.unsendable  # built for a replay or a dry run, and yet it goes out
         settings = CONFIG.settings
         acc = acc if acc is not None else Accumulator(req.provider)
         meta = meta if meta is not None else Meta()

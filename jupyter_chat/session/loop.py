@@ -60,7 +60,9 @@ def run_tools(
         if params.get("tool_choice") not in (None, "auto", "none"):
             params["tool_choice"] = "auto"  # forced once; afterwards the model may answer
         messages = [*req.body["messages"], *exchange[-1 - len(turn.tool_calls) :]]
-        request = build_request(req.provider, req.body["model"], messages, params, req.stream)
+        request = build_request(
+            req.provider, req.body["model"], messages, params, req.stream, req.unsendable is None
+        )
         prep = dataclasses.replace(prep, request=request, file=False)
         turn = step(prep)
         steps += 1

@@ -63,7 +63,10 @@ def prepare(
         new[-1], image_info = _with_images(new[-1], images, profile)
     messages = [{"role": "system", "content": r.system}] if r.system else []
     messages += ([] if fresh else SESSION.history(r.thread, key)) + new
-    req = build_request(r.provider, r.model, messages, params, stream, need_key=not dry_run)
+    # replaying needs no key: a missing one is an error only if the request is sent
+    replaying = SESSION.replay_state()[0] in ("replay", "auto")
+    need_key = not (dry_run or replaying)
+    req = build_request(r.provider, r.model, messages, params, stream, need_key=need_key)
     return Prepared(req, new, r.thread, key, r.notes, fresh, functions, image_info)
 
 

@@ -810,3 +810,26 @@ def test_run_all_with_a_hostile_streamed_reply_runs_nothing(server, nb, tracker)
         f" {{cell_type: 'code', source: {json.dumps(CONTROL.format(tracker.url('control.png')))}}})"
     )
     assert_nothing_ran_or_loaded(nb, tracker, 3)
+
+
+def test_a_notebook_saved_by_jupyterlab_passes_strict_nbval_offline(server, nb):
+    """Record in JupyterLab (the extension streaming over its comm), save, then check the
+    saved file with strict nbval, offline: every runner records the same outputs."""
+    from test_notebooks import RESEARCH_CELLS, offline_env, strict_nbval
+
+    root = nb.lab.root
+    write_notebook(root / "saved-study.ipynb", RESEARCH_CELLS)
+    nb.open("saved-study.ipynb")
+    for i in range(len(RESEARCH_CELLS)):
+        nb.run(i)
+        if i == 0:
+            nb.wait_chat_comm()  # the turns below stream through the extension
+    nb.command("docmanager:save")
+    nb.page.wait_for_function("() => !window.jupyterapp.shell.currentWidget.context.model.dirty")
+    saved = json.loads((root / "saved-study.ipynb").read_text())
+    assert len(saved["cells"][1]["outputs"]) == 1  # one output per streamed turn
+    requests = len(server.requests)
+    out = strict_nbval(root / "saved-study.ipynb", offline_env(root), root)
+    assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-2000:]
+    assert f"{len(RESEARCH_CELLS)} passed" in out.stdout
+    assert len(server.requests) == requests

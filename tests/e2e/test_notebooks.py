@@ -1,4 +1,6 @@
-"""Every notebook under notebooks/ runs top to bottom under nbval, outputs compared (strict).
+"""Notebooks under real runners: every notebook under notebooks/ under strict nbval (outputs
+compared), a notebook recorded by nbclient then checked by strict nbval offline (no key, no
+reachable provider), and nbconvert on a chat notebook.
 
 The notebooks replay their answers from the stores shipped beside them, so the outputs are the
 same on every machine; scripts/record_notebooks.py re-records them against the local model.
@@ -7,6 +9,7 @@ The main job (the quickstart, live on the local model) is checked through `make 
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -36,7 +39,7 @@ def test_notebook_runs_under_nbval(notebook, tmp_path):
             "-q",
             "-p",
             "no:cacheprovider",
-            "--nbval-lax",
+            "--nbval",
             "--rootdir",
             str(tmp_path),
             str(notebook),
@@ -72,6 +75,69 @@ def test_the_main_job_runs_headless_on_the_local_model(tmp_path):
     assert "quickstart ok: 3 chat turns" in out.stdout  # the three %%chat cells
     assert (tmp_path / "quickstart.ipynb").exists() and (tmp_path / "quickstart.txt").exists()
     assert "· replayed" not in (tmp_path / "quickstart.txt").read_text()  # live, not replayed
+
+
+def offline_env(tmp_path) -> dict[str, str]:
+    """No key, and every provider's base URL at a port where nothing listens."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.endswith(("_API_KEY", "_BASE_URL")) and not k.startswith("JUPYTER_CHAT_")
+    }
+    from dialect_server import DIALECTS
+
+    for dialect in DIALECTS:
+        env[dialect.upper().replace("-", "_") + "_BASE_URL"] = "http://127.0.0.1:9/v1"
+    env["JUPYTER_CHAT_CONFIG"] = str(tmp_path / "none.toml")
+    return env
+
+
+def strict_nbval(path: Path, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval",
+         "--rootdir", str(cwd), str(path)],
+        capture_output=True, text=True, env=env, cwd=cwd, timeout=600,
+    )  # fmt: skip
+
+
+RESEARCH_CELLS = [
+    "%load_ext jupyter_chat\n%chat replay auto study.chat.jsonl",
+    "%%chat -m edenai:openai/gpt-4o -t study\nSummarise the method.",
+    "%%chat -m edenai:openai/gpt-4o -t study --no-stream\nAnd the result?",
+    "%%chat -m eigencloud --seed 3\nA second opinion.",
+    "import jupyter_chat\nturn = jupyter_chat.chat('Plain API call', model='openai:m')\n"
+    "print(turn.text, turn.record['served_model'])",
+    "turn",
+    "%%chat --compare openai:m1,eigencloud:m2\nCompare.",
+    "%chat history study",
+]
+
+
+def test_a_notebook_recorded_by_nbclient_passes_strict_nbval_offline(server, tmp_path):
+    """The research workflow: record a notebook (streamed turns, a whole one, the API, a
+    comparison) with nbclient, then check it with strict nbval with no key and no provider."""
+    import nbclient
+    import nbformat
+    from browser_lab import write_notebook
+    from kernel import kernel_env
+
+    path = write_notebook(tmp_path / "study.ipynb", RESEARCH_CELLS)
+    nb = nbformat.read(path, as_version=4)
+    nbclient.NotebookClient(
+        nb, timeout=120, resources={"metadata": {"path": str(tmp_path)}}
+    ).execute(env=kernel_env(server, str(tmp_path / "none.toml")))
+    nbformat.write(nb, path)
+    streamed = nb.cells[1].outputs
+    assert len(streamed) == 1 and "Hello from edenai." in streamed[0]["data"]["text/plain"]
+    requests = len(server.requests)
+    out = strict_nbval(path, offline_env(tmp_path), tmp_path)
+    assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-2000:]
+    assert f"{len(RESEARCH_CELLS)} passed" in out.stdout
+    assert len(server.requests) == requests  # offline: nothing was sent
+    broken = json.loads(path.read_text())
+    broken["cells"][1]["outputs"][0]["data"]["text/plain"] = "an answer never given"
+    path.write_text(json.dumps(broken))
+    assert strict_nbval(path, offline_env(tmp_path), tmp_path).returncode != 0  # it compares
 
 
 def test_nbconvert_on_a_chat_notebook_prints_no_comm_warning(server, tmp_path):
