@@ -1,5 +1,5 @@
 """``jupyter-chat``: verify signatures in a notebook or replay store; re-run a notebook and check
-its chat turns against their recordings."""
+its chat turns against their recordings; look after replay stores."""
 
 from __future__ import annotations
 
@@ -72,6 +72,37 @@ def _rerun(args: argparse.Namespace) -> int:
     return 1 if differs else 0
 
 
+def _store(args: argparse.Namespace) -> int:
+    from .replay import tools
+
+    if args.op == "stats":
+        for path in args.stores:
+            s = tools.stats(path)
+            by = ", ".join(f"{p} {n}" for p, n in s["providers"].items()) or "none"
+            print(
+                f"{path}: {s['recordings']} recordings in {s['lines']} lines "
+                f"({s['duplicates']} superseded), {s['bytes'] / 1e6:.2f} MB; "
+                f"torn last line: {'yes' if s['torn'] else 'no'}; by provider: {by}"
+            )
+    elif args.op == "compact":
+        for path in args.stores:
+            before, after = tools.compact(path)
+            print(f"{path}: {before} lines -> {after}")
+    elif args.op == "merge":
+        print(f"{args.out}: {tools.merge(args.out, args.stores)} recordings")
+    else:
+        keep = tools.used_keys(args.notebook)
+        if args.dry_run:
+            from .replay.store import Store
+
+            unused = Store(args.store).keys() - keep
+            print(f"{args.store}: {len(unused)} recordings unused by {args.notebook}")
+            return 0
+        before, after = tools.prune(args.store, keep)
+        print(f"{args.store}: {before} recordings -> {after} (used by {args.notebook})")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="jupyter-chat", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -88,6 +119,20 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--output", help="write the executed notebook here")
     r.add_argument("--timeout", type=int, default=600, help="seconds per cell")
     r.set_defaults(func=_rerun)
+    st = sub.add_parser("store", help="replay stores: stats, compact, merge, prune")
+    ops = st.add_subparsers(dest="op", required=True)
+    o = ops.add_parser("stats", help="recordings, duplicates, size, providers of each store")
+    o.add_argument("stores", nargs="+")
+    o = ops.add_parser("compact", help="rewrite each store with one line per recording")
+    o.add_argument("stores", nargs="+")
+    o = ops.add_parser("merge", help="merge stores into OUT (the most recent recording wins)")
+    o.add_argument("out")
+    o.add_argument("stores", nargs="+")
+    o = ops.add_parser("prune", help="keep only the recordings NOTEBOOK uses (run in replay)")
+    o.add_argument("store")
+    o.add_argument("--notebook", required=True, help="the notebook the store belongs to")
+    o.add_argument("--dry-run", action="store_true", help="say what would go, change nothing")
+    st.set_defaults(func=_store)
     args = parser.parse_args(argv)
     try:
         return args.func(args)

@@ -554,3 +554,17 @@ def test_a_turn_shown_as_a_value_is_sanitized_markdown(server, k):
     md = result["content"]["data"]["text/markdown"]
     assert md.startswith('<div class="jupyter-chat-answer"><p><strong>hi</strong> &lt;img')
     assert "<img" not in md
+
+
+def test_chat_replay_alone_tells_mode_store_and_this_kernels_counts(server, k, tmp_path):
+    store = tmp_path / "counts.chat.jsonl"
+    first = k.run(f"%chat replay auto {store}")
+    second = k.run(f"%chat replay auto {store}")
+    assert first.final["data"] == second.final["data"]  # the same whatever the store holds
+    k.run("%%chat -m local\nOne")  # a miss, recorded
+    k.run("%%chat -m local\nOne")  # a hit
+    status = k.run("%chat replay").final["data"]["text/plain"]
+    lines = {line.split("  ")[0]: line.split()[-1] for line in status.splitlines()[1:]}
+    assert lines["mode"] == "auto" and lines["recordings in it"] == "1"
+    assert (lines["replayed here"], lines["missed"], lines["recorded"]) == ("1", "1", "1")
+    k.run("%chat replay off")
