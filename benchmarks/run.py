@@ -16,7 +16,9 @@ benchmarks/results/CASE.json and prints its own details):
 * concurrency.py: ``jupyter_chat.map`` over 200 prompts at concurrency 16 against a 50 ms
   server, vs the ideal and the openai SDK;
 * memory.py: peak RSS growth for a 1,000-turn thread and a 10 MB streamed answer, vs bare
-  httpx and the openai SDK.
+  httpx and the openai SDK;
+* store.py: recording and replaying batches of 1,000 and 10,000 turns vs the same batch with
+  replay off, and opening stores of 1,000 to 100,000 recordings to replay one turn.
 
 Anchors are installed on first use into benchmarks/.anchors/ (git-ignored). Every figure is
 measured in this run on this machine; ratios are jupyter-chat / anchor (lower is better);
@@ -41,7 +43,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 RESULTS = HERE / "results"
-CASES = ("footprint", "client", "magics", "extension", "concurrency", "memory")
+CASES = ("footprint", "client", "magics", "extension", "concurrency", "memory", "store")
 
 
 # -- formatting --------------------------------------------------------------------------------
@@ -264,6 +266,50 @@ def rows_memory(d: dict) -> list[Row]:
     return out
 
 
+def rows_store(d: dict) -> list[Row]:
+    out = []
+    r = d["results"]
+    for n in ("1000", "10000"):
+        b = r[n]
+        off, rec = b["off"], b["record"]
+        out.append(
+            row(
+                f"8. record a batch of {int(n):,} streamed turns (map, concurrency 16): time per "
+                f"turn (store size; peak RSS growth)",
+                f"{rec['ms_per_turn']:.2f} ms ({mb(rec['store_mb'])}; +{mb(rec['peak_growth_mb'])})",
+                f"replay off {off['ms_per_turn']:.2f} ms (+{mb(off['peak_growth_mb'])})",
+                x(rec["wall_s"], off["wall_s"]),
+                "<= 1.2x replay off at 10,000" if n == "10000" else "none set",
+                rec["wall_s"] <= d["aims"]["record_ratio_at_10000"] * off["wall_s"]
+                if n == "10000"
+                else None,
+            )
+        )
+        out.append(
+            row(
+                f"8. replay the same {int(n):,} turns offline: time per turn",
+                f"{b['replay']['ms_per_turn']:.2f} ms",
+                f"replay off {off['ms_per_turn']:.2f} ms",
+                x(b["replay"]["wall_s"], off["wall_s"]),
+                "none set",
+                None,
+            )
+        )
+    for n in ("1000", "10000", "100000"):
+        o = r[n]["open"]["open_and_replay_ms"]
+        out.append(
+            row(
+                f"8. open a store of {int(n):,} recordings and replay one turn (fresh process)",
+                ms(o),
+                "-",
+                "-",
+                "well under 1 s at 100,000" if n == "100000" else "none set",
+                o < d["aims"]["open_ms_at_100000"] if n == "100000" else None,
+            )
+        )
+    return out
+
+
 # -- running -----------------------------------------------------------------------------------
 def run_case(name: str, quick: bool, log: Path) -> dict:
     """Run benchmarks/NAME.py; its output goes to the terminal and to ``log``."""
@@ -400,6 +446,7 @@ def main() -> int:
         ("concurrency", rows_concurrency),
         ("memory", rows_memory),
         ("footprint", rows_footprint),
+        ("store", rows_store),
     ]
     rows: list[Row] = []
     for name, build in table:

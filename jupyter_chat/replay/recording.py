@@ -13,8 +13,16 @@ from ..stream import Choice, Result
 VERSION = 1
 
 
+_RESULT_FIELDS = tuple(f.name for f in dataclasses.fields(Result) if f.name != "choices")
+_CHOICE_FIELDS = tuple(f.name for f in dataclasses.fields(Choice))
+
+
 def result_to_dict(result: Result) -> dict[str, Any]:
-    return dataclasses.asdict(result)
+    """The result as JSON-able data (field by field: ``dataclasses.asdict`` deep-copies
+    every value, a cost paid on every recorded turn). Nothing here is mutated later."""
+    out: dict[str, Any] = {name: getattr(result, name) for name in _RESULT_FIELDS}
+    out["choices"] = [{name: getattr(c, name) for name in _CHOICE_FIELDS} for c in result.choices]
+    return out
 
 
 def result_from_dict(d: dict[str, Any]) -> Result:

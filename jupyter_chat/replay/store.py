@@ -3,8 +3,8 @@ identical outputs.
 
 A JSON Lines file, one recording per line, keyed by a hash of the canonical request (provider,
 model, messages, every parameter, the seed included; never a key or a header). It is
-append-only: recording a turn appends one line (under a lock shared by every kernel, then
-fsync'd); a later recording of the same key wins; earlier lines are never rewritten, except by
+append-only: recording a turn appends one line (under a lock shared by every kernel; fsync'd
+in the background, a batch of appends at a time); a later recording of the same key wins; earlier lines are never rewritten, except by
 an explicit compaction (``jupyter-chat store compact``). Readers keep an index by key (the key
 leads each line, so indexing reads no JSON) and read only what was appended since they last
 looked; a recording is parsed when it is used. A torn last line (a kernel killed mid-write, a
@@ -19,12 +19,15 @@ for the whole kernel, whatever the notebook says.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import dataclasses
 import fcntl
 import json
 import os
 import stat
+import threading
+import time
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -53,6 +56,10 @@ class Store:
         self._lines = 0
         self._inode: int | None = None
         self._torn_warned = False
+        self._fd: int | None = None  # kept open for appending
+        self._lock_fd: int | None = None
+        self._end = -1  # where this writer's last append ended (-1: not known)
+        self._writer_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"Store({str(self.path)!r})"
@@ -150,30 +157,73 @@ class Store:
     # -- writing -------------------------------------------------------------------------
     def check_writable(self) -> None:
         """Refuse, before anything is sent, a store that could not be written: a device or
-        folder in its place, a read-only file, folder or file system."""
+        folder in its place, a read-only file, folder or file system (a few system calls)."""
         path = self.path
-        if path.exists() and not path.is_file():
-            raise ConfigError(f"the replay store {path} is not a regular file")
-        if path.exists() and not os.access(path, os.W_OK):
-            raise ConfigError(f"the replay store {path} is read-only")
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            st = None
+        if st is not None:
+            if not stat.S_ISREG(st.st_mode):
+                raise ConfigError(f"the replay store {path} is not a regular file")
+            if not os.access(path, os.W_OK):
+                raise ConfigError(f"the replay store {path} is read-only")
         folder = path.parent
         while not folder.exists():
             folder = folder.parent
-        if not os.access(folder, os.W_OK | os.X_OK):
+        if not os.access(folder, os.W_OK | os.X_OK):  # the lock file is made there
             raise ConfigError(f"cannot write the replay store: {folder} is not writable")
 
     def put(self, record: dict[str, Any]) -> None:
         """Append one recording (a later one of the same key wins), under the shared lock."""
         line = encode(record)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._lock(shared=False, wait=True):
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
+        with self._writer_lock:
+            self._open_writer()
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
             try:
-                _cut_torn_tail(fd)
+                fd = self._fd
+                st = os.fstat(fd)
+                if st.st_nlink == 0:  # a compaction replaced the file: append to the new one
+                    self._close_writer()
+                    self._open_writer()
+                    fd, st = self._fd, os.fstat(self._fd)
+                if st.st_size != self._end:  # another writer was here: is its last line whole?
+                    _cut_torn_tail(fd)
                 os.write(fd, line)
-                os.fsync(fd)
+                self._end = (
+                    os.fstat(fd).st_size if st.st_size != self._end else st.st_size + len(line)
+                )
             finally:
-                os.close(fd)
+                fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+        _FLUSHER.sync(self.path)
+
+    def _open_writer(self) -> None:
+        """The append and lock descriptors, kept open between recordings."""
+        if self._fd is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
+            self._end = -1  # unknown: check the tail before the first append
+        if self._lock_fd is None:
+            lock = self.path.with_name(self.path.name + ".lock")
+            self._lock_fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+
+    def _close_writer(self) -> None:
+        if self._fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._fd)
+            self._fd = None
+
+    def close(self) -> None:
+        with self._writer_lock:
+            self._close_writer()
+            if self._lock_fd is not None:
+                with contextlib.suppress(OSError):
+                    os.close(self._lock_fd)
+                self._lock_fd = None
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):
+            self.close()
 
     @contextlib.contextmanager
     def _lock(self, shared: bool, wait: bool) -> Iterator[bool]:
@@ -199,6 +249,55 @@ class Store:
             os.close(fd)
 
 
+class _Flusher:
+    """fsyncs stores in the background, coalescing: a batch of appends costs one fsync, and
+    the event loop that appended never waits for the disk. A recording is in the file (the
+    page cache) as soon as ``put`` returns, so a killed kernel loses nothing it finished; the
+    fsync makes it survive a power cut too, within one fsync's time."""
+
+    def __init__(self) -> None:
+        self._pending: set[Path] = set()
+        self._cond = threading.Condition()
+        self._thread: threading.Thread | None = None
+        atexit.register(self.flush)
+
+    def sync(self, path: Path) -> None:
+        with self._cond:
+            self._pending.add(path)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="store-fsync", daemon=True)
+                self._thread.start()
+            self._cond.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._pending:
+                    self._cond.wait()
+            time.sleep(0.02)  # let a batch of appends gather: one fsync covers them all
+            with self._cond:
+                paths, self._pending = self._pending, set()
+            for path in paths:
+                _fsync(path)
+
+    def flush(self) -> None:
+        """fsync what is pending now (at exit, and for callers that must know)."""
+        with self._cond:
+            paths, self._pending = self._pending, set()
+        for path in paths:
+            _fsync(path)
+
+
+def _fsync(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+_FLUSHER = _Flusher()
 _PREFIX = b'{"key": "'
 
 
