@@ -23,11 +23,16 @@ from .errors import (  # noqa: E402  (no third-party imports behind these)
 )
 
 if TYPE_CHECKING:
+    from .providers.config import Price
     from .providers.eigencloud import verify
     from .providers.profiles import Profile
-    from .session.api import achat, chat, map
+    from .session.api import achat, chat
+    from .session.batch_result import Batch
+    from .session.schema import Schema
+    from .session.structured import SchemaError
     from .session.tools import tool
     from .session.turn import Turn
+    from .widgets.batch import BatchInterrupted, imap, map
     from .widgets.compare import compare
     from .widgets.panel import panel
 
@@ -35,7 +40,12 @@ if TYPE_CHECKING:
 _LAZY = {
     "chat": "session.api",
     "achat": "session.api",
-    "map": "session.api",
+    "map": "widgets.batch",
+    "imap": "widgets.batch",
+    "Batch": "session.batch_result",
+    "BatchInterrupted": "widgets.batch",
+    "Schema": "session.schema",
+    "SchemaError": "session.structured",
     "Turn": "session.turn",
     "tool": "session.tools",
     "Profile": "providers.profiles",
@@ -46,6 +56,8 @@ _LAZY = {
 
 __all__ = [
     "AuthenticationError",
+    "Batch",
+    "BatchInterrupted",
     "ChatConnectionError",
     "ChatError",
     "ChatTimeoutError",
@@ -54,6 +66,8 @@ __all__ = [
     "NotFoundError",
     "ProviderError",
     "RateLimitError",
+    "Schema",
+    "SchemaError",
     "StreamCutError",
     "Turn",
     "achat",
@@ -61,6 +75,7 @@ __all__ = [
     "chat",
     "compare",
     "configure",
+    "imap",
     "load_ipython_extension",
     "local",
     "map",
@@ -68,6 +83,7 @@ __all__ = [
     "panel",
     "providers",
     "set_key",
+    "set_price",
     "set_replay",
     "tool",
     "verify",
@@ -138,6 +154,15 @@ def set_key(provider: str, key: str) -> None:
     from .providers.config import CONFIG
 
     CONFIG.set_key(provider, key)
+
+
+def set_price(model: str, input: float, output: float, cached_input: float | None = None) -> Price:
+    """Price ``PROVIDER:MODEL`` (or ``PROVIDER:*``) for this kernel, in USD per 1M input and
+    output tokens (and cached input tokens where the provider reports them); like a
+    ``[prices]`` entry in the config file, it gives every answer of that model a cost."""
+    from .providers.config import CONFIG
+
+    return CONFIG.set_price(model, {"input": input, "output": output, "cached_input": cached_input})
 
 
 def providers() -> dict[str, Profile]:

@@ -421,3 +421,33 @@ def wait_until(pred: Any, timeout: float = 5.0) -> bool:
             return True
         time.sleep(0.01)
     return False
+
+
+def completion(content: str, usage: dict | None = None, **extra: Any) -> Reply:
+    """A non-streamed ``chat.completion`` whose answer is ``content``."""
+    return Reply(
+        body={
+            "id": "c1",
+            "object": "chat.completion",
+            "created": 1,
+            "model": "m",
+            "usage": usage or USAGE,
+            **extra,
+            "choices": [
+                {
+                    "index": 0,
+                    "finish_reason": "stop",
+                    "message": {"role": "assistant", "content": content},
+                }
+            ],
+        }
+    )
+
+
+def last_user_text(body: dict) -> str:
+    """The text of the request's last user message."""
+    for m in reversed(body.get("messages", [])):
+        if m.get("role") == "user":
+            c = m.get("content")
+            return c if isinstance(c, str) else " ".join(p.get("text", "") for p in c)
+    return ""

@@ -34,6 +34,7 @@ from ..errors import (
 )
 from ..providers.config import CONFIG
 from ..stream import Accumulator, Result, no_surrogates
+from .limits import LIMITS, estimate_tokens
 from .status import status_error
 
 OnDelta = Callable[[list], None]
@@ -178,7 +179,7 @@ class Runtime:
             if cooldown > 0:
                 await asyncio.sleep(cooldown)
             try:
-                return await self._once(req, acc, forward, meta, settings)
+                return await self._limited(req, acc, forward, meta, settings)
             except ChatError as err:
                 tokens_shown = meta.ttft_ms is not None
                 if tokens_shown or not err.retryable or attempt >= settings.max_retries:
@@ -198,6 +199,21 @@ class Runtime:
                     if until is not None and self._cooldown.get(req.host) == until:
                         del self._cooldown[req.host]  # an interrupted wait pauses nobody
                     raise
+
+    async def _limited(
+        self, req: Any, acc: Accumulator, forward: OnDelta, meta: Meta, settings: Any
+    ) -> Result:
+        """One attempt inside the provider's limits (limits.py), when it has any."""
+        gate = LIMITS.gate(req.profile)
+        if gate is None:
+            return await self._once(req, acc, forward, meta, settings)
+        ticket = await gate.enter(estimate_tokens(req))
+        try:
+            return await self._once(req, acc, forward, meta, settings)
+        finally:
+            usage = acc.usage if isinstance(acc.usage, dict) else {}
+            used = usage.get("total_tokens")
+            gate.leave(ticket, used if isinstance(used, int) else None)
 
     async def _once(
         self, req: Any, acc: Accumulator, forward: OnDelta, meta: Meta, settings: Any

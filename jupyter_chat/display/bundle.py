@@ -13,6 +13,7 @@ from ..session.record import shown_record
 from .footer import footer
 from .markup import Html, Md, data_image, html_block, html_pre, html_text
 from .sanitize import MARKDOWN_LIMIT, answer_html
+from .structured import parsed_html, parsed_plain
 
 MIME = "application/vnd.jupyter-chat+json"
 STREAM_MARKDOWN_LIMIT = 64 * 1024  # a longer answer streams as escaped text, then renders
@@ -40,6 +41,7 @@ def turn_markdown(
     fmt: str = "markdown",
     images: list[dict[str, Any]] | None = None,
     streaming: bool = False,
+    parsed: tuple[str, Any] | None = None,
 ) -> Md:
     """A turn as one HTML block: the model's Markdown rendered and sanitized (sanitize.py),
     everything else escaped. The answer sits in its own ``jupyter-chat-answer`` div, so a
@@ -63,6 +65,11 @@ def turn_markdown(
         body = html_pre(answer, "" if fmt == "text" else fmt) if answer else Html("")
     else:
         body = answer_html(answer, limit)
+    if parsed is not None:  # the validated value, the answer it came from folded below it
+        parts.append(parsed_html(parsed[1], parsed[0]))
+        body = Html("<details><summary>Raw answer</summary>{}</details>").format(
+            html_pre(answer, "json")
+        )
     parts.append(ANSWER_OPEN + body + ANSWER_CLOSE)
     for call in tool_calls:
         fn = call.get("function") if isinstance(call.get("function"), dict) else {}
@@ -97,9 +104,16 @@ _BOX = (
 )
 
 
-def message_html(role: str, text: str, reasoning: str = "", foot: str = "") -> str:
+def message_html(
+    role: str,
+    text: str,
+    reasoning: str = "",
+    foot: str = "",
+    parsed: tuple[str, Any] | None = None,
+) -> str:
     """One message as HTML for an ``ipywidgets.HTML`` (which sets innerHTML: no sanitizer
-    stands behind it): the text rendered and sanitized like an answer, the rest escaped."""
+    stands behind it): the text rendered and sanitized like an answer, the rest escaped; with
+    ``parsed`` (schema name, value), the validated value, the raw answer folded."""
     bg = "var(--jp-layout-color2)" if role == "user" else "var(--jp-layout-color1)"
     parts = [
         Html('<div class="jupyter-chat-box" style="{}background:{}"><b>{}</b>').format(
@@ -110,7 +124,15 @@ def message_html(role: str, text: str, reasoning: str = "", foot: str = "") -> s
         parts.append(
             Html("<details><summary>Reasoning</summary>{}</details>").format(answer_html(reasoning))
         )
-    parts.append(answer_html(text))
+    if parsed is not None:
+        parts.append(parsed_html(parsed[1], parsed[0]))
+        parts.append(
+            Html("<details><summary>Raw answer</summary>{}</details>").format(
+                html_pre(text, "json")
+            )
+        )
+    else:
+        parts.append(answer_html(text))
     if foot:
         parts.append(
             Html(
@@ -130,11 +152,19 @@ ANSWER_OPEN = Html('<div class="jupyter-chat-answer">')
 ANSWER_CLOSE = Html("</div>")
 
 
-def turn_plain(answer: str, reasoning: str, tool_calls: list[dict], foot: str) -> str:
+def turn_plain(
+    answer: str,
+    reasoning: str,
+    tool_calls: list[dict],
+    foot: str,
+    parsed: tuple[str, Any] | None = None,
+) -> str:
     parts = []
     if reasoning:
         parts.append(f"[reasoning: {len(reasoning)} characters, hidden]")
-    if answer:
+    if parsed is not None:
+        parts.append(parsed_plain(parsed[1], parsed[0]))
+    elif answer:
         parts.append(answer)
     for call in tool_calls:
         fn = call.get("function") if isinstance(call.get("function"), dict) else {}
@@ -157,16 +187,17 @@ def bundle(
     structured: bool = True,
     signed: dict[str, Any] | None = None,
     images: list[dict[str, Any]] | None = None,
+    parsed: tuple[str, Any] | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The MIME bundle and metadata of a turn. ``status``: streaming, complete, incomplete,
-    interrupted or error."""
+    interrupted or error. ``parsed``: (schema name, the validated value as JSON data)."""
     foot = footer(record, status, elapsed)
     if error:
         foot += " · " + clip(one_line(error), 500)
     md = turn_markdown(
-        answer, reasoning, tool_calls, foot, fmt, images, streaming=status == "streaming"
+        answer, reasoning, tool_calls, foot, fmt, images, status == "streaming", parsed
     )
-    text = turn_plain(answer, reasoning, tool_calls, foot)
+    text = turn_plain(answer, reasoning, tool_calls, foot, parsed)
     if images:
         text = ", ".join(f"[image {one_line(i.get('label', ''))}]" for i in images) + "\n\n" + text
     data = markdown_bundle(md, text)
@@ -184,6 +215,8 @@ def bundle(
         }
         if images:
             data[MIME]["images"] = images
+        if parsed is not None:
+            data[MIME]["parsed"] = {"schema": parsed[0], "value": parsed[1]}
         if signed:  # EigenCloud: exactly what was signed, so a saved notebook can be verified
             data[MIME]["signed"] = signed
     return data, {"jupyter_chat": record} if structured else {}

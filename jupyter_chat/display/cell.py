@@ -58,6 +58,12 @@ def stream_turn(prep: Prepared, fmt: str = "markdown", terminal: bool = False) -
         raise err from None
     asked_tools = bool(turn.tool_calls and prep.functions)
     answer = pretty_json(turn.text) if fmt == "json" and not asked_tools else turn.text
+    parsed, error = None, None
+    if prep.schema is not None and not turn.schema_errors and not turn.tool_calls:
+        parsed = (prep.schema.name, prep.schema.plain(turn.parsed))
+    elif turn.schema_errors:
+        again = "; sent back to repair" if prep.repair > 0 and turn.complete else ""
+        error = f"does not match {prep.schema.name}: {'; '.join(turn.schema_errors[:3])}{again}"
     data, meta = bundle(
         answer=answer,
         reasoning=turn.reasoning,
@@ -68,6 +74,8 @@ def stream_turn(prep: Prepared, fmt: str = "markdown", terminal: bool = False) -
         fmt="markdown" if asked_tools else fmt,
         signed=turn.signed,
         images=thumbnails(prep.new) or None,
+        parsed=parsed,
+        error=error,
     )
     live.final(data, meta, turn.text)
     return turn

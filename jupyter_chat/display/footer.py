@@ -1,4 +1,5 @@
-"""The one footer of a turn, as plain text: ``provider:model · seed 7 · 123 tokens · 2.1 s``,
+"""The one footer of a turn, as plain text: ``provider:model · seed 7 · 123 tokens · $0.0012 ·
+2.1 s`` (the cost only when known),
 the thread, replay and signature state; names that do not look like ids are quoted, so a model
 name cannot pose as another part of it (the TypeScript footer follows the same rule)."""
 
@@ -9,6 +10,7 @@ import re
 from typing import Any
 
 from .._text import one_line
+from ..session.accounting import usd
 
 _ID = re.compile(r"[\w.:/@+-]{1,128}", re.ASCII)
 SIGNATURE_STATES = ("verified", "invalid", "not verifiable")
@@ -31,6 +33,9 @@ def footer(record: dict[str, Any], status: str, elapsed: float | None = None) ->
     usage = record.get("usage") if isinstance(record.get("usage"), dict) else {}
     if isinstance(usage.get("total_tokens"), int):
         parts.append(f"{usage['total_tokens']} tokens")
+    cost = record.get("cost") if isinstance(record.get("cost"), dict) else {}
+    if isinstance(cost.get("usd"), (int, float)) and not isinstance(cost["usd"], bool):
+        parts.append(usd(cost["usd"]))
     ms = record.get("latency_ms")
     if not isinstance(ms, (int, float)) and elapsed is not None:
         ms = elapsed * 1000

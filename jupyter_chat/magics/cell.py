@@ -19,6 +19,7 @@ from ..interpolate import interpolate
 from ..session.loop import ask_before_call, run_tools
 from ..session.prepare import Prepared, prepare
 from ..session.resolve import Ask
+from ..session.structured import drive
 from .options import parse_params
 
 
@@ -100,6 +101,8 @@ def run_cell_turn(magics: Any, args: Any, line: str, cell: str) -> None:
         key=magics.cell_key(line, cell),
         fresh=args.new,
         dry_run=args.dry_run,
+        schema=_schema(magics, args.schema) if args.schema else None,
+        repair=args.repair,
     )
     if args.dry_run:
         return _dry_run([prep])
@@ -110,7 +113,10 @@ def run_cell_turn(magics: Any, args: Any, line: str, cell: str) -> None:
     def step(p: Prepared) -> Any:
         return stream_turn(p, args.format, magics.terminal)
 
-    turn = run_tools(prep, step, args.max_steps, confirm, on_result=show_tool_result)
+    if prep.schema is not None:
+        turn = drive(prep, step)
+    else:
+        turn = run_tools(prep, step, args.max_steps, confirm, on_result=show_tool_result)
     if args.out:
         magics.shell.user_ns[args.out] = turn
     if args.format == "code":
@@ -119,6 +125,12 @@ def run_cell_turn(magics: Any, args: Any, line: str, cell: str) -> None:
 
 def _names(text: str) -> list[str]:
     return [n.strip() for n in text.split(",") if n.strip()]
+
+
+def _schema(magics: Any, name: str) -> Any:
+    if name not in magics.shell.user_ns:
+        raise UsageError(f"--schema: {name!r} is not defined in this notebook")
+    return magics.shell.user_ns[name]
 
 
 def _tool(magics: Any, name: str) -> Any:
@@ -163,7 +175,14 @@ def _compare(magics: Any, args: Any, prompt: str, params: dict[str, Any], seed_f
         asks = [Ask(m, None, args.system, args.seed, params, seed_from) for m in models]
         return _dry_run([prepare(prompt, a, stream=True, dry_run=True) for a in asks])
     view = compare(
-        prompt, models=models, seeds=seeds, system=args.system, seed_from=seed_from, **params
+        prompt,
+        models=models,
+        seeds=seeds,
+        system=args.system,
+        seed_from=seed_from,
+        schema=_schema(magics, args.schema) if args.schema else None,
+        repair=args.repair,
+        **params,
     )
     display(view)
     rows = []

@@ -1,5 +1,5 @@
 """What each ``%chat`` subcommand does: providers, models, threads, seeds, keys, defaults,
-replay, verify, export, the panel (line.py parses and dispatches)."""
+usage, replay, verify, export, the panel (line.py parses and dispatches)."""
 
 from __future__ import annotations
 
@@ -151,6 +151,36 @@ def history(args: Any) -> None:
 
     plain = "\n\n".join(f"{x.get('role')}: {_content(x)}" for x in msgs)
     show_md(history_markdown(msgs), plain)
+
+
+def usage(args: Any) -> None:
+    """Requests, tokens and cost per thread and for the notebook: sent (paid) and replayed
+    (saved) apart; "cost unknown" where no price or provider cost is known."""
+    thread = check_thread(args.thread) if args.thread else None
+    rows = [
+        [
+            name,
+            live.requests,
+            f"{live.tokens:,}",
+            _cost(live),
+            rp.requests,
+            f"{rp.tokens:,}",
+            _cost(rp),
+        ]
+        for name, live, rp in SESSION.ledger.rows(thread)
+    ]
+    header = ["thread", "sent", "tokens", "spent", "replayed", "tokens", "saved"]
+    show_md(*_table(header, rows))
+
+
+def _cost(tally: Any) -> str:
+    from ..session.accounting import usd
+
+    if not tally.requests:
+        return ""
+    if tally.unpriced == tally.requests:
+        return "cost unknown"
+    return usd(tally.usd) + (f" + {tally.unpriced} unpriced" if tally.unpriced else "")
 
 
 def clear(args: Any) -> None:

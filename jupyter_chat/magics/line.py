@@ -54,6 +54,9 @@ def parser_() -> Parser:
     cmd("thread", c.thread, "Switch the current thread.").add_argument("name")
     cmd("history", c.history, "Show a thread's messages.").add_argument("thread", nargs="?")
     cmd("clear", c.clear, "Empty a thread.").add_argument("thread", nargs="?")
+    cmd(
+        "usage", c.usage, "usage [THREAD]: tokens and cost per thread, sent and replayed apart."
+    ).add_argument("thread", nargs="?")
     cmd("system", c.system, "system TEXT | off | show: the notebook's system prompt.")
     cmd(
         "seed", c.seed, "seed N | off | show: the notebook seed cell seeds derive from."

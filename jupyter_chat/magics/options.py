@@ -69,6 +69,19 @@ def cell_parser() -> Parser:
         help="markdown (default); text; code (also offers the code as the next cell); json "
         "(parse and pretty-print); html",
     )
+    a(
+        "--schema",
+        metavar="NAME",
+        help="the answer must be JSON matching this notebook variable: a pydantic model, a "
+        "JSON-schema dict or a type (list[str], a TypedDict); shown parsed, in turn.parsed",
+    )
+    a(
+        "--repair",
+        type=int,
+        default=1,
+        metavar="N",
+        help="send an answer that does not match --schema back N times (default 1; 0: none)",
+    )
     a("-o", "--out", metavar="VAR", help="store the Turn in this variable")
     a("--dry-run", action="store_true", help="show the request that would be sent (no key)")
     a("--no-interpolate", action="store_true", help="send the cell body as it is")

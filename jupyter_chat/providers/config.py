@@ -18,6 +18,10 @@ The config file is TOML, at ``$JUPYTER_CHAT_CONFIG`` or ``~/.config/jupyter-chat
     base_url = "https://gateway.example.com/api/v1"
     auth_header = "X-PAT"
 
+    [prices]                      # USD per 1M tokens: a cost in every record
+    "edenai:openai/gpt-4o" = { input = 2.5, output = 10, cached_input = 1.25 }
+    "local:*" = { input = 0, output = 0 }
+
     [keys]                        # only honoured when the file is outside the notebook's folder
     edenai = "..."
 """
@@ -69,6 +73,7 @@ class Config:
         self._added: dict[str, dict[str, Any]] = {}  # add_provider() at run time
         self._keys: dict[str, Secret] = {}  # set_key() at run time
         self._profiles: dict[str, Profile] | None = None
+        self._prices: dict[str, Price] = {}  # set_price() at run time
 
     # -- the file ------------------------------------------------------------------------
     def _load_file(self) -> dict[str, Any]:
@@ -90,7 +95,8 @@ class Config:
                 data = tomllib.loads(path.read_text(encoding="utf-8"))
             except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
                 raise ConfigError(f"cannot read the config file {path}: {exc}") from None
-            unknown = set(data) - {"default_model", "client", "providers", "keys", "signers"}
+            known = {"default_model", "client", "providers", "keys", "signers", "prices"}
+            unknown = set(data) - known
             if unknown:
                 raise ConfigError(f"{path}: unknown section or key {sorted(unknown)[0]!r}")
             if "keys" in data and _inside(path, Path.cwd()):
@@ -177,6 +183,26 @@ class Config:
             self._profiles = None
             return profile
 
+    # -- prices ---------------------------------------------------------------------------
+    def set_price(self, model: str, price: dict[str, Any]) -> Price:
+        """Set the price of ``PROVIDER:MODEL`` (or ``PROVIDER:*``) for this kernel."""
+        p = make_price(model, price)
+        self._prices[model] = p
+        return p
+
+    def price(self, provider: str, *models: str | None) -> Price | None:
+        """The price of the first of ``models`` that has one, else the provider's ``*``."""
+        table = self._load_file().get("prices", {})
+        if not isinstance(table, dict):
+            raise ConfigError("[prices] must be a table of PROVIDER:MODEL = { input, output }")
+        names = [f"{provider}:{m}" for m in models if m] + [f"{provider}:*"]
+        for name in names:
+            if name in self._prices:
+                return self._prices[name]
+            if name in table:
+                return make_price(name, table[name])
+        return None
+
     # -- keys -----------------------------------------------------------------------------
     def set_key(self, provider: str, key: str) -> None:
         """Set a key for this kernel only, bound to the provider's current host."""
@@ -239,6 +265,36 @@ class Config:
             or self._load_file().get("default_model")
             or "local"
         )
+
+
+@dataclass(frozen=True)
+class Price:
+    """USD per million tokens."""
+
+    input: float
+    output: float
+    cached_input: float | None = None
+
+
+def make_price(name: str, fields: Any) -> Price:
+    where = f"the price of {name!r}"
+    if not isinstance(name, str) or ":" not in name:
+        raise ConfigError(f"{where}: name it PROVIDER:MODEL (or PROVIDER:*)")
+    if not isinstance(fields, dict) or not {"input", "output"} <= set(fields):
+        raise ConfigError(f"{where}: give input and output, USD per 1M tokens")
+    unknown = set(fields) - {"input", "output", "cached_input"}
+    if unknown:
+        raise ConfigError(f"{where}: unknown field {sorted(unknown)[0]!r}")
+    for k, v in fields.items():
+        if v is not None and (
+            isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v < float("inf")
+        ):
+            raise ConfigError(f"{where}: {k}={v!r}: expected a number >= 0 (USD per 1M tokens)")
+    return Price(
+        float(fields["input"]),
+        float(fields["output"]),
+        None if fields.get("cached_input") is None else float(fields["cached_input"]),
+    )
 
 
 def origin(url: str) -> str:

@@ -11,7 +11,7 @@ import math
 import os
 import re
 import uuid
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -100,6 +100,14 @@ class Profile(BaseModel):
     vision: bool = True  # accepts image parts
     data_url_images: bool = False  # images only as data: URLs (Adaptive)
     null_content_as_empty: bool = False  # llama-cpp-python answers 500 to content: null
+    # structured answers: response_format json_schema (OpenAI), json_object with a schema
+    # (llama.cpp servers: a grammar), or the schema asked for in words (no response_format)
+    structured: Literal["json_schema", "json_object", "instruction"] = "json_schema"
+    cost_field: str | None = None  # a top-level response field with the cost in USD (Eden AI)
+    # limits for every request to this provider from the kernel (batches, comparisons, cells)
+    rpm: int | None = Field(default=None, ge=1)  # requests started per minute
+    tpm: int | None = Field(default=None, ge=1)  # tokens per minute (estimated, then counted)
+    concurrency: int | None = Field(default=None, ge=1)  # requests at once
 
     @field_validator("base_url")
     @classmethod
@@ -253,6 +261,7 @@ _EIGENCLOUD: dict[str, Any] = dict(
     stream_usage=False,
     vision=False,  # gpt-oss and qwen3 read text; the signature covers string content only
     hooks="signed",
+    structured="instruction",
 )
 
 # providers.md section 2. Only documented parameters are accepted; users widen an
@@ -273,6 +282,7 @@ BUILTIN: dict[str, dict[str, Any]] = {
         ),
         default_model="gpt-oss-120b",
         stream_usage=False,
+        structured="instruction",
     ),
     "eigencloud": dict(
         _EIGENCLOUD,
@@ -311,6 +321,7 @@ BUILTIN: dict[str, dict[str, Any]] = {
         max_items={"fallbacks": 3},
         model_pattern=r"\S+",
         model_hint="Use provider/model (openai/gpt-4o), a bare model, or @edenai.",
+        cost_field="cost",
     ),
     "patgateway": dict(
         title="PAT-header gateway",
@@ -334,6 +345,7 @@ BUILTIN: dict[str, dict[str, Any]] = {
         header_env={"X-User-Id": "PATGATEWAY_USER_ID", "X-Project-Id": "PATGATEWAY_PROJECT_ID"},
         default_model="",
         models_path=None,
+        structured="instruction",
     ),
     "adaptive": dict(
         title="Adaptive Engine",
@@ -364,6 +376,7 @@ BUILTIN: dict[str, dict[str, Any]] = {
         models_path=None,
         data_url_images=True,
         hooks="server-tools",
+        structured="instruction",  # response_format is documented in prose, not in its API
     ),
     "openai": dict(title="Any OpenAI-compatible endpoint", base_url="https://api.openai.com/v1"),
     "local": dict(
@@ -372,6 +385,7 @@ BUILTIN: dict[str, dict[str, Any]] = {
         default_model="default",
         hooks="managed",
         null_content_as_empty=True,
+        structured="json_object",
         vision=False,  # the packaged model reads text; set vision = true for a vision GGUF
     ),
 }

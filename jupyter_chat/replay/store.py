@@ -124,6 +124,10 @@ class Store:
         self.refresh()
         return len(self._index)
 
+    def __contains__(self, key: object) -> bool:
+        self.refresh()
+        return key in self._index
+
     def get(self, key: str) -> dict[str, Any] | None:
         """The latest recording of ``key``, read from its line, or None."""
         self.refresh()
@@ -222,8 +226,11 @@ class Store:
                 self._lock_fd = None
 
     def __del__(self) -> None:
-        with contextlib.suppress(Exception):
+        # no module globals here (contextlib): at interpreter exit they may be gone
+        try:  # noqa: SIM105
             self.close()
+        except Exception:
+            pass
 
     @contextlib.contextmanager
     def _lock(self, shared: bool, wait: bool) -> Iterator[bool]:

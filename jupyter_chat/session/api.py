@@ -1,20 +1,21 @@
-"""The Python API: ``chat``, ``achat`` and ``map`` over the shared client, returning ``Turn``;
-every failure a one-line ``ChatError``."""
+"""The Python API: ``chat`` and ``achat`` over the shared client, returning ``Turn``; every
+failure a one-line ``ChatError`` (``map`` and ``imap``, with their progress, are in
+widgets/batch.py)."""
 
 from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import Iterable
 from typing import Any
 
 from .._secrets import clip
 from ..client.runtime import RUNTIME
-from ..errors import ChatError, ConfigError
+from ..errors import ChatError
 from .loop import ask_before_call, run_tools
 from .prepare import Prepared, prepare
 from .resolve import Ask, seed_source
-from .run import arun, run
+from .run import run
+from .structured import aturn, drive
 from .turn import Turn
 
 
@@ -53,11 +54,31 @@ def one_line_errors(fn: Any) -> Any:
     return wrapper
 
 
-def _prepare(prompt: Any, model, thread, system, seed, stream, tools, images, params) -> Prepared:
+def prepare_call(
+    prompt: Any,
+    model: str | None = None,
+    thread: str | None = None,
+    system: str | None = None,
+    seed: int | None = None,
+    stream: bool = False,
+    tools: list | None = None,
+    images: list | None = None,
+    schema: Any = None,
+    repair: int = 1,
+    **params: Any,
+) -> Prepared:
+    """The Python API's request for one prompt (checked; nothing is sent)."""
     server_tools = params.pop("server_tools", None)
     ask = Ask(model, thread, system, seed, params, seed_from=seed_source(prompt))
     return prepare(
-        prompt, ask, stream=stream, tools=tools, images=images, server_tools=server_tools
+        prompt,
+        ask,
+        stream=stream,
+        tools=tools,
+        images=images,
+        server_tools=server_tools,
+        schema=schema,
+        repair=repair,
     )
 
 
@@ -73,6 +94,8 @@ def chat(
     images: list | None = None,
     max_steps: int = 8,
     confirm: Any = None,
+    schema: Any = None,
+    repair: int = 1,
     **params: Any,
 ) -> Turn:
     """Send one prompt and wait for the answer.
@@ -91,10 +114,18 @@ def chat(
         the kernel until it answers (``max_steps`` requests at most). OpenAI tool dicts work too.
     images : paths, http(s) URLs, bytes, PIL images or matplotlib figures.
     confirm : True to ask before each tool call, or a function ``call -> bool``.
+    schema : a pydantic model, a JSON-schema dict or a type (``list[str]``, a ``TypedDict``):
+        the answer must be JSON that matches it; ``turn.parsed`` is the validated value.
+    repair : times an answer that does not match is sent back with what is wrong (0: none);
+        then a ``SchemaError`` that keeps the raw answer.
     **params : any parameter the provider accepts (checked before sending), such as
         ``tool_choice`` and ``parallel_tool_calls``; they add to ``%chat defaults``.
     """
-    prep = _prepare(prompt, model, thread, system, seed, stream, tools, images, params)
+    prep = prepare_call(
+        prompt, model, thread, system, seed, stream, tools, images, schema, repair, **params
+    )
+    if prep.schema is not None:
+        return drive(prep, run)
     confirm = ask_before_call if confirm is True else confirm or None
     return run_tools(prep, run, max_steps, confirm)
 
@@ -109,59 +140,13 @@ async def achat(
     stream: bool = False,
     tools: list | None = None,
     images: list | None = None,
+    schema: Any = None,
+    repair: int = 1,
     **params: Any,
 ) -> Turn:
     """``chat`` for async code: awaits the shared client's loop from any event loop (one
     request: tool calls come back in ``turn.tool_calls``, they are not run)."""
-    prep = _prepare(prompt, model, thread, system, seed, stream, tools, images, params)
-    return await asyncio.wrap_future(RUNTIME.submit(arun(prep)))
-
-
-@one_line_errors
-def map(
-    prompts: Iterable[str | list[dict]],
-    model: str | None = None,
-    concurrency: int = 8,
-    return_exceptions: bool = False,
-    *,
-    thread: str | None = None,
-    system: str | None = None,
-    seed: int | None = None,
-    stream: bool = False,
-    tools: list | None = None,
-    images: list | None = None,
-    **params: Any,
-) -> list[Turn | ChatError]:
-    """Send many prompts concurrently (at most ``concurrency`` at once); results keep order.
-
-    A 429 pauses every request to that host for the time the provider asks. With
-    ``return_exceptions=True`` a failed prompt gives its ``ChatError`` in place; otherwise
-    the first error is raised once all requests have finished.
-    """
-    if not isinstance(concurrency, int) or concurrency < 1:
-        raise ConfigError(f"concurrency must be a positive integer, got {concurrency!r}")
-    prepared = [  # all checked before any is sent
-        _prepare(p, model, thread, system, seed, stream, tools, images, dict(params))
-        for p in prompts
-    ]
-
-    async def run_all() -> list:
-        sem = asyncio.Semaphore(concurrency)
-
-        async def one(prep: Prepared) -> Turn:
-            async with sem:
-                try:
-                    return await arun(prep)
-                except (ChatError, asyncio.CancelledError):
-                    raise
-                except Exception as exc:
-                    raise internal_error(exc) from None
-
-        return await asyncio.gather(*(one(p) for p in prepared), return_exceptions=True)
-
-    results = RUNTIME.run(run_all())
-    if not return_exceptions:
-        for r in results:
-            if isinstance(r, BaseException):
-                raise r
-    return results
+    prep = prepare_call(
+        prompt, model, thread, system, seed, stream, tools, images, schema, repair, **params
+    )
+    return await asyncio.wrap_future(RUNTIME.submit(aturn(prep)))

@@ -31,6 +31,10 @@ class Prepared:
     images: list[dict[str, Any]] = field(default_factory=list)  # hashes, never the bytes
     file: bool = True  # file the turn in its thread (a tool loop files the whole exchange)
     check: Any = None  # check(turn) raises a ChatError when the answer cannot be used
+    schema: Any = None  # the Schema a structured answer must match (schema.py)
+    wrapped: bool = False  # the schema rides in an object ({"value": ...}) on the wire
+    repair: int = 1  # times an answer that does not match the schema is sent back
+    earlier: list[dict[str, Any]] = field(default_factory=list)  # attempts that did not match
 
 
 def prepare(
@@ -44,11 +48,20 @@ def prepare(
     key: str | None = None,
     fresh: bool = False,
     dry_run: bool = False,
+    schema: Any = None,
+    repair: int = 1,
 ) -> Prepared:
     """Resolve the ask and build the request; raises before anything is sent."""
+    from .schema import as_schema
+
     r = resolve(ask)
     profile = CONFIG.profile(r.provider)
     params = dict(r.params)
+    schema = as_schema(schema)
+    if schema is not None:
+        _check_structured(params, tools, repair)
+        if profile.structured != "instruction":
+            params["response_format"] = schema.response_format(profile.structured)
     functions: dict[str, Any] = {}
     switches = profile.quirks.tool_params(profile, server_tools, tools)
     if switches is not None:
@@ -63,11 +76,46 @@ def prepare(
         new[-1], image_info = _with_images(new[-1], images, profile)
     messages = [{"role": "system", "content": r.system}] if r.system else []
     messages += ([] if fresh else SESSION.history(r.thread, key)) + new
+    if schema is not None and profile.structured == "instruction":
+        messages[-1] = _with_text(messages[-1], schema.instruction())
     # replaying needs no key: a missing one is an error only if the request is sent
     replaying = SESSION.replay_state()[0] in ("replay", "auto")
     need_key = not (dry_run or replaying)
     req = build_request(r.provider, r.model, messages, params, stream, need_key=need_key)
-    return Prepared(req, new, r.thread, key, r.notes, fresh, functions, image_info)
+    wrapped = schema is not None and profile.structured == "json_schema" and not schema.is_object
+    return Prepared(
+        req,
+        new,
+        r.thread,
+        key,
+        r.notes,
+        fresh,
+        functions,
+        image_info,
+        schema=schema,
+        wrapped=wrapped,
+        repair=repair,
+    )
+
+
+def _check_structured(params: dict[str, Any], tools: Any, repair: Any) -> None:
+    if "response_format" in params:
+        raise ConfigError("give schema= or a response_format parameter, not both")
+    if tools:
+        raise ConfigError(
+            "schema= and tools= together are not supported",
+            hint="Run the tools first, then ask for the structured answer in a second call.",
+        )
+    if isinstance(repair, bool) or not isinstance(repair, int) or not 0 <= repair <= 5:
+        raise ConfigError(f"repair must be an integer from 0 to 5, got {repair!r}")
+
+
+def _with_text(message: dict[str, Any], text: str) -> dict[str, Any]:
+    """The message with ``text`` added as a last paragraph (or a last text part)."""
+    content = message.get("content")
+    if isinstance(content, list):
+        return {**message, "content": [*content, {"type": "text", "text": text}]}
+    return {**message, "content": f"{content}\n\n{text}" if content else text}
 
 
 def _new_messages(prompt: Any) -> list[dict[str, Any]]:

@@ -11,6 +11,7 @@ from ..errors import ConfigError
 from ..providers.config import CONFIG
 from ..providers.hooks import Verdict
 from ..stream import Result, split
+from .accounting import cost_of
 from .prepare import Prepared, request_hash, sent_params
 
 # how this run went, not what was asked and answered: kept in the output's metadata, out of
@@ -36,14 +37,21 @@ def make_record(prep: Prepared, result: Result, meta: Any, replayed: bool = Fals
         "provider_ids": provider_ids(result),
         "finish_reason": result.finish_reason,
         "usage": result.usage,
+        "cost": cost_of(req, result),
         "latency_ms": round(meta.latency_ms, 1),
         "system_fingerprint": result.system_fingerprint,
         "replayed": replayed,
         "complete": result.complete,
         "version": __version__,
     }
+    if record["cost"] is None:
+        del record["cost"]  # no price, no cost: never a made-up number
     if prep.images:
         record["images"] = prep.images
+    if prep.schema is not None:
+        record["schema"] = {"name": prep.schema.name, "hash": prep.schema.hash}
+    if prep.earlier:  # the answers sent back for repair before this one
+        record["repaired"] = {"attempts": len(prep.earlier) + 1, "earlier": prep.earlier}
     notes = list(prep.notes)
     verdict = signature_state(prep, result)
     if verdict is not None:

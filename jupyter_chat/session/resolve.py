@@ -39,6 +39,8 @@ RESERVED = {
     "dry_run": "--dry-run",
     "max_steps": "--max-steps or max_steps=",
     "confirm": "--confirm or confirm=",
+    "schema": "--schema NAME or schema=",
+    "repair": "--repair N or repair=",
 }
 
 

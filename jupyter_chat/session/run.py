@@ -105,11 +105,6 @@ async def arun(prep: Prepared, on_delta: OnDelta = None) -> Turn:
     return finish(prep, result, meta, deltas=deltas)
 
 
-def submit(prep: Prepared, on_delta: OnDelta = None) -> Any:
-    """Start a turn on the shared loop and return at once (a ``concurrent.futures.Future``)."""
-    return RUNTIME.submit(arun(prep, on_delta))
-
-
 def recording_for(prep: Prepared) -> dict[str, Any] | None:
     """The recording to serve instead of calling the provider, per the replay mode."""
     mode, store = SESSION.replay_state()
@@ -133,6 +128,12 @@ def recording_for(prep: Prepared) -> dict[str, Any] | None:
             "model and parameters (the seed too) are the ones recorded.",
         )
     return rec
+
+
+def will_replay(prep: Prepared) -> bool:
+    """Whether ``prep`` would be answered from the store (nothing counted, nothing read)."""
+    mode, store = SESSION.replay_state()
+    return mode in ("replay", "auto") and request_hash(prep.request) in store
 
 
 def note_used(key: str) -> None:
@@ -170,6 +171,9 @@ def finish(
     """Record the turn (record/auto mode) or compare it (check mode), check it, then file it:
     the thread changes only when everything before succeeded."""
     turn = make_turn(prep, result, make_record(prep, result, meta, replayed))
+    SESSION.ledger.add(turn.record)
+    if prep.schema is not None and not result.tool_calls:
+        turn.parsed, turn.schema_errors = prep.schema.parse(result.answer, prep.wrapped)
     mode, store = SESSION.replay_state()
     if not replayed and result.complete and store is not None:
         key = turn.record["request_hash"]

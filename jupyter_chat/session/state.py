@@ -1,4 +1,5 @@
-"""Per-notebook state: threads, defaults and the seed. One store, shared by every front end.
+"""Per-notebook state: threads, defaults, the seed, and the ledger of tokens and cost. One
+store, shared by every front end.
 
 A kernel serves one notebook, so this state lives for the kernel. A thread is a list of turns;
 each turn remembers the cell that produced it (its stable id, or a hash of its source), so
@@ -19,6 +20,7 @@ from ..errors import ConfigError
 
 _THREAD = re.compile(r"^[\w.-]{1,64}$")
 DEFAULT_THREAD = "default"
+NO_THREAD = "(no thread)"
 
 
 @dataclass
@@ -60,6 +62,7 @@ class Session:
         self.store: Any = None  # the replay store (replay.Store)
         self.pace = False  # replay at the recorded pace
         self.replay_counts = {"hits": 0, "misses": 0, "recorded": 0}  # in this kernel
+        self.ledger = Ledger()  # every answered request: tokens and cost (%chat usage)
 
     def set_replay(
         self, mode: str, path: str | os.PathLike | None = None, pace: bool = False
@@ -143,6 +146,66 @@ class Session:
             return None
         digest = hashlib.sha256(f"{self.seed}:{key}".encode()).digest()
         return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
+
+
+def count(v: Any) -> int:
+    """A token count as reported, or 0."""
+    return v if isinstance(v, int) and not isinstance(v, bool) and v > 0 else 0
+
+
+@dataclass
+class Tally:
+    requests: int = 0
+    tokens: int = 0
+    usd: float = 0.0
+    unpriced: int = 0  # requests whose cost is unknown
+
+    def add(self, record: dict[str, Any]) -> None:
+        self.requests += 1
+        usage = record.get("usage") if isinstance(record.get("usage"), dict) else {}
+        self.tokens += count(usage.get("total_tokens"))
+        cost = record.get("cost")
+        if isinstance(cost, dict) and isinstance(cost.get("usd"), (int, float)):
+            self.usd += cost["usd"]
+        else:
+            self.unpriced += 1
+
+    def __iadd__(self, other: Tally) -> Tally:
+        self.requests += other.requests
+        self.tokens += other.tokens
+        self.usd += other.usd
+        self.unpriced += other.unpriced
+        return self
+
+
+class Ledger:
+    """Every answered request in this kernel: per thread, live (paid) and replayed (saved)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.threads: dict[str, dict[str, Tally]] = {}
+
+    def add(self, record: dict[str, Any]) -> None:
+        kind = "replayed" if record.get("replayed") else "live"
+        with self._lock:
+            row = self.threads.setdefault(record.get("thread") or NO_THREAD, {})
+            row.setdefault(kind, Tally()).add(record)
+
+    def rows(self, thread: str | None = None) -> list[tuple[str, Tally, Tally]]:
+        """(thread, live, replayed) for one thread or all, then the notebook's total."""
+        with self._lock:
+            names = [thread] if thread else sorted(self.threads)
+            out = []
+            for name in names:
+                kinds = self.threads.get(name, {})
+                out.append((name, kinds.get("live", Tally()), kinds.get("replayed", Tally())))
+        if not thread:
+            live, replayed = Tally(), Tally()
+            for _, lv, rp in out:
+                live += lv
+                replayed += rp
+            out.append(("notebook", live, replayed))
+        return out
 
 
 SESSION = Session()

@@ -21,6 +21,8 @@ class Turn:
     result: Result = field(repr=False)
     messages: list[dict[str, Any]] = field(repr=False, default_factory=list)
     signed: dict[str, Any] | None = field(repr=False, default=None)  # to verify later
+    parsed: Any = field(repr=False, default=None)  # with schema=: the validated answer
+    schema_errors: list[str] = field(repr=False, default_factory=list)  # why it did not match
 
     @property
     def complete(self) -> bool:

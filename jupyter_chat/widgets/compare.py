@@ -12,6 +12,7 @@ import ipywidgets as w
 
 from ..session.prepare import prepare
 from ..session.resolve import Ask, resolve_model, seed_source
+from ..session.schema import as_schema
 from ..session.state import SESSION
 from .turn import StreamedTurn
 
@@ -19,12 +20,15 @@ from .turn import StreamedTurn
 class Compare(w.HBox):
     """The same prompt to several models (or seeds, temperatures) at once, in columns."""
 
-    def __init__(self, prompt: str, asks: list[Ask]) -> None:
+    def __init__(self, prompt: str, asks: list[Ask], schema: Any = None, repair: int = 1) -> None:
         self.columns = [w.HTML(layout=w.Layout(flex="1 1 16em", min_width="12em")) for _ in asks]
         super().__init__(self.columns, layout=w.Layout(flex_flow="row wrap", width="100%"))
         self.add_class("jp-ChatCompare")
         self.streams: list[StreamedTurn] = []
-        preps = [prepare(prompt, ask, stream=True) for ask in asks]  # all checked first
+        schema = as_schema(schema)
+        preps = [  # all checked first
+            prepare(prompt, ask, stream=True, schema=schema, repair=repair) for ask in asks
+        ]
         for col, label, prep in zip(self.columns, labels(asks), preps):
             self.streams.append(StreamedTurn(col, label, prep, lambda s: None))
 
@@ -59,6 +63,8 @@ def compare(
     temperatures: list[float] | None = None,
     system: str | None = None,
     seed_from: str | None = None,
+    schema: Any = None,
+    repair: int = 1,
     **params: Any,
 ) -> Compare:
     """Stream ``prompt`` to each model (or each seed / temperature) in parallel columns.
@@ -67,7 +73,8 @@ def compare(
     concurrently: N columns take about as long as the slowest. Each column goes through the
     session's one resolution rule: without ``seeds`` every column gets the seed derived from
     the prompt (``seed_from``: what it is derived from, the cell's text for ``%%chat
-    --compare``), so the columns differ only in what is compared."""
+    --compare``), so the columns differ only in what is compared. ``schema``: each column's
+    answer is validated (and repaired), as with ``chat``."""
     source = seed_from or seed_source(prompt)
     asks = [
         Ask(model=m, system=system, params=dict(params), seed_from=source) for m in models or [None]
@@ -80,7 +87,7 @@ def compare(
             for a in asks
             for t in temperatures
         ]
-    return Compare(prompt, asks)
+    return Compare(prompt, asks, schema, repair)
 
 
 def labels(asks: list[Ask]) -> list[str]:

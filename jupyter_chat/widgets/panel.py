@@ -22,6 +22,7 @@ from ..providers.config import CONFIG
 from ..session.export import export
 from ..session.prepare import prepare
 from ..session.resolve import Ask, resolve_model
+from ..session.schema import as_schema
 from ..session.state import SESSION
 from .composer import Composer, KeyField
 from .turn import StreamedTurn
@@ -40,7 +41,14 @@ def model_options() -> list[str]:
 class ChatPanel(w.VBox):
     """A chat panel bound to the notebook's session (see ``panel()``)."""
 
-    def __init__(self, model: str | None = None, thread: str | None = None) -> None:
+    def __init__(
+        self,
+        model: str | None = None,
+        thread: str | None = None,
+        schema: Any = None,
+        repair: int = 1,
+    ) -> None:
+        self.schema, self.repair = as_schema(schema), repair
         opts = model_options()
         start = model or SESSION.model or (opts[0] if opts else "local:default")
         self.model = w.Combobox(
@@ -168,7 +176,7 @@ class ChatPanel(w.VBox):
             seed_from="panel:" + text,
         )
         try:
-            prep = prepare(text, ask, stream=True)
+            prep = prepare(text, ask, stream=True, schema=self.schema, repair=self.repair)
         except ChatError as exc:
             return self._error(exc)
         self._error(None)
@@ -269,7 +277,10 @@ def _note(text: str) -> str:
     )
 
 
-def panel(model: str | None = None, thread: str | None = None) -> ChatPanel:
+def panel(
+    model: str | None = None, thread: str | None = None, schema: Any = None, repair: int = 1
+) -> ChatPanel:
     """A chat panel: message box, Send/Stop, thread and model pickers, parameters. Several may
-    be open at once; they share the notebook's threads and defaults with the magics."""
-    return ChatPanel(model, thread)
+    be open at once; they share the notebook's threads and defaults with the magics. With
+    ``schema``, every answer is validated (and repaired) and shown as the parsed value."""
+    return ChatPanel(model, thread, schema, repair)

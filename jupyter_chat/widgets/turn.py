@@ -7,11 +7,12 @@ from typing import Any
 
 import ipywidgets as w
 
+from ..client.runtime import RUNTIME
 from ..display.bundle import message_html
 from ..display.footer import footer
 from ..display.live import Texts, Throttle
 from ..session.prepare import Prepared
-from ..session.run import submit
+from ..session.structured import aturn
 from ..session.turn import Turn
 
 
@@ -25,7 +26,7 @@ class StreamedTurn:
         self.turn: Turn | None = None
         self.error: BaseException | None = None
         self.stopped = False
-        self.fut = submit(prep, self._delta)
+        self.fut = RUNTIME.submit(aturn(prep, self._delta))
         self.fut.add_done_callback(self._finished)
 
     def _delta(self, out: list) -> None:
@@ -48,9 +49,10 @@ class StreamedTurn:
 
     def _show(self, state: str) -> None:
         if self.turn is not None:
-            t = self.turn
+            t, schema = self.turn, self.prep.schema
+            parsed = (schema.name, schema.plain(t.parsed)) if schema is not None else None
             self.target.value = message_html(
-                self.label, t.text, t.reasoning, footer(t.record, "complete")
+                self.label, t.text, t.reasoning, footer(t.record, "complete"), parsed
             )
             return
         self.target.value = message_html(

@@ -1,0 +1,148 @@
+"""``map`` and ``imap``: many prompts (a list, an iterable, a DataFrame with a template) over
+the session's one path, with a progress bar (progress.py) that ends as a static summary."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable
+from typing import Any
+
+from ..errors import ChatError
+from ..session.api import one_line_errors, prepare_call
+from ..session.batch import Progress, Results, check_concurrency, is_frame, prepared, prompts_of
+from ..session.batch_result import Batch
+from ..session.prepare import Prepared
+from ..session.run import will_replay
+from ..session.schema import as_schema
+from ..session.state import SESSION
+from .progress import ProgressView
+
+
+class BatchInterrupted(ChatError):
+    """The batch was interrupted; ``batch`` holds what finished before, in order."""
+
+    def __init__(self, message: str, *, batch: Batch, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.batch = batch
+
+
+@one_line_errors
+def map(
+    items: Iterable[Any],
+    prompt: str | None = None,
+    *,
+    model: str | None = None,
+    concurrency: int = 8,
+    return_exceptions: bool = False,
+    progress: bool = True,
+    thread: str | None = None,
+    system: str | None = None,
+    seed: int | None = None,
+    stream: bool = False,
+    tools: list | None = None,
+    images: list | None = None,
+    schema: Any = None,
+    repair: int = 1,
+    **params: Any,
+) -> Batch:
+    """Send many prompts, at most ``concurrency`` at once; a ``Batch`` in input order.
+
+    ``items``: a list of prompts, any iterable, or a pandas DataFrame; with ``prompt`` (a
+    template) each item fills it: a row by column (``{text}``, ``{row["a b"]}``, ``{index}``),
+    a dict by key, anything else as ``{item}``, by the rules of ``%%chat`` (JSON and code pass
+    through). Every request is built and checked before any is sent. ``schema``: each answer
+    validated (``turn.parsed``), see ``chat``. A failed item raises its error once all have
+    finished, or stays in its place with ``return_exceptions=True``.
+
+    Run a long batch with ``%chat replay auto``: each answer is recorded as it finishes, so
+    running the same batch again after a crash, an interrupt or failures sends only what is
+    not recorded (``batch.replayed`` says how many were not sent). An interrupt keeps what
+    finished and raises ``BatchInterrupted`` (its ``batch``). A 429 pauses every request to
+    that host; ``rpm``, ``tpm`` and ``concurrency`` in a provider's config limit all of them.
+    """
+    check_concurrency(concurrency)
+    index = list(items.index) if is_frame(items) else None
+    make = functools.partial(
+        prepare_call,
+        model=model,
+        thread=thread,
+        system=system,
+        seed=seed,
+        stream=stream,
+        tools=tools,
+        images=images,
+        schema=as_schema(schema),  # built once for every item
+        repair=repair,
+        **params,
+    )
+    # all checked before any is sent
+    preps = list(prepared(prompts_of(items, prompt), make, return_exceptions))
+    to_send = sum(1 for p in preps if isinstance(p, Prepared) and not will_replay(p))
+    counts = Progress(total=len(preps))
+    view = ProgressView(counts, progress, to_send)
+    results = Results(iter(preps), concurrency, True, counts, view.tick)
+    done: list[Any] = []
+    try:
+        done.extend(results)
+    except KeyboardInterrupt:
+        batch = Batch(done, index[: len(done)] if index else None, results.hashes, len(preps))
+        view.end(batch)
+        raise BatchInterrupted(interrupted_message(batch, len(preps)), batch=batch) from None
+    batch = Batch(done, index, results.hashes, len(preps))
+    view.end(batch)
+    if not return_exceptions:
+        for r in batch:
+            if isinstance(r, BaseException):
+                raise r
+    return batch
+
+
+def imap(
+    items: Iterable[Any],
+    prompt: str | None = None,
+    *,
+    model: str | None = None,
+    concurrency: int = 8,
+    return_exceptions: bool = False,
+    thread: str | None = None,
+    system: str | None = None,
+    seed: int | None = None,
+    stream: bool = False,
+    tools: list | None = None,
+    images: list | None = None,
+    schema: Any = None,
+    repair: int = 1,
+    **params: Any,
+) -> Results:
+    """``map`` as an iterator: results in input order as they become available, the inputs
+    drawn only as requests free up (at most ``2 * concurrency`` held), so a batch of any
+    length runs in constant memory apart from what the caller keeps. Each item is checked
+    when it is drawn. Use it in ``with``: leaving the block cancels what is in flight
+    (finished answers are recorded already). No progress bar."""
+    check_concurrency(concurrency)
+    make = functools.partial(
+        prepare_call,
+        model=model,
+        thread=thread,
+        system=system,
+        seed=seed,
+        stream=stream,
+        tools=tools,
+        images=images,
+        schema=as_schema(schema),
+        repair=repair,
+        **params,
+    )
+    preps = prepared(prompts_of(items, prompt), make, return_exceptions)
+    return Results(preps, concurrency, return_exceptions)
+
+
+def interrupted_message(batch: Batch, total: int) -> str:
+    mode, _ = SESSION.replay_state()
+    kept = (
+        "each finished answer is recorded: run the same batch again to send only the rest"
+        if mode in ("record", "auto")
+        else "replay is off, so a re-run sends everything again (%chat replay auto records "
+        "each answer as it finishes)"
+    )
+    return f"batch interrupted after {batch.answered} of {total} answered; {kept}"
