@@ -1,5 +1,5 @@
 /**
- * The footer of a turn: model, seed, tokens, time, thread, finish, replay and signature
+ * The footer of a turn: model, seed, tokens, cost, time, thread, finish, replay and signature
  * state, as the kernel's footer (jupyter_chat/render.py `footer`) says them. Names that do not
  * look like ids are quoted, so a model name cannot pose as another part of the footer; the
  * signature badge is the browser's own verdict (signature.ts).
@@ -73,6 +73,20 @@ export function footerItems(
       item('jp-ChatTurn-tokens', `${u.total_tokens} tokens`, parts.join(' + '))
     );
   }
+  const cost = record.cost;
+  if (cost && typeof cost.usd === 'number' && Number.isFinite(cost.usd)) {
+    const source =
+      cost.source === 'provider' ? 'as the provider reported' : 'from [prices]';
+    items.push(
+      item(
+        'jp-ChatTurn-cost',
+        record.replayed === true ? `${usd(cost.usd)} saved` : usd(cost.usd),
+        record.replayed === true
+          ? `Replayed: not paid again (the answer cost ${usd(cost.usd)}, ${source})`
+          : `Cost ${source}`
+      )
+    );
+  }
   if (typeof record.latency_ms === 'number' && status !== 'streaming') {
     items.push(
       item('jp-ChatTurn-time', `${(record.latency_ms / 1000).toFixed(1)} s`)
@@ -110,6 +124,21 @@ export function footerItems(
     items.push(node);
   }
   return items;
+}
+
+/** `$0.0012`, `$0.012`, `$1.23`: two significant digits below a dollar (as the kernel). */
+export function usd(x: number): string {
+  if (x <= 0) {
+    return '$0';
+  }
+  const decimals = x >= 0.1 ? 2 : Math.min(8, 1 - Math.floor(Math.log10(x)));
+  return (
+    '$' +
+    x.toLocaleString('en-US', {
+      minimumFractionDigits: decimals,
+      maximumFractionDigits: decimals
+    })
+  );
 }
 
 function safeClass(status: string): string {

@@ -12,6 +12,7 @@ import { copyIcon } from '@jupyterlab/ui-components';
 import { Widget } from '@lumino/widgets';
 
 import { footerItems } from './footer';
+import { renderParsed } from './parsed';
 import { IStreamState, streamRegistry } from './registry';
 import { renderUntrustedMarkdown } from './safehtml';
 import { badge } from './signature';
@@ -196,7 +197,20 @@ export class ChatTurnWidget extends Widget implements IRenderMime.IRenderer {
       !reasoning &&
       !this._toolCalls.length
     );
-    if (answer !== this._shownAnswer || !streaming) {
+    const parsed = streaming ? null : this._turn?.parsed;
+    this._parsed.replaceChildren();
+    this._parsed.hidden = !parsed;
+    if (parsed) {
+      // the validated value; the answer it came from, folded, as the JSON it is
+      this._parsed.append(renderParsed(parsed.value, String(parsed.schema)));
+      const raw = el('details', 'jp-ChatTurn-raw');
+      raw.append(
+        el('summary', 'jp-ChatTurn-summary', 'Raw answer'),
+        el('pre', 'jp-ChatTurn-rawText', answer)
+      );
+      this._answerBox.replaceChildren(raw);
+      this._shownAnswer = null;
+    } else if (answer !== this._shownAnswer || !streaming) {
       await this._markdownInto(this._answerBox, answer, options);
       this._shownAnswer = answer;
     }
@@ -266,6 +280,8 @@ export class ChatTurnWidget extends Widget implements IRenderMime.IRenderer {
       'div',
       'jp-ChatTurn-answer jp-RenderedHTMLCommon jp-RenderedMarkdown'
     );
+    this._parsed = el('div', 'jp-ChatTurn-parsedBox');
+    this._parsed.hidden = true;
     this._tools = el('div', 'jp-ChatTurn-tools');
     this._banner = el('div', 'jp-ChatTurn-banner');
     this._banner.setAttribute('role', 'status');
@@ -290,6 +306,7 @@ export class ChatTurnWidget extends Widget implements IRenderMime.IRenderer {
       this._prompt,
       this._reasoningBox,
       this._waiting,
+      this._parsed,
       this._answerBox,
       this._tools,
       this._banner,
@@ -433,6 +450,7 @@ export class ChatTurnWidget extends Widget implements IRenderMime.IRenderer {
   private _reasoningBody!: HTMLElement;
   private _waiting!: HTMLElement;
   private _answerBox!: HTMLElement;
+  private _parsed!: HTMLElement;
   private _tools!: HTMLElement;
   private _banner!: HTMLElement;
   private _meta!: HTMLElement;

@@ -50,6 +50,7 @@ export interface IRunRecord {
   request_hash?: string;
   finish_reason?: string | null;
   usage?: IUsage | null;
+  cost?: { usd?: number; source?: string } | null;
   latency_ms?: number | null;
   system_fingerprint?: string | null;
   signature?: string;
@@ -72,4 +73,6 @@ export interface ITurn {
   record?: IRunRecord;
   error?: string | null;
   signed?: unknown;
+  /** With a schema: the validated answer (the raw answer is folded under it). */
+  parsed?: { schema: string; value: unknown } | null;
 }

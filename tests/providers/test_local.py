@@ -84,6 +84,33 @@ def test_two_concurrent_requests_both_complete(managed):
     assert all(t.complete and t.text for t in turns)
 
 
+def test_a_schema_constrains_even_the_small_base_model(managed):
+    """json_object with the schema: llama.cpp decodes by a grammar, so the 270M base model,
+    whose prose means nothing, still answers JSON that validates, first time."""
+    from typing import Literal
+
+    from pydantic import BaseModel
+
+    class Label(BaseModel):
+        label: Literal["positive", "negative", "neutral"]
+        stars: int
+
+    frame = ["Loved every minute.", "Dull and too long.", "It was fine."]
+    batch = jc.map(
+        frame,
+        "Review: {item}",
+        model="local",
+        schema=Label,
+        temperature=0,
+        max_tokens=40,
+        progress=False,
+        repair=0,
+    )
+    assert batch.answered == 3
+    for turn in batch:
+        assert isinstance(turn.parsed, Label) and "repaired" not in turn.record
+
+
 def test_null_content_beside_tool_calls_is_accepted(managed):
     messages = [
         {"role": "user", "content": "What is the weather?"},
