@@ -113,8 +113,12 @@ def _quiet_records(store: Store) -> dict[str, dict[str, Any]]:
 
 
 def _write(path: Path, records: Any) -> None:
+    """Write ``records`` to a new file beside ``path``, then move it into place (atomic); the
+    new file keeps the old one's permissions (mkstemp makes it private)."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        with contextlib.suppress(OSError):
+            os.chmod(tmp, path.stat().st_mode & 0o777)
         with os.fdopen(fd, "wb") as f:
             for rec in records:
                 f.write(encode(rec))

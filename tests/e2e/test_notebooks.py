@@ -160,3 +160,50 @@ def test_nbconvert_on_a_chat_notebook_prints_no_comm_warning(server, tmp_path):
     assert out.returncode == 0, out.stderr[-2000:]
     assert "comm target" not in out.stderr.lower() and "comm_open" not in out.stderr, out.stderr
     assert "Hello from local." in (tmp_path / "plain.nbconvert.ipynb").read_text()
+
+
+def test_the_batch_notebook_resumes_live_after_its_interruption(tmp_path):
+    """batch-evaluation.ipynb live on the real local model from an empty store: the imap loop
+    is interrupted after three rows, and the map that follows sends only the rows not recorded
+    (the summary's metadata says how many were replayed); the saved summary line is the one
+    a full replay shows."""
+    import shutil
+
+    import nbclient
+    import nbformat
+
+    source = ROOT / "notebooks" / "batch-evaluation.ipynb"
+    path = tmp_path / source.name
+    shutil.copy(source, path)  # the store is not copied: every answer is new
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.endswith(("_API_KEY", "_BASE_URL")) and not k.startswith("JUPYTER_CHAT_")
+    }
+    env["JUPYTER_CHAT_CONFIG"] = str(tmp_path / "none.toml")
+    nb = nbformat.read(path, as_version=4)
+    nbclient.NotebookClient(
+        nb, timeout=600, resources={"metadata": {"path": str(tmp_path)}}
+    ).execute(env=env)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    interrupted = next(c for c in code if "KeyboardInterrupt" in c.source)
+    assert [o["ename"] for o in interrupted.outputs if o["output_type"] == "error"] == [
+        "KeyboardInterrupt"
+    ]
+    printed = "".join(o.get("text", "") for o in interrupted.outputs)
+    assert [line.split()[0] for line in printed.splitlines()] == ["r1", "r2", "r3"]
+    resumed = next(c for c in code if c.source.startswith("batch = jupyter_chat.map"))
+    (summary,) = resumed.outputs  # the bar became the summary, in the same output
+    facts = summary["metadata"]["jupyter_chat_batch"]
+    assert facts["replayed"] >= 3 and facts["sent"] == 8 - facts["replayed"]
+    assert facts["failed"] == 0 and facts["spent_usd"] > 0 and facts["saved_usd"] > 0
+    shipped = nbformat.read(source, as_version=4)
+    shipped_summary = next(
+        c for c in shipped.cells if c.get("source", "").startswith("batch = jupyter_chat.map")
+    ).outputs[0]
+    assert (
+        summary["data"]["text/plain"].split(" · ")[:3]
+        == (shipped_summary["data"]["text/plain"].split(" · ")[:3])
+    )  # "batch: 8 items · 8 answered · 0 failed", live or replayed
+    store = tmp_path / "batch-evaluation.chat.jsonl"
+    assert len({json.loads(line)["key"] for line in store.read_text().splitlines()}) == 8

@@ -42,7 +42,9 @@ def test_compact_keeps_the_latest_of_each_and_readers_follow(tmp_path, capsys):
     s.put(rec("other", "x"))
     reader = Store(path)
     assert len(reader) == 2
+    path.chmod(0o640)
     assert cli(["store", "compact", str(path)]) == 0
+    assert path.stat().st_mode & 0o777 == 0o640  # the permissions it had
     assert "6 lines -> 2" in capsys.readouterr().out
     assert path.read_text().count("\n") == 2
     assert reader.get("same")["response"]["choices"][0]["answer"] == "4"  # re-indexed
