@@ -18,6 +18,8 @@ Routes:
   ``jupyter_chat.map``). The answer is ``ok`` plus the request's length.
 * ``POST /fast/v1/chat/completions``: the same at once, with a ~200-character answer (a long
   thread of turns, for memory).
+* ``POST /json/v1/chat/completions``: the same at once, the answer a small JSON object
+  (``{"label": "positive", "stars": 4}``), for structured answers.
 * ``POST /big/v1/chat/completions``: one streamed 10 MB answer (``BIG`` characters in pieces
   of ``BIG_PIECE``), built on first use.
 * ``GET /stats``: ``{"connections", "requests", "max_active"}``: connections accepted, requests
@@ -46,6 +48,7 @@ HEAD = (
     b"transfer-encoding: chunked\r\n\r\n"
 )
 LAST = b"0\r\n\r\n"
+JSON_ANSWER = '{"label": "positive", "stars": 4}'
 
 
 def chunk_obj(content: str | None, finish: str | None = None) -> dict:
@@ -130,7 +133,7 @@ async def main(n: int) -> None:
     big: list[bytes] = []
 
     async def answer(path: str, length: int, writer: asyncio.StreamWriter) -> None:
-        """The routes that take part in the stats: /slow, /fast and /big."""
+        """The routes that take part in the stats: /slow, /fast, /json and /big."""
         nonlocal requests, active, max_active
         active += 1
         max_active = max(max_active, active)
@@ -140,6 +143,8 @@ async def main(n: int) -> None:
                 writer.write(completion(f"ok {length}"))
             elif path.startswith("/fast/"):
                 writer.write(completion(FAST_ANSWER))
+            elif path.startswith("/json/"):
+                writer.write(completion(JSON_ANSWER))
             else:
                 if not big:
                     big.append(big_body())
@@ -179,6 +184,7 @@ async def main(n: int) -> None:
                 if path in (
                     "/slow/v1/chat/completions",
                     "/fast/v1/chat/completions",
+                    "/json/v1/chat/completions",
                     "/big/v1/chat/completions",
                 ):
                     await answer(path, length, writer)

@@ -67,6 +67,8 @@ class Config:
     def __init__(self) -> None:
         self._lock = threading.RLock()
         self._file_stamp: tuple | None = None
+        self._where: tuple | None = None  # what config_path() was worked out from
+        self._path = ""
         self._file: dict[str, Any] = {}
         self.settings = ClientSettings()
         self._runtime_settings: dict[str, Any] = {}
@@ -77,14 +79,20 @@ class Config:
 
     # -- the file ------------------------------------------------------------------------
     def _load_file(self) -> dict[str, Any]:
-        path = config_path()
+        """The file's contents, read again only when it changed (one stat per call: every
+        request asks several times, so the path is worked out only when the environment
+        that names it changes)."""
+        where = (os.environ.get("JUPYTER_CHAT_CONFIG"), os.environ.get("XDG_CONFIG_HOME"))
+        if where != self._where:
+            self._where, self._path = where, str(config_path())
         try:
-            st = path.stat()
-            stamp = (str(path), st.st_mtime_ns, st.st_size)
+            st = os.stat(self._path)
+            stamp = (self._path, st.st_mtime_ns, st.st_size)
         except OSError:
-            stamp = (str(path), None, None)
+            stamp = (self._path, None, None)
         if stamp == self._file_stamp:
             return self._file
+        path = Path(self._path)
         data: dict[str, Any] = {}
         if stamp[1] is not None:
             try:

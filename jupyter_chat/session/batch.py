@@ -137,6 +137,7 @@ class Results:
         return_exceptions: bool,
         progress: Progress | None = None,
         tick: Callable[[], None] | None = None,
+        keep_hashes: bool = False,
     ) -> None:
         check_concurrency(concurrency)
         self._preps = preps
@@ -147,7 +148,8 @@ class Results:
         self.progress = progress if progress is not None else Progress()
         self._tick = tick or (lambda: None)
         self._drawn = self._exhausted = False
-        self.hashes: list[str | None] = []  # the request hash of each input, in order
+        # the request hash of each input, in order (for map's Batch; imap holds none)
+        self.hashes: list[str | None] | None = [] if keep_hashes else None
 
     def __iter__(self) -> Results:
         return self
@@ -204,14 +206,15 @@ class Results:
 
     def _start(self, prep: Prepared | ChatError) -> concurrent.futures.Future:
         if isinstance(prep, ChatError):  # a bad item, kept in its place
-            self.hashes.append(None)
+            if self.hashes is not None:
+                self.hashes.append(None)
             fut: concurrent.futures.Future = concurrent.futures.Future()
             fut.set_exception(prep)
             self.progress.add(prep)
             return fut
-        self.hashes.append(request_hash(prep.request))
-        fut = RUNTIME.submit(self._one(prep))
-        return fut
+        if self.hashes is not None:
+            self.hashes.append(request_hash(prep.request))
+        return RUNTIME.submit(self._one(prep))
 
     async def _one(self, prep: Prepared) -> Any:
         from .api import internal_error

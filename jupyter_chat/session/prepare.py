@@ -193,8 +193,13 @@ def hash_images(message: dict[str, Any]) -> dict[str, Any]:
 
 
 def request_hash(req: Request) -> str:
-    """The key of a request in records and replay stores (streaming or not is transport)."""
+    """The key of a request in records and replay stores (streaming or not is transport);
+    worked out once per request (a built request is never changed)."""
+    cached = req.__dict__.get("_hash")
+    if cached is not None:
+        return cached
     blob = json.dumps(
         canonical_request(req), sort_keys=True, separators=(",", ":"), ensure_ascii=False
     )
-    return "sha256:" + hashlib.sha256(blob.encode()).hexdigest()
+    req.__dict__["_hash"] = key = "sha256:" + hashlib.sha256(blob.encode()).hexdigest()
+    return key

@@ -80,7 +80,7 @@ def map(
     to_send = sum(1 for p in preps if isinstance(p, Prepared) and not will_replay(p))
     counts = Progress(total=len(preps))
     view = ProgressView(counts, progress, to_send)
-    results = Results(iter(preps), concurrency, True, counts, view.tick)
+    results = Results(iter(preps), concurrency, True, counts, view.tick, keep_hashes=True)
     done: list[Any] = []
     try:
         done.extend(results)

@@ -50,7 +50,7 @@ def test_the_bar_ends_as_the_summary_in_the_same_output(server, k, tmp_path):
     assert any(" done" in v and "replayed" in v for v in labels)
 
     # everything recorded: no bar, the same summary as the only output
-    again = k.run(f"b = jupyter_chat.map([f'q{{i}}' for i in range(6)], model='local')")
+    again = k.run("b = jupyter_chat.map([f'q{i}' for i in range(6)], model='local')")
     shown = again.of("display_data")
     assert len(shown) == 1 and not again.of("update_display_data")
     assert shown[0]["content"]["data"] == summary["data"]
