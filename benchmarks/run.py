@@ -18,7 +18,10 @@ benchmarks/results/CASE.json and prints its own details):
 * memory.py: peak RSS growth for a 1,000-turn thread and a 10 MB streamed answer, vs bare
   httpx and the openai SDK;
 * store.py: recording and replaying batches of 1,000 and 10,000 turns vs the same batch with
-  replay off, and opening stores of 1,000 to 100,000 recordings to replay one turn.
+  replay off, and opening stores of 1,000 to 100,000 recordings to replay one turn;
+* batch.py: ``map`` and ``imap`` over 1,000 and 10,000 prompts vs ``AsyncOpenAI`` with a
+  semaphore, the structured-answer overhead per turn, ``imap``'s memory at 10,000 and 100,000
+  prompts (1,000,000 with ``benchmarks/batch.py --full``).
 
 Anchors are installed on first use into benchmarks/.anchors/ (git-ignored). Every figure is
 measured in this run on this machine; ratios are jupyter-chat / anchor (lower is better);
@@ -43,7 +46,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 RESULTS = HERE / "results"
-CASES = ("footprint", "client", "magics", "extension", "concurrency", "memory", "store")
+CASES = ("footprint", "client", "magics", "extension", "concurrency", "memory", "store", "batch")
 
 
 # -- formatting --------------------------------------------------------------------------------
@@ -310,6 +313,50 @@ def rows_store(d: dict) -> list[Row]:
     return out
 
 
+def rows_batch(d: dict) -> list[Row]:
+    out = []
+    for n, r in d["throughput"].items():
+        anchor = r["AsyncOpenAI"]
+        for name in ("jupyter_chat.map", "jupyter_chat.imap"):
+            out.append(
+                row(
+                    f"9. `{name.split('.')[1]}`, {int(n):,} prompts at concurrency 16, instant "
+                    "server: requests/s",
+                    f"{r[name]['per_s']:,.0f}/s",
+                    f"AsyncOpenAI + Semaphore(16) {anchor['per_s']:,.0f}/s",
+                    x(r[name]["seconds"], anchor["seconds"]),
+                    "none set",
+                    None,
+                )
+            )
+    s = d["structured"]
+    out.append(
+        row(
+            "9. structured answer (pydantic schema, response_format, validation): time per turn",
+            f"{s['schema_us_per_turn']:,.0f} µs (+{s['overhead_us_per_turn']:.0f} µs; "
+            f"parse {s['parse_us']:.1f} µs)",
+            f"no schema {s['plain_us_per_turn']:,.0f} µs",
+            x(s["schema_us_per_turn"], s["plain_us_per_turn"]),
+            "none set",
+            None,
+        )
+    )
+    mem = d["memory"]
+    first = mem[min(mem, key=int)]["growth_mb"]
+    for n, m in mem.items():
+        out.append(
+            row(
+                f"9. `imap` over {int(n):,} prompts: peak RSS growth",
+                f"+{mb(m['growth_mb'])} ({int(n) / m['seconds']:,.0f}/s)",
+                f"the same at {int(min(mem, key=int)):,}: +{mb(first)}",
+                x(m["growth_mb"], first),
+                "constant (no growth with length)",
+                None,
+            )
+        )
+    return out
+
+
 # -- running -----------------------------------------------------------------------------------
 def run_case(name: str, quick: bool, log: Path) -> dict:
     """Run benchmarks/NAME.py; its output goes to the terminal and to ``log``."""
@@ -447,6 +494,7 @@ def main() -> int:
         ("memory", rows_memory),
         ("footprint", rows_footprint),
         ("store", rows_store),
+        ("batch", rows_batch),
     ]
     rows: list[Row] = []
     for name, build in table:

@@ -212,6 +212,9 @@ def default_reply(dialect: str, req: dict, headers: dict[str, str]) -> Reply:
             )
         )
     text = f"Hello from {dialect}."
+    schema = requested_schema(req)
+    if schema is not None:  # what a server that constrains decoding returns: a valid instance
+        text = json.dumps(instance_of(schema))
     if not stream:
         return Reply(
             body={
@@ -239,6 +242,39 @@ def default_reply(dialect: str, req: dict, headers: dict[str, str]) -> Reply:
             {"id": "c1", "choices": [], "usage": USAGE},
         )
     )
+
+
+def requested_schema(req: dict) -> dict | None:
+    """The JSON schema of ``response_format`` (OpenAI's json_schema, llama.cpp's json_object)."""
+    fmt = req.get("response_format")
+    if not isinstance(fmt, dict):
+        return None
+    if fmt.get("type") == "json_schema":
+        return (fmt.get("json_schema") or {}).get("schema")
+    return fmt.get("schema") if fmt.get("type") == "json_object" else None
+
+
+def instance_of(schema: dict, defs: dict | None = None) -> Any:
+    """The simplest value a schema allows (first enum member, minimum, one array item)."""
+    defs = schema.get("$defs", defs or {})
+    if "$ref" in schema:
+        return instance_of(defs[schema["$ref"].rsplit("/", 1)[-1]], defs)
+    for key in ("const", "enum"):
+        if key in schema:
+            return schema[key] if key == "const" else schema[key][0]
+    for key in ("anyOf", "oneOf", "allOf"):
+        if key in schema:
+            return instance_of(schema[key][0], defs)
+    kind = schema.get("type", "object")
+    kind = kind[0] if isinstance(kind, list) else kind
+    if kind == "object":
+        props = schema.get("properties", {})
+        return {k: instance_of(v, defs) for k, v in props.items()}
+    if kind == "array":
+        return [instance_of(schema.get("items", {}), defs)] * max(1, schema.get("minItems", 1))
+    if kind in ("integer", "number"):
+        return schema.get("minimum", 1)
+    return {"boolean": True, "null": None}.get(kind, "text")
 
 
 def error_body(dialect: str, status: int, message: str) -> Any:

@@ -36,3 +36,11 @@ def test_the_readme_has_examples_and_every_one_runs(server, kernels):
         assert ran.reply["status"] == "ok", (block[:200], ran.error, ran.stderr[-500:])
     sent = [json.dumps(r.body) for r in server.requests]
     assert any("count 3, mean 2.0" in b for b in sent)  # {df.describe()} was filled in
+    # the batch example: a frame labelled with a schema through llama.cpp's json_object shape,
+    # then the same batch again under replay auto, all three replayed and nothing sent
+    shaped = [r.body for r in server.requests if "Label this review" in json.dumps(r.body)]
+    assert len(shaped) == 3  # sent once; the second map replayed every row
+    assert all(b["response_format"]["type"] == "json_object" for b in shaped)
+    check = k.run("print(batch.replayed, list(frame.index), frame['stars'].tolist(), turn.parsed)")
+    assert check.stdout.split()[:4] == ["3", "['r1',", "'r2',", "'r3']"], check.stdout
+    assert "sentiment='positive'" in check.stdout
