@@ -2,7 +2,10 @@
 
 The answer is parsed as CommonMark (with GFM tables and strikethrough) with raw HTML off, so
 HTML in an answer is shown as text. Images are never loaded: each becomes a marker naming it.
-Links keep only http(s) and mailto targets and open in a new tab. The HTML then goes through
+Links keep only http(s) and mailto targets and open in a new tab. Headings are demoted two
+levels (an answer's ``#`` is an ``h3``, never the size of the notebook's title) and marked
+``jp-toc-ignore``, so JupyterLab's table of contents, which reads the output's
+``text/markdown``, lists none of them. The HTML then goes through
 nh3 (the Rust ``ammonia`` sanitizer) with a short allow-list, so what reaches the page holds no
 script, handler, style, frame, form, remote load or relative link, whatever the parser made.
 """
@@ -23,19 +26,33 @@ _TAGS = {
     "h6", "hr", "i", "kbd", "li", "ol", "p", "pre", "s", "span", "strong", "sub", "sup",
     "table", "tbody", "td", "th", "thead", "tr", "ul",
 }  # fmt: skip
+_HEADINGS = {f"h{level}" for level in range(1, 7)}
 _ATTRIBUTES = {
     "a": {"href", "title"},
     "ol": {"start"},
     "code": {"class"},
     "span": {"class", "title"},
+    **{tag: {"class"} for tag in _HEADINGS},
 }
-_CLASS = re.compile(r"language-[A-Za-z0-9_+-]{1,32}|jupyter-chat-blocked")
+_CLASS = re.compile(r"language-[A-Za-z0-9_+-]{1,32}|jupyter-chat-blocked|jp-toc-ignore")
+HEADING_OFFSET = 2  # an answer's h1 is shown as h3, h2 as h4, ...; h6 stays h6
 
 
 def _keep(tag: str, attr: str, value: str) -> str | None:
     if attr == "class":
+        if tag in _HEADINGS and value != "jp-toc-ignore":
+            return None
         return value if _CLASS.fullmatch(value) else None
     return value
+
+
+def _demote_headings(state: Any) -> None:
+    """Headings two levels down, each marked for JupyterLab's table of contents to skip."""
+    for token in state.tokens:
+        if token.type in ("heading_open", "heading_close"):
+            token.tag = f"h{min(6, int(token.tag[1]) + HEADING_OFFSET)}"
+            if token.type == "heading_open":
+                token.attrSet("class", "jp-toc-ignore")
 
 
 @lru_cache(maxsize=1)
@@ -46,6 +63,7 @@ def _tools() -> tuple[Any, Any]:
     md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
     md.enable(["table", "strikethrough"])
     md.add_render_rule("image", _image)
+    md.core.ruler.push("demote_headings", _demote_headings)
     cleaner = nh3.Cleaner(
         tags=_TAGS,
         clean_content_tags={"script", "style"},
