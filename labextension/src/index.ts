@@ -10,6 +10,9 @@ import { ICommandPalette } from '@jupyterlab/apputils';
 import { IConsoleTracker } from '@jupyterlab/console';
 import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 
+import { notebookActions } from './actions';
+import { highlightChatCells } from './chatcell';
+import { setChatActions } from './codeblocks';
 import { watchSession } from './comm';
 import { addCommands, CommandIDs } from './commands';
 import { streamRegistry } from './registry';
@@ -29,6 +32,9 @@ const commandsPlugin: JupyterFrontEndPlugin<void> = {
     palette: ICommandPalette | null
   ) => {
     addCommands(app, tracker, palette);
+    setChatActions(notebookActions(tracker)); // "Insert below" on an answer's code blocks
+    tracker.forEach(highlightChatCells);
+    tracker.widgetAdded.connect((_, panel) => highlightChatCells(panel));
   }
 };
 

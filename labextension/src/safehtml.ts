@@ -22,6 +22,17 @@ export async function renderUntrustedMarkdown(
   source: string,
   options: IMarkdownOptions
 ): Promise<void> {
+  host.replaceChildren(await untrustedFragment(source, options));
+  if (options.typeset && options.latexTypesetter && source) {
+    await options.latexTypesetter.typeset(host);
+  }
+}
+
+/** Untrusted Markdown as checked nodes, math left as text for the typesetter. */
+export async function untrustedFragment(
+  source: string,
+  options: Pick<IMarkdownOptions, 'sanitizer' | 'markdownParser'>
+): Promise<DocumentFragment> {
   let html: string;
   if (!source) {
     html = '';
@@ -33,10 +44,7 @@ export async function renderUntrustedMarkdown(
   } else {
     html = `<pre>${escapeHtml(source)}</pre>`;
   }
-  host.replaceChildren(safeFragment(options.sanitizer.sanitize(html)));
-  if (options.typeset && options.latexTypesetter && source) {
-    await options.latexTypesetter.typeset(host);
-  }
+  return safeFragment(options.sanitizer.sanitize(html));
 }
 
 /**

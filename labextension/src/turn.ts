@@ -4,17 +4,17 @@
  * with the run record (model, seed, tokens, time, replay, signature) and a copy button.
  *
  * A turn that streams (status "streaming" with a turn_id) takes its text from the stream
- * registry, fed by the comm, and is re-rendered at most every ~50 ms; the final display
- * replaces it all.
+ * registry, fed by the comm, and is re-rendered at most every ~50 ms, block by block with
+ * math typeset as blocks settle (view.ts); the final display replaces it all.
  */
 import { IRenderMime } from '@jupyterlab/rendermime-interfaces';
 import { copyIcon } from '@jupyterlab/ui-components';
 import { Widget } from '@lumino/widgets';
 
+import { copyText, flashLabel } from './clipboard';
 import { footerItems } from './footer';
 import { renderParsed } from './parsed';
 import { IStreamState, streamRegistry } from './registry';
-import { renderUntrustedMarkdown } from './safehtml';
 import { badge } from './signature';
 import {
   IChatMessage,
@@ -24,6 +24,7 @@ import {
   MIME_TYPE,
   TurnStatus
 } from './types';
+import { MarkdownView } from './view';
 
 /** Milliseconds between two renders of a streaming answer, growing with its length. */
 export function streamInterval(chars: number): number {
@@ -65,15 +66,11 @@ export class ChatTurnWidget extends Widget implements IRenderMime.IRenderer {
     this._status = status;
     this.node.dataset.status = status;
     this._renderPrompt(turn.messages || []);
-    // how this run went (replayed, host) is in the output's metadata, not its data
+    // the run record is in the output's metadata (older outputs: also in the data)
     const run = ((model.metadata || {})['jupyter_chat'] || {}) as IRunRecord;
-    const record = {
-      ...(turn.record || {}),
-      replayed: run.replayed,
-      host: run.host
-    };
+    const record = { ...(turn.record || {}), ...run };
     this._renderFooter(turn, record, status, turn.usage);
-    this._renderBanner(status, turn);
+    this._renderBanner(status, { ...turn, record });
     if (live) {
       const registry = streamRegistry();
       if (this._turnId !== turn.turn_id) {
@@ -168,8 +165,7 @@ export class ChatTurnWidget extends Widget implements IRenderMime.IRenderer {
     const options = {
       sanitizer: this._options.sanitizer,
       markdownParser: this._options.markdownParser,
-      latexTypesetter: this._options.latexTypesetter,
-      typeset: !streaming
+      latexTypesetter: this._options.latexTypesetter
     };
     const answer = this._answer;
     const reasoning = this._reasoning;
@@ -186,7 +182,7 @@ export class ChatTurnWidget extends Widget implements IRenderMime.IRenderer {
     );
     if (this._reasoningBox.open || !streaming) {
       if (reasoning !== this._shownReasoning) {
-        await this._markdownInto(this._reasoningBody, reasoning, options);
+        await this._reasoningView.render(reasoning, options, streaming);
         this._shownReasoning = reasoning;
       }
     }
@@ -211,22 +207,12 @@ export class ChatTurnWidget extends Widget implements IRenderMime.IRenderer {
       this._answerBox.replaceChildren(raw);
       this._shownAnswer = null;
     } else if (answer !== this._shownAnswer || !streaming) {
-      await this._markdownInto(this._answerBox, answer, options);
+      await this._answerView.render(answer, options, streaming);
       this._shownAnswer = answer;
     }
     this._answerBox.hidden = !answer;
     this._copy.disabled = !answer;
-  }
-
-  /** Render into a scratch node, then swap in: a slow earlier render never lands last. */
-  private async _markdownInto(
-    host: HTMLElement,
-    source: string,
-    options: Parameters<typeof renderUntrustedMarkdown>[2]
-  ): Promise<void> {
-    const scratch = document.createElement('div');
-    await renderUntrustedMarkdown(scratch, source, options);
-    host.replaceChildren(...Array.from(scratch.childNodes));
+    this._copy.hidden = this._status === 'error'; // a failed turn has no answer to copy
   }
 
   private _unsubscribe(): void {
@@ -263,6 +249,7 @@ export class ChatTurnWidget extends Widget implements IRenderMime.IRenderer {
       'jp-ChatTurn-reasoningBody jp-RenderedHTMLCommon jp-RenderedMarkdown'
     );
     this._reasoningBox.append(this._reasoningBody);
+    this._reasoningView = new MarkdownView(this._reasoningBody);
     this._reasoningBox.hidden = true;
     this._reasoningBox.addEventListener('toggle', () => {
       if (this._reasoningBox.open && this._reasoning !== this._shownReasoning) {
@@ -280,6 +267,7 @@ export class ChatTurnWidget extends Widget implements IRenderMime.IRenderer {
       'div',
       'jp-ChatTurn-answer jp-RenderedHTMLCommon jp-RenderedMarkdown'
     );
+    this._answerView = new MarkdownView(this._answerBox);
     this._parsed = el('div', 'jp-ChatTurn-parsedBox');
     this._parsed.hidden = true;
     this._tools = el('div', 'jp-ChatTurn-tools');
@@ -408,21 +396,8 @@ export class ChatTurnWidget extends Widget implements IRenderMime.IRenderer {
   }
 
   private async _copyAnswer(): Promise<void> {
-    const text = this._answer;
-    let ok = false;
-    try {
-      await navigator.clipboard.writeText(text);
-      ok = true;
-    } catch {
-      ok = copyWithSelection(text);
-    }
-    const label = this._copy.querySelector('.jp-ChatTurn-copyLabel');
-    if (label) {
-      label.textContent = ok ? 'Copied' : 'Copy failed';
-      window.setTimeout(() => {
-        label.textContent = 'Copy';
-      }, 1500);
-    }
+    const ok = await copyText(this._answer);
+    flashLabel(this._copy.querySelector('.jp-ChatTurn-copyLabel'), ok);
     this.node.dataset.copied = ok ? 'yes' : 'no';
   }
 
@@ -450,6 +425,8 @@ export class ChatTurnWidget extends Widget implements IRenderMime.IRenderer {
   private _reasoningBody!: HTMLElement;
   private _waiting!: HTMLElement;
   private _answerBox!: HTMLElement;
+  private _answerView!: MarkdownView;
+  private _reasoningView!: MarkdownView;
   private _parsed!: HTMLElement;
   private _tools!: HTMLElement;
   private _banner!: HTMLElement;
@@ -505,22 +482,4 @@ function prettyJson(text: string): string {
 function countWords(text: string): number {
   const words = text.trim().split(/\s+/);
   return words[0] ? words.length : 0;
-}
-
-function copyWithSelection(text: string): boolean {
-  const area = document.createElement('textarea');
-  area.value = text;
-  area.setAttribute('readonly', '');
-  area.style.position = 'fixed';
-  area.style.opacity = '0';
-  document.body.appendChild(area);
-  area.select();
-  let ok = false;
-  try {
-    ok = document.execCommand('copy');
-  } catch {
-    ok = false;
-  }
-  area.remove();
-  return ok;
 }
