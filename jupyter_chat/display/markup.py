@@ -166,6 +166,32 @@ def html_block(block: Html) -> Md:
     return Md(str(block).replace("\r", "&#13;").replace("\n", "&#10;"))
 
 
+GRID = (
+    "display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,18em),1fr));"
+    "gap:8px;width:100%"
+)
+
+
+def grid_block(columns: Iterable[tuple[Any, Md]], head: Html | None = None) -> Md:
+    """Blocks made by ``html_block`` side by side in one HTML block (columns that wrap at
+    narrow widths), each under its label (escaped); ``head`` above them."""
+    cells = []
+    for label, block in columns:
+        if not isinstance(block, Md) or not block.startswith("<div"):
+            raise TypeError("grid_block() takes blocks made by html_block()")
+        cells.append(
+            Html(
+                '<div class="jupyter-chat-column" style="min-width:0"><p><strong>{}</strong></p>'
+            ).format(html_text(label, True))
+            + Html(str(block))  # already one line of safe HTML (html_block)
+            + Html("</div>")
+        )
+    grid = Html('<div class="jupyter-chat-grid" style="{}">{}</div>').format(
+        Html(GRID), Html("").join(cells)
+    )
+    return html_block(Html('<div class="jupyter-chat-compare">{}{}</div>').format(head or "", grid))
+
+
 # -- HTML ------------------------------------------------------------------------------------
 def html_text(value: Any, one_line: bool = False) -> Html:
     return Html(str(value).translate(_HTML_LINE_TABLE if one_line else _HTML_TABLE))

@@ -8,12 +8,10 @@ from typing import Any
 
 from IPython.core.error import UsageError
 
-from .._secrets import clip
-from .._text import one_line
 from ..display.bundle import show
 from ..display.cell import show_tool_result, stream_turn
 from ..display.formats import code_of, pretty_json
-from ..display.markup import fence, plain_table, table
+from ..display.markup import fence
 from ..errors import ProviderError
 from ..interpolate import interpolate
 from ..session.loop import ask_before_call, run_tools
@@ -161,8 +159,9 @@ def _dry_run(preps: list[Prepared]) -> None:
 
 
 def _compare(magics: Any, args: Any, prompt: str, params: dict[str, Any], seed_from: str) -> None:
-    """Columns in widget frontends, then a summary table that every frontend shows. Each
-    column is asked as a cell would be (the same derived seed); nothing else is built."""
+    """The columns stream in widget frontends; the cell ends with the static comparison
+    that every frontend shows. Each column is asked as a cell would be (the same derived
+    seed); nothing else is built."""
     from IPython.display import display
 
     from ..widgets.compare import compare
@@ -184,16 +183,6 @@ def _compare(magics: Any, args: Any, prompt: str, params: dict[str, Any], seed_f
         repair=args.repair,
         **params,
     )
-    display(view)
-    rows = []
-    for model, turn in zip(models, view.wait()):
-        if isinstance(turn, BaseException) or turn is None:
-            rows.append([model, f"error: {clip(one_line(str(turn)), 200)}", "", ""])
-            continue
-        tokens = (turn.usage or {}).get("total_tokens", "")
-        seconds = f"{turn.record['latency_ms'] / 1000:.1f} s"
-        rows.append([model, clip(" ".join(turn.text.split()), 120), tokens, seconds])
-    header = ["model", "answer", "tokens", "time"]
-    show(table(header, rows), plain_table(header, rows))
+    display(view)  # runs until every column has finished, then leaves the static grid
     if args.out:
         magics.shell.user_ns[args.out] = view.turns

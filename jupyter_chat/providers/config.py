@@ -268,11 +268,11 @@ class Config:
         return {**DEFAULT_SIGNERS, **updated}
 
     def default_model(self) -> str:
-        return (
-            os.environ.get("JUPYTER_CHAT_MODEL")
-            or self._load_file().get("default_model")
-            or "local"
-        )
+        return os.environ.get("JUPYTER_CHAT_MODEL") or self.default_model_setting() or "local"
+
+    def default_model_setting(self) -> str | None:
+        """``default_model`` in the config file, if it sets one."""
+        return self._load_file().get("default_model") or None
 
 
 @dataclass(frozen=True)

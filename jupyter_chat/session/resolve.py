@@ -17,6 +17,7 @@ Every front end goes through ``resolve``: ``%%chat``, the panel, ``compare()``, 
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -124,3 +125,28 @@ def seed_source(prompt: Any) -> str:
     import json
 
     return "prompt:" + json.dumps(prompt, sort_keys=True, ensure_ascii=False, default=str)
+
+
+def answerable_models() -> list[str]:
+    """``PROVIDER:MODEL`` for every provider that can answer now: a key present (or none
+    needed) and a model to ask (its default); what a model picker offers."""
+    return [
+        f"{name}:{p.default_model}"
+        for name, p in CONFIG.profiles().items()
+        if p.default_model and CONFIG.usable(p)
+    ]
+
+
+def opening_model() -> str:
+    """The model a chat UI opens on: the notebook's (``%chat use``, ``JUPYTER_CHAT_MODEL``,
+    ``default_model`` in the config), else the first provider with a key and a default
+    model, else ``local``; never a provider without a model."""
+    chosen = SESSION.model or os.environ.get("JUPYTER_CHAT_MODEL")
+    chosen = chosen or CONFIG.default_model_setting()
+    if chosen:
+        provider, model = resolve_model(chosen)
+        model = model or CONFIG.profile(provider).default_model
+        if model:
+            return f"{provider}:{model}"
+    keyed = [m for m in answerable_models() if not m.startswith("local:")]
+    return keyed[0] if keyed else "local"

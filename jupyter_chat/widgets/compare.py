@@ -1,5 +1,7 @@
-"""The comparison: the same prompt to several models (or seeds, temperatures) at once, each
-column streaming as it arrives."""
+"""The comparison: the same prompt to several models (or seeds, temperatures) at once, in a
+grid of columns that wrap at narrow widths, each streaming as it arrives. Shown in a cell, it
+runs until every column has finished, then leaves a static output (display/compare.py), so a
+saved notebook shows it without a kernel or widget state."""
 
 from __future__ import annotations
 
@@ -10,27 +12,41 @@ from typing import Any
 
 import ipywidgets as w
 
+from ..display.compare import compare_bundle, label_html, totals_line
 from ..session.prepare import prepare
 from ..session.resolve import Ask, resolve_model, seed_source
 from ..session.schema import as_schema
 from ..session.state import SESSION
 from .turn import StreamedTurn
 
+GRID = "repeat(auto-fit, minmax(min(100%, 18em), 1fr))"
 
-class Compare(w.HBox):
+
+class Compare(w.VBox):
     """The same prompt to several models (or seeds, temperatures) at once, in columns."""
 
     def __init__(self, prompt: str, asks: list[Ask], schema: Any = None, repair: int = 1) -> None:
-        self.columns = [w.HTML(layout=w.Layout(flex="1 1 16em", min_width="12em")) for _ in asks]
-        super().__init__(self.columns, layout=w.Layout(flex_flow="row wrap", width="100%"))
+        self.prompt = prompt
+        self.labels = labels(asks)
+        self.columns = [w.Output(layout=w.Layout(min_width="0")) for _ in asks]
+        cells = [
+            w.VBox([w.HTML(label_html(name)), col], layout=w.Layout(min_width="0"))
+            for name, col in zip(self.labels, self.columns)
+        ]
+        self.grid = w.GridBox(
+            cells, layout=w.Layout(grid_template_columns=GRID, grid_gap="8px", width="100%")
+        )
+        self.grid.add_class("jp-ChatCompare-grid")
+        self.totals = w.HTML()
+        super().__init__([self.grid, self.totals], layout=w.Layout(width="100%"))
         self.add_class("jp-ChatCompare")
         self.streams: list[StreamedTurn] = []
         schema = as_schema(schema)
         preps = [  # all checked first
             prepare(prompt, ask, stream=True, schema=schema, repair=repair) for ask in asks
         ]
-        for col, label, prep in zip(self.columns, labels(asks), preps):
-            self.streams.append(StreamedTurn(col, label, prep, lambda s: None))
+        for col, prep in zip(self.columns, preps):
+            self.streams.append(StreamedTurn(col, prep, self._column_done, errors_inline=True))
 
     @property
     def turns(self) -> list[Any]:
@@ -39,8 +55,7 @@ class Compare(w.HBox):
 
     def wait(self, timeout: float = 300) -> list[Any]:
         """Each column's Turn (or error) once all have finished. An interrupt stops them all
-        (each keeps its partial answer, marked stopped) and is raised."""
-
+        (each keeps its partial answer, marked interrupted) and is raised."""
         try:
             for s in self.streams:
                 # errors are kept in the column and in .turns; an interrupt is not swallowed
@@ -54,6 +69,28 @@ class Compare(w.HBox):
     def stop(self) -> None:
         for s in self.streams:
             s.fut.cancel()
+
+    def static(self) -> dict[str, Any]:
+        """The finished comparison as an output bundle every frontend renders."""
+        return compare_bundle(self.prompt, self.labels, self.streams)
+
+    def _ipython_display_(self) -> None:
+        """Shown as a cell's output: the live grid, then, once every column has finished
+        (or the cell is interrupted), the static comparison in the same output."""
+        from IPython.display import display
+
+        handle = display(self._repr_mimebundle_(), raw=True, display_id=True)
+        try:
+            self.wait()
+        finally:
+            for s in self.streams:  # the columns' last updates come from the loop thread
+                with contextlib.suppress(Exception, concurrent.futures.CancelledError):
+                    s.fut.result(5)
+            handle.update(self.static(), raw=True)
+
+    def _column_done(self, stream: StreamedTurn) -> None:
+        if all(s.fut.done() for s in self.streams):
+            self.totals.value = label_html(totals_line(self.streams), note=True)
 
 
 def compare(
@@ -74,7 +111,8 @@ def compare(
     session's one resolution rule: without ``seeds`` every column gets the seed derived from
     the prompt (``seed_from``: what it is derived from, the cell's text for ``%%chat
     --compare``), so the columns differ only in what is compared. ``schema``: each column's
-    answer is validated (and repaired), as with ``chat``."""
+    answer is validated (and repaired), as with ``chat``. Shown as a cell's value, the cell
+    runs until every column has finished and leaves a static comparison."""
     source = seed_from or seed_source(prompt)
     asks = [
         Ask(model=m, system=system, params=dict(params), seed_from=source) for m in models or [None]
@@ -91,15 +129,23 @@ def compare(
 
 
 def labels(asks: list[Ask]) -> list[str]:
-    """What tells the columns apart: the model, the seed, the temperature."""
+    """What tells the columns apart, and only that: ``local``, ``seed 2``, ``T=0.7``."""
+    models = [a.model or resolve_default() for a in asks]
+    seeds = [a.seed for a in asks]
+    temps = [a.params.get("temperature") for a in asks]
+    systems = [a.system for a in asks]
     out = []
-    for a in asks:
-        parts = [a.model or resolve_default()]
-        if a.seed is not None:
-            parts.append(f"seed {a.seed}")
-        if "temperature" in a.params:
-            parts.append(f"T={a.params['temperature']}")
-        out.append(" · ".join(parts))
+    for i, _ in enumerate(asks):
+        parts = []
+        if len(set(models)) > 1:
+            parts.append(models[i])
+        if len(set(seeds)) > 1 and seeds[i] is not None:
+            parts.append(f"seed {seeds[i]}")
+        if len(set(temps)) > 1 and temps[i] is not None:
+            parts.append(f"T={temps[i]}")
+        if len(set(systems)) > 1:
+            parts.append(f"system {i + 1}")
+        out.append(" · ".join(parts) or models[i])
     return out
 
 

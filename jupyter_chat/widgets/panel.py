@@ -2,8 +2,10 @@
 the same shared client.
 
 A panel's request runs on the client's loop thread, so the kernel stays free for other cells;
-the answer streams into the panel on the display's throttle; Stop cancels the request and
-keeps the partial answer, marked incomplete. Model text is rendered and sanitized like cells'.
+the answer streams into the transcript (transcript.py) as a cell's output would, on the
+display's throttle; Stop cancels the request and keeps the partial answer, marked
+interrupted. It sends only the parameters the user set; the rest are the notebook's defaults
+or the provider's.
 """
 
 from __future__ import annotations
@@ -14,28 +16,17 @@ from typing import Any
 
 import ipywidgets as w
 
-from .._secrets import clip
-from ..display.bundle import message_html
-from ..display.markup import Html, html_text
-from ..errors import AuthenticationError, ChatError
-from ..providers.config import CONFIG
+from ..errors import AuthenticationError, ChatError, ConfigError
 from ..session.export import export
 from ..session.prepare import prepare
-from ..session.resolve import Ask, resolve_model
+from ..session.resolve import Ask, answerable_models, opening_model, resolve_model
 from ..session.schema import as_schema
 from ..session.state import SESSION
 from .composer import Composer, KeyField
+from .transcript import Transcript, note_html
 from .turn import StreamedTurn
 
-
-def model_options() -> list[str]:
-    """PROVIDER:MODEL for every provider that can be used now (key present, or none needed)."""
-    opts = []
-    for name, p in CONFIG.profiles().items():
-        if not CONFIG.usable(p):
-            continue
-        opts.append(f"{name}:{p.default_model}" if p.default_model else f"{name}:")
-    return opts
+NUMBERS = (("temperature", float, 0, 2), ("top_p", float, 0, 1), ("max_tokens", int, 1, None))
 
 
 class ChatPanel(w.VBox):
@@ -49,11 +40,11 @@ class ChatPanel(w.VBox):
         repair: int = 1,
     ) -> None:
         self.schema, self.repair = as_schema(schema), repair
-        opts = model_options()
-        start = model or SESSION.model or (opts[0] if opts else "local:default")
+        start = model or opening_model()
+        opts = answerable_models()
         self.model = w.Combobox(
             value=start,
-            options=opts,
+            options=opts if start in opts else [start, *opts],
             description="Model",
             ensure_option=False,
             layout=w.Layout(flex="1 1 14em"),
@@ -68,16 +59,8 @@ class ChatPanel(w.VBox):
         self.new_btn = w.Button(description="New", tooltip="start a new thread")
         self.clear_btn = w.Button(description="Clear", tooltip="empty this thread")
         self.export_btn = w.Button(description="Export", tooltip="write THREAD.md here")
-        p = SESSION.params
-        self.temperature = w.FloatSlider(
-            value=p.get("temperature", 0.7), min=0, max=2, step=0.05, description="temperature"
-        )
-        self.top_p = w.FloatSlider(
-            value=p.get("top_p", 1.0), min=0, max=1, step=0.01, description="top_p"
-        )
-        self.max_tokens = w.BoundedIntText(
-            value=p.get("max_tokens", 512), min=1, max=1_000_000, description="max tokens"
-        )
+        self.export_note = w.HTML()
+        self.numbers = {name: self._number(name) for name, *_ in NUMBERS}
         self.seed = w.IntText(value=SESSION.seed or 0, description="seed")
         self.seed_fixed = w.ToggleButton(
             value=False,
@@ -85,7 +68,10 @@ class ChatPanel(w.VBox):
             tooltip="fixed: send this seed; off: derived per prompt",
         )
         self.system = w.Textarea(
-            value=SESSION.system or "", description="system", layout=w.Layout(width="100%")
+            value="",
+            placeholder=f"default: {SESSION.system}" if SESSION.system else "default: none",
+            description="system",
+            layout=w.Layout(width="100%"),
         )
         self.extra = w.Text(
             value="",
@@ -95,9 +81,7 @@ class ChatPanel(w.VBox):
         )
         params = w.VBox(
             [
-                self.temperature,
-                self.top_p,
-                self.max_tokens,
+                *self.numbers.values(),
                 w.HBox([self.seed, self.seed_fixed]),
                 self.system,
                 self.extra,
@@ -105,28 +89,30 @@ class ChatPanel(w.VBox):
         )
         self.params = w.Accordion(children=[params], titles=("Parameters",))
         self.params.selected_index = None
-        self.history = w.HTML(layout=w.Layout(width="100%"))
-        self.reply = w.HTML(layout=w.Layout(width="100%"))
+        self.transcript = Transcript()
         self.composer = Composer(layout=w.Layout(width="100%"))
         self.send_btn = w.Button(description="Send", button_style="primary")
         self.stop_btn = w.Button(description="Stop", disabled=True)
         self.status = w.HTML()
         self.key_field = KeyField(self._set_key, layout=w.Layout(display="none"))
-        wrap = w.Layout(flex_flow="row wrap", width="100%")
+        wrap = w.Layout(flex_flow="row wrap", width="100%", align_items="center")
         super().__init__(
             [
                 w.HBox(
-                    [self.model, self.thread, self.new_btn, self.clear_btn, self.export_btn],
+                    [
+                        self.model,
+                        self.thread,
+                        self.new_btn,
+                        self.clear_btn,
+                        self.export_btn,
+                        self.export_note,
+                    ],
                     layout=wrap,
                 ),
                 self.params,
-                self.history,
-                self.reply,
+                self.transcript,
                 self.composer,
-                w.HBox(
-                    [self.send_btn, self.stop_btn, self.status, self.key_field],
-                    layout=wrap,
-                ),
+                w.HBox([self.send_btn, self.stop_btn, self.status, self.key_field], layout=wrap),
             ],
             layout=w.Layout(width="100%", max_width="60em"),
         )
@@ -139,14 +125,7 @@ class ChatPanel(w.VBox):
         self.clear_btn.on_click(lambda _: self._clear())
         self.export_btn.on_click(lambda _: self._export())
         self.thread.observe(lambda _: self.refresh(), "value")
-        for widget, key in (
-            (self.temperature, "temperature"),
-            (self.top_p, "top_p"),
-            (self.max_tokens, "max_tokens"),
-        ):
-            widget.observe(lambda ch, key=key: SESSION.params.__setitem__(key, ch["new"]), "value")
         self.model.observe(lambda ch: setattr(SESSION, "model", ch["new"] or None), "value")
-        self.system.observe(lambda ch: setattr(SESSION, "system", ch["new"] or None), "value")
         self.refresh()
 
     # -- actions --------------------------------------------------------------------------
@@ -156,37 +135,26 @@ class ChatPanel(w.VBox):
         if not text or self.busy is not None:
             return
         try:
-            extra = json.loads(self.extra.value) if self.extra.value.strip() else {}
-            if not isinstance(extra, dict):
-                raise ValueError("extra parameters must be a JSON object")
-        except ValueError as exc:
-            return self._error(f"extra: {exc}")
-        params = {
-            "temperature": self.temperature.value,
-            "top_p": self.top_p.value,
-            "max_tokens": self.max_tokens.value,
-            **extra,
-        }
-        ask = Ask(
-            model=self.model.value or None,
-            thread=self.thread.value,
-            system=self.system.value,
-            seed=self.seed.value if self.seed_fixed.value else None,
-            params=params,
-            seed_from="panel:" + text,
-        )
-        try:
+            ask = Ask(
+                model=self.model.value or None,
+                thread=self.thread.value,
+                system=self.system.value.strip() or None,
+                seed=self.seed.value if self.seed_fixed.value else None,
+                params=self._params(),
+                seed_from="panel:" + text,
+            )
             prep = prepare(text, ask, stream=True, schema=self.schema, repair=self.repair)
-        except ChatError as exc:
+        except ChatError as exc:  # nothing sent, the prompt stays in the box
             return self._error(exc)
         self._error(None)
         self.composer.value = ""
-        self.history.value += message_html("user", text)
+        bubble = self.transcript.prompt(text)
+        place = self.transcript.answer()
         self._set_busy(True)
-        self.busy = StreamedTurn(self.reply, "assistant", prep, self._finished)
+        self.busy = StreamedTurn(place, prep, lambda s: self._finished(s, text, bubble, place))
 
     def stop(self) -> None:
-        """Cancel the running request; the partial answer stays, marked incomplete."""
+        """Cancel the running request; the partial answer stays, marked interrupted."""
         if self.busy is not None:
             self.busy.fut.cancel()
 
@@ -197,43 +165,84 @@ class ChatPanel(w.VBox):
             time.sleep(0.01)
 
     def refresh(self) -> None:
-        msgs = SESSION.history(self.thread.value)
-        self.history.value = "".join(
-            message_html(m.get("role", "?"), str(m.get("content") or ""))
-            for m in msgs
-            if m.get("role") in ("user", "assistant")
-        )
-        self.reply.value = ""
+        """Show the thread as filed."""
+        self.transcript.clear()
+        for entry in SESSION.threads.get(self.thread.value, []):
+            self.transcript.past(entry.messages, entry.record)
 
     # -- internals ------------------------------------------------------------------------
-    def _finished(self, stream: StreamedTurn) -> None:
+    def _number(self, name: str) -> w.Text:
+        known = SESSION.params.get(name)
+        return w.Text(
+            value="",
+            placeholder="default" if known is None else f"default: {known}",
+            description=name.replace("_", " "),
+            layout=w.Layout(width="18em"),
+        )
+
+    def _params(self) -> dict[str, Any]:
+        """Only what the user set: the numbers typed in, and the extra JSON."""
+        out: dict[str, Any] = {}
+        for name, kind, low, high in NUMBERS:
+            raw = self.numbers[name].value.strip()
+            if not raw:
+                continue
+            try:
+                value = kind(raw)
+            except ValueError:
+                raise ConfigError(f"{name}: {raw!r} is not a number") from None
+            if value < low or (high is not None and value > high):
+                raise ConfigError(f"{name}: {raw} is out of range")
+            out[name] = value
+        raw = self.extra.value.strip()
+        if raw:
+            try:
+                extra = json.loads(raw)
+            except ValueError as exc:
+                raise ConfigError(f"extra: not JSON ({exc})") from None
+            if not isinstance(extra, dict):
+                raise ConfigError("extra parameters must be a JSON object")
+            out.update(extra)
+        return out
+
+    def _finished(self, stream: StreamedTurn, text: str, bubble: Any, place: Any) -> None:
         self.busy = None
         self._set_busy(False)
         if stream.error is not None:
-            self._error(stream.error)
+            if not self.composer.value:
+                self.composer.value = text  # the prompt is never lost
+            views: list[Any] = [bubble, place]
+            views.append(
+                self.transcript.failed(place, stream.error, lambda: self._retry(text, *views))
+            )
+            self._error(stream.error, in_status=False)
         elif stream.stopped:
-            self.status.value = _note("stopped: the partial answer is not kept in the thread")
-        if stream.turn is not None:
-            self.history.value += self.reply.value
-            self.reply.value = ""
+            self.status.value = note_html("stopped: the partial answer is not kept in the thread")
+        elif stream.cut:
+            limit = (stream.turn.record.get("params") or {}).get("max_tokens")
+            where = f" ({limit} tokens)" if limit else ""
+            self.status.value = note_html(
+                f"cut at the token limit{where}: raise max tokens under Parameters"
+            )
+
+    def _retry(self, text: str, *views: Any) -> None:
+        """Send the failed prompt again in place of the failed pair."""
+        if self.busy is not None:
+            return
+        self.transcript.drop(*views)
+        if self.composer.value == text:
+            self.composer.value = ""
+        self.send(text)
 
     def _set_busy(self, busy: bool) -> None:
         self.send_btn.disabled = self.composer.disabled = busy
         self.stop_btn.disabled = not busy
 
-    def _error(self, err: Any) -> None:
+    def _error(self, err: Any, in_status: bool = True) -> None:
         """Red, short, key-free; a missing key offers a hidden key field right here."""
         missing_key = isinstance(err, AuthenticationError) and "no API key" in str(err)
         self.key_field.layout.display = "" if missing_key else "none"
-        self.status.value = (
-            ""
-            if err is None
-            else str(
-                Html(
-                    '<span class="jupyter-chat-note" style="color:var(--jp-error-color1)">{}</span>'
-                ).format(html_text(clip(str(err), 500), True))
-            )
-        )
+        self.status.value = note_html(str(err), error=True) if err and in_status else ""
 
     def _set_key(self, value: Any) -> None:
         import jupyter_chat
@@ -245,7 +254,7 @@ class ChatPanel(w.VBox):
         except ChatError as exc:
             return self._error(exc)
         self._error(None)
-        self.status.value = _note("key set for this kernel")
+        self.status.value = note_html("key set for this kernel")
 
     def _threads(self) -> list[str]:
         return sorted(set(SESSION.threads) | {SESSION.current})
@@ -265,22 +274,16 @@ class ChatPanel(w.VBox):
         try:
             path = export(self.thread.value, f"{self.thread.value}.md")
         except ChatError as exc:
-            return self._error(exc)
-        self.status.value = _note(f"written to {path}")
-
-
-def _note(text: str) -> str:
-    return str(
-        Html(
-            '<span class="jupyter-chat-note" style="color:var(--jp-ui-font-color2)">{}</span>'
-        ).format(html_text(text, True))
-    )
+            self.export_note.value = note_html(str(exc), error=True)
+            return
+        self.export_note.value = note_html(f"written to {path}")
 
 
 def panel(
     model: str | None = None, thread: str | None = None, schema: Any = None, repair: int = 1
 ) -> ChatPanel:
-    """A chat panel: message box, Send/Stop, thread and model pickers, parameters. Several may
-    be open at once; they share the notebook's threads and defaults with the magics. With
-    ``schema``, every answer is validated (and repaired) and shown as the parsed value."""
+    """A chat panel: a scrolling transcript, message box, Send/Stop, thread and model
+    pickers, parameters. Several may be open at once; they share the notebook's threads and
+    defaults with the magics. With ``schema``, every answer is validated (and repaired) and
+    shown as the parsed value."""
     return ChatPanel(model, thread, schema, repair)

@@ -33,7 +33,7 @@ def test_typing_and_enter_sends_on_the_current_thread(server, k):
         {"role": "user", "content": "Hello panel"},
         {"role": "assistant", "content": "Hello from edenai."},
     ]
-    shown = value(k, "p.history.value")
+    shown = value(k, "p.transcript.html()")
     assert "Hello panel" in shown and "Hello from edenai." in shown and "Thinking." in shown
     k.run("%%chat -m edenai:openai/gpt-4o\nAnd the magic continues it")
     sent = server.requests[-1].body["messages"]
@@ -51,31 +51,74 @@ def test_the_panel_returns_at_once_and_the_kernel_stays_free(server, k):
     assert value(k, "1 + 1") == 2  # another cell runs meanwhile
     k.run("p.wait()")
     assert value(k, "p.busy is None") is True
-    assert "w39" in value(k, "p.history.value")
+    assert "w39" in value(k, "p.transcript.html()")
 
 
 def test_stop_keeps_the_partial_answer_marked_incomplete(server, k):
     server.script(Reply(events=sse(*(chunk(f"w{i} ") for i in range(200))), split=200, delay=0.1))
     k.run("p = jupyter_chat.panel(model='local', thread='stopme'); p.send('long')")
-    k.run("import time\nwhile 'w1' not in p.reply.value: time.sleep(0.02)")
+    k.run("import time\nwhile 'w1' not in p.transcript.html(): time.sleep(0.02)")
     k.run("p.stop(); p.wait()")
-    reply = value(k, "p.reply.value")
-    assert "w0" in reply and "stopped: incomplete" in reply
+    shown = value(k, "p.transcript.html()")
+    assert "w0" in shown and "interrupted" in shown
     assert "stopped" in value(k, "p.status.value")
     assert value(k, "SESSION.history('stopme')") == []  # the thread stays consistent
     assert value(k, "p.send_btn.disabled") is False  # and the panel usable
 
 
-def test_panel_defaults_are_the_magics_defaults(server, k):
-    k.run(
-        "p = jupyter_chat.panel(); p.model.value = 'eigencloud'; p.temperature.value = 0.25; "
-        "p.max_tokens.value = 77; p.system.value = 'Be terse.'"
-    )
-    k.run("%%chat\nhi")
+def test_the_panel_sends_only_what_the_user_set(server, k):
+    k.run("p = jupyter_chat.panel(model='eigencloud'); p.send('untouched'); p.wait()")
     body = server.requests[-1].body
-    assert server.requests[-1].dialect == "eigencloud"
-    assert (body["temperature"], body["max_tokens"]) == (0.25, 77)
+    assert not {"temperature", "top_p", "max_tokens"} & set(body)  # nothing made up
+    assert value(k, "[f.placeholder for f in p.numbers.values()]") == ["default"] * 3
+    k.run(
+        "p.numbers['temperature'].value = '0.25'; p.numbers['max_tokens'].value = '77'; "
+        "p.system.value = 'Be terse.'; p.send('set'); p.wait()"
+    )
+    body = server.requests[-1].body
+    assert (body["temperature"], body["max_tokens"]) == (0.25, 77) and "top_p" not in body
     assert body["messages"][0] == {"role": "system", "content": "Be terse."}
+    # the notebook's defaults still apply, and the fields say so
+    k.run("%chat defaults top_p=0.5")
+    k.run("q = jupyter_chat.panel(model='eigencloud'); q.send('nb'); q.wait()")
+    assert server.requests[-1].body["top_p"] == 0.5
+    assert value(k, "q.numbers['top_p'].placeholder") == "default: 0.5"
+    k.run("q.numbers['top_p'].value = 'lots'; q.send('bad')")
+    assert "top_p: &#x27;lots&#x27; is not a number" in value(k, "q.status.value")
+    assert value(k, "q.composer.value") == ""  # send('bad') was given the text: box untouched
+    # the picker is the notebook's model, as for cells
+    k.run("q.model.value = 'eigenai'")
+    k.run("%%chat\nhi")
+    assert server.requests[-1].dialect == "eigenai"
+
+
+def test_the_panel_opens_on_a_model_that_can_answer(server, k):
+    opts = value(k, "jupyter_chat.panel().model.options")
+    assert opts and all(o.partition(":")[2] for o in opts)  # never a provider without a model
+    # nothing chosen: the first provider with a key and a default model (local last)
+    first = value(k, "jupyter_chat.session.resolve.answerable_models()")
+    first = [m for m in first if not m.startswith("local:")][0]
+    assert value(k, "jupyter_chat.panel().model.value") == first
+    k.run("%chat use edenai:openai/gpt-4o")
+    assert value(k, "jupyter_chat.panel().model.value") == "edenai:openai/gpt-4o"
+    k.run("%chat use openai")  # a provider without a default model: never opened on as is
+    assert value(k, "jupyter_chat.session.resolve.opening_model()") != "openai"
+    # no key anywhere: local
+    k.run(
+        "import os; saved = {v: os.environ.pop(v) for v in list(os.environ) "
+        "if v.endswith('_API_KEY')}; SESSION.model = None"
+    )
+    try:
+        assert value(k, "jupyter_chat.session.resolve.opening_model()") == "local"
+    finally:
+        k.run("os.environ.update(saved)")
+
+
+def test_a_cut_answer_says_so(server, k):
+    server.script(Reply(events=sse(chunk("cut sho"), chunk(finish="length"))))
+    k.run("p = jupyter_chat.panel(model='eigenai'); p.numbers['max_tokens'].value = '3'")
+    k.run("p.send('x'); p.wait()")
+    assert "cut at the token limit (3 tokens)" in value(k, "p.status.value")
 
 
 def test_fixed_seed_and_extra_parameters(server, k):
@@ -91,12 +134,23 @@ def test_fixed_seed_and_extra_parameters(server, k):
     assert server.requests[-1].body["seed"] == 31
 
 
-def test_errors_show_in_the_panel_short_red_and_key_free(server, k):
-    server.script(Reply(status=401, body={"error": {"message": "bad key sk-test-openai-9a0b1c"}}))
-    k.run("p = jupyter_chat.panel(model='openai:gpt-test'); p.send('x'); p.wait()")
-    status = value(k, "p.status.value")
-    assert "jp-error-color1" in status and "bad key ***" in status
-    assert not [key for key in KEYS if key in status]
+def test_errors_show_in_place_with_retry_and_the_prompt_is_kept(server, k):
+    server.script(Reply(status=400, body={"error": {"message": "bad key sk-test-openai-9a0b1c"}}))
+    k.run("p = jupyter_chat.panel(model='openai:gpt-test'); p.composer.value = 'x'")
+    k.run("p.composer.submits += 1; p.wait()")
+    shown = value(k, "p.transcript.html()")
+    assert "jp-error-color1" in shown and "bad key ***" in shown
+    assert not [key for key in KEYS if key in shown]
+    assert value(k, "p.status.value") == ""  # shown once, in place
+    assert value(k, "p.composer.value") == "x"  # the prompt is not lost
+    k.run(
+        "err = [c for c in p.transcript.children if 'jp-ChatPanel-error' in c._dom_classes]\n"
+        "err[0].children[1].click(); p.wait()"
+    )
+    shown = value(k, "p.transcript.html()")
+    assert "bad key" not in shown and shown.count("Hello from openai.") == 1
+    assert value(k, "p.composer.value") == ""
+    assert len(value(k, "SESSION.history('default')")) == 2  # one pair, the retried one
     k.run("p.extra.value = 'not json'; p.send('y')")
     assert "extra:" in value(k, "p.status.value")
     k.run("p.extra.value = ''; p.send('z'); p.wait()")
@@ -112,7 +166,7 @@ def test_a_missing_key_offers_a_hidden_key_field(server, k):
         # what the field's script sends on Set: one custom message, never a synced value
         k.run(f"p.key_field._handle_custom_msg({{'type': 'key', 'value': '{key}'}}, [])")
         k.run("p.send('x'); p.wait()")
-        assert "Hello from edenai." in value(k, "p.history.value")
+        assert "Hello from edenai." in value(k, "p.transcript.html()")
         state = value(k, "json.dumps(p.key_field.get_state(), default=str)")
         assert key not in state and "value" not in json.loads(state)
     finally:
@@ -145,7 +199,7 @@ def test_model_text_is_escaped(server, k):
         )
     )
     k.run("p = jupyter_chat.panel(model='local'); p.send('x'); p.wait()")
-    shown = value(k, "p.history.value")
+    shown = value(k, "p.transcript.html()")
     assert "<script>" not in shown and "<img" not in shown and "&lt;script&gt;" in shown
 
 
@@ -162,20 +216,36 @@ def test_compare_streams_columns_concurrently(server, k):
     texts = value(k, "[t.text for t in turns]")
     assert sorted(texts) == ["answer 0", "answer 1"]
     assert {r.dialect for r in server.requests} == {"local", "openai"}
-    cols = value(k, "[col.value for col in c.columns]")
+    cols = value(k, "[col.outputs[0]['data']['text/markdown'] for col in c.columns]")
     assert all("answer" in col for col in cols)
+    # shown as a cell's value: the cell ends with the static grid, no widget left in it
+    ran = k.run("c")
+    assert "application/vnd.jupyter.widget-view+json" in ran.displays[0]["content"]["data"]
+    final = ran.final["data"]
+    assert set(final) == {"text/markdown", "text/plain"}
+    assert "jupyter-chat-grid" in final["text/markdown"]
+    assert "== local ==" in final["text/plain"] and "answer 0" in final["text/plain"]
 
 
 def test_compare_over_seeds_and_the_magic(server, k):
     k.run("c = jupyter_chat.compare('P', models=['eigencloud'], seeds=[1, 2]); c.wait()")
     assert sorted(r.body["seed"] for r in server.requests) == [1, 2]
+    assert value(k, "c.labels") == ["seed 1", "seed 2"]  # what differs, and only that
+    k.run("c = jupyter_chat.compare('P', models=['local', 'eigenai'], temperatures=[0, 0.7])")
+    assert value(k, "c.labels") == [
+        "local · T=0",
+        "local · T=0.7",
+        "eigenai · T=0",
+        "eigenai · T=0.7",
+    ]
+    k.run("c.wait()")
     server.reset()
     ran = k.run("%%chat --compare local,edenai:openai/gpt-4o\nCompare me")
     assert ran.reply["status"] == "ok", ran.error
-    table = ran.final["data"]["text/markdown"]
-    assert "| local | Hello from local\\. |" in table
-    assert "| edenai\\:openai\\/gpt\\-4o | Hello from edenai\\. |" in table
-    assert "edenai:openai/gpt-4o  Hello from edenai." in ran.final["data"]["text/plain"]
+    grid = ran.final["data"]["text/markdown"]
+    assert "<strong>local</strong>" in grid and "<strong>edenai:openai/gpt-4o</strong>" in grid
+    assert "Hello from local." in grid and "Hello from edenai." in grid
+    assert "== edenai:openai/gpt-4o ==" in ran.final["data"]["text/plain"]
     assert len(server.requests) == 2
     ran = k.run("%%chat --compare local\nOne model")
     assert ran.reply["status"] == "error"

@@ -1,0 +1,66 @@
+"""A finished comparison as one static output: the prompt, then each column's turn under its
+label, in a grid that wraps at narrow widths (``text/markdown``, one sanitized HTML block that
+JupyterLab, VS Code and GitHub render without a kernel), and the same as plain text."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .._secrets import clip
+from .._text import one_line, plain
+from ..session.accounting import usd
+from .bundle import markdown_bundle, turn_markdown, turn_plain
+from .footer import footer
+from .markup import Html, grid_block, html_text
+from .sanitize import answer_html
+
+NOTE = "color:var(--jp-ui-font-color2);font-size:smaller"
+
+
+def label_html(text: str, note: bool = False) -> str:
+    """A column's label (or a note line) as widget HTML, escaped."""
+    style = Html(NOTE) if note else Html("font-weight:bold")
+    return str(Html('<div style="{}">{}</div>').format(style, html_text(text, True)))
+
+
+def _column(view: dict[str, Any]) -> tuple[Any, str]:
+    foot = footer(view["record"], view["status"])
+    if view.get("error"):
+        foot += " · " + clip(one_line(view["error"]), 500)
+    args = (view["answer"], view["reasoning"], view["tool_calls"], foot)
+    md = turn_markdown(*args, parsed=view.get("parsed"))
+    return md, turn_plain(*args, parsed=view.get("parsed"))
+
+
+def totals_line(streams: list[Any]) -> str:
+    """``3 answers · 1 failed · 412 tokens · $0.0012 · slowest 2.1 s``."""
+    turns = [s.turn for s in streams if s.turn is not None]
+    parts = [f"{len(turns)} answer{'s' if len(turns) != 1 else ''}"]
+    failed = len(streams) - len(turns)
+    if failed:
+        parts.append(f"{failed} failed or stopped")
+    tokens = sum((t.usage or {}).get("total_tokens") or 0 for t in turns)
+    if tokens:
+        parts.append(f"{tokens:,} tokens")
+    costs = [(t.record.get("cost") or {}).get("usd") for t in turns]
+    if turns and all(isinstance(c, (int, float)) for c in costs):
+        parts.append(usd(sum(costs)))
+    times = [t.record.get("latency_ms") for t in turns]
+    times = [ms for ms in times if isinstance(ms, (int, float))]
+    if times:
+        parts.append(f"slowest {max(times) / 1000:.1f} s")
+    return " · ".join(parts)
+
+
+def compare_bundle(prompt: str | None, labels: list[str], streams: list[Any]) -> dict[str, Any]:
+    """``text/markdown`` and ``text/plain`` of the comparison as it stands."""
+    columns = [_column(s.view(s.status)) for s in streams]
+    names = labels or [""] * len(streams)
+    head = Html("")
+    if prompt is not None:
+        head = Html('<div class="jupyter-chat-prompt">{}</div>').format(answer_html(prompt))
+    total = totals_line(streams)
+    head += Html('<p style="{}">{}</p>').format(Html(NOTE), html_text(total, True))
+    md = grid_block([(n, c[0]) for n, c in zip(names, columns)], head)
+    text = "\n\n".join(f"== {n} ==\n{c[1]}" if n else c[1] for n, c in zip(names, columns))
+    return markdown_bundle(md, plain(f"[{total}]\n\n{text}"))
