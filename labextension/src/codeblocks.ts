@@ -71,7 +71,7 @@ function frame(pre: HTMLElement): HTMLElement {
   const label = document.createElement('span');
   label.className = 'jp-ChatTurn-codeLang';
   label.textContent = lang ? lang[1] : 'code';
-  const text = () => (code || pre).textContent || '';
+  const text = () => ((code || pre).textContent || '').replace(/\n$/, '');
 
   const copy = button(
     'jp-ChatTurn-codeCopy',
@@ -92,7 +92,7 @@ function frame(pre: HTMLElement): HTMLElement {
   );
   insert.addEventListener('click', () => {
     const actions = chatActions();
-    const ok = !!actions && actions.insertBelow(box, text().replace(/\n$/, ''));
+    const ok = !!actions && actions.insertBelow(box, text());
     box.dataset.inserted = ok ? 'yes' : 'no';
   });
   bar.append(label, copy, insert);
