@@ -158,3 +158,19 @@ def error_code(obj: Any) -> str | None:
         code = obj["error"].get("code") or obj["error"].get("type")
         return str(code) if code is not None else None
     return None
+
+
+def calm_interrupt(message: str) -> KeyboardInterrupt:
+    """A ``KeyboardInterrupt`` that IPython shows as one line, not a traceback through our
+    internals; the cell still fails as interrupted (``ename`` KeyboardInterrupt, Run All stops)."""
+    exc = KeyboardInterrupt(message)
+    exc._render_traceback_ = lambda: [f"\x1b[31m{message}\x1b[0m"]  # type: ignore[attr-defined]
+    return exc
+
+
+def did_you_mean(word: str, choices: Any) -> str:
+    """``"did you mean --temperature?"`` for the nearest of ``choices`` (difflib), or ``""``."""
+    import difflib
+
+    near = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
+    return f"did you mean {near[0]}?" if near else ""

@@ -305,6 +305,7 @@ class Runtime:
                 provider=req.provider,
                 partial=result,
             )
+        result.model = req.profile.quirks.served_model(req.url, req.body.get("model"), result.model)
         return result
 
 

@@ -100,7 +100,8 @@ def _check_output(
     if v.state != "verified":
         return v
     meta = out.get("metadata") if isinstance(out.get("metadata"), dict) else {}
-    for record in (meta.get("jupyter_chat"), turn.get("record")):  # both are shown somewhere
+    # the record is in the metadata; older saved outputs have it in the data as well
+    for record in (meta.get("jupyter_chat"), turn.get("record")):
         if isinstance(record, dict):
             shown = record.get("served_model") or record.get("model")
             if shown not in (None, kw["model"]):
@@ -189,9 +190,10 @@ def _markdown_differs(markdown: Any, answer: str) -> str | None:
 
 def _plain_differs(plain_text: Any, answer: str) -> str | None:
     from .._text import plain
+    from .bundle import plain_head
 
     text = _text(plain_text)
-    if text is None or not answer or plain(answer) in text:
+    if text is None or not answer or plain(plain_head(answer)) in text:
         return None
     return "the plain-text output shows another answer"
 

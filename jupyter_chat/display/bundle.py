@@ -9,7 +9,6 @@ from typing import Any
 
 from .._secrets import clip
 from .._text import one_line, plain
-from ..session.record import shown_record
 from .footer import footer
 from .markup import Html, Md, data_image, html_block, html_pre, html_text
 from .sanitize import MARKDOWN_LIMIT, answer_html
@@ -152,6 +151,16 @@ ANSWER_OPEN = Html('<div class="jupyter-chat-answer">')
 ANSWER_CLOSE = Html("</div>")
 
 
+PLAIN_HEAD = 200  # characters of a longer answer in text/plain (the Markdown has it all)
+
+
+def plain_head(answer: str) -> str:
+    """The start of an answer as a turn's ``text/plain`` shows it: all of it up to
+    ``PLAIN_HEAD`` characters, else that many (saved notebooks keep the answer twice, not
+    three times; terminals print the stream, not this)."""
+    return answer if len(answer) <= PLAIN_HEAD else answer[:PLAIN_HEAD]
+
+
 def turn_plain(
     answer: str,
     reasoning: str,
@@ -165,7 +174,9 @@ def turn_plain(
     if parsed is not None:
         parts.append(parsed_plain(parsed[1], parsed[0]))
     elif answer:
-        parts.append(answer)
+        head = plain_head(answer)
+        more = len(answer) - len(head)
+        parts.append(f"{head}… [{more:,} more characters]" if more else answer)
     for call in tool_calls:
         fn = call.get("function") if isinstance(call.get("function"), dict) else {}
         parts.append(f"[tool call] {one_line(fn.get('name', '?'))}({fn.get('arguments', '')})")
@@ -210,9 +221,8 @@ def bundle(
             "reasoning": reasoning,
             "tool_calls": tool_calls,
             "usage": record.get("usage"),
-            "record": shown_record(record),  # run facts (replayed, host) are in the metadata
             "error": error,
-        }
+        }  # the run record is in the metadata, once (it used to be here as well)
         if images:
             data[MIME]["images"] = images
         if parsed is not None:

@@ -7,7 +7,7 @@ from typing import Any
 
 from .._secrets import clip
 from .._text import one_line
-from ..errors import ChatError
+from ..errors import ChatError, calm_interrupt
 from ..session.api import internal_error
 from ..session.prepare import Prepared, hash_images, sent_params
 from ..session.record import make_record
@@ -46,13 +46,15 @@ def stream_turn(prep: Prepared, fmt: str = "markdown", terminal: bool = False) -
                 live.feed(out)
         turn = running.finish()
     except KeyboardInterrupt:
-        _show_partial(live, prep, running, "interrupted", None)
-        raise
+        kept = _show_partial(live, prep, running, "interrupted", None)
+        raise calm_interrupt(f"interrupted: kept {kept} characters, nothing filed") from None
     except Exception as exc:
         err = exc if isinstance(exc, ChatError) else internal_error(exc)
         partial = err.partial if err.partial is not None else running.partial()
-        if partial.answer or partial.reasoning or live.handle is not None:
+        if partial.answer or partial.reasoning or partial.tool_calls:
             _show_partial(live, prep, running, "error", str(err), partial)
+        else:  # nothing arrived (an HTTP error): the error line alone says it, once
+            live.clear()
         if err is exc:
             raise
         raise err from None
@@ -88,7 +90,8 @@ def _show_partial(
     status: str,
     error: str | None,
     partial: Any = None,
-) -> None:
+) -> int:
+    """Show what arrived with its state; returns the characters of the answer kept."""
     partial = partial if partial is not None else running.partial()
     record = make_record(prep, partial, running.meta)
     record["complete"] = False
@@ -105,6 +108,7 @@ def _show_partial(
         error=error,
     )
     live.final(data, meta, partial.answer)
+    return len(partial.answer)
 
 
 def show_tool_result(call: dict[str, Any], text: str, ok: bool) -> None:

@@ -1,6 +1,7 @@
 """The one footer of a turn, as plain text: ``provider:model · seed 7 · 123 tokens · $0.0012 ·
-2.1 s`` (the cost only when known),
-the thread, replay and signature state; names that do not look like ids are quoted, so a model
+2.1 s`` (the cost only when known, the model the one that answered), the thread, a finish
+other than ``stop`` ("cut at the token limit" for ``length``), replay and signature state;
+names that do not look like ids are quoted, so a model
 name cannot pose as another part of it (the TypeScript footer follows the same rule)."""
 
 from __future__ import annotations
@@ -43,6 +44,11 @@ def footer(record: dict[str, Any], status: str, elapsed: float | None = None) ->
         parts.append(f"{ms / 1000:.1f} s")
     if record.get("thread") and record.get("thread") != "default":
         parts.append(f"thread {safe_id(record['thread'])}")
+    finish = record.get("finish_reason")
+    if finish == "length":
+        parts.append("cut at the token limit")
+    elif isinstance(finish, str) and finish not in ("stop", "tool_calls"):
+        parts.append(f"finish {safe_id(finish)}")
     sig = record.get("signature")
     if sig:
         parts.append(f"signature {sig if sig in SIGNATURE_STATES else safe_id(sig)}")

@@ -125,7 +125,7 @@ class Live:
         if self.terminal:
             return
         now = time.perf_counter()
-        data, _ = bundle(
+        data, meta = bundle(
             answer=self.texts.text("answer"),
             reasoning=self.texts.text("reasoning"),
             tool_calls=self.texts.calls,
@@ -138,7 +138,7 @@ class Live:
         )
         if self.frontend:  # the extension's renderer takes this display and the deltas
             data[MIME]["turn_id"] = self.turn_id
-        self._emit(data, {})
+        self._emit(data, meta)  # the early record (model, params) for the renderer's footer
         self.throttle.mark(self.texts.size, now)
 
     def _send_deltas(self) -> None:
@@ -167,6 +167,11 @@ class Live:
             print("\n[" + data["text/plain"].rpartition("\n\n[")[2])  # the footer: one line
             return
         self._emit(data, metadata)
+
+    def clear(self) -> None:
+        """Empty the display (the placeholder of a request that failed before any text)."""
+        if self.handle is not None:
+            self.handle.update({}, raw=True, metadata={})
 
     def _emit(self, data: dict[str, Any], metadata: dict[str, Any]) -> None:
         from IPython.display import display

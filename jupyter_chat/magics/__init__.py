@@ -14,7 +14,7 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 
 from .._secrets import clip
-from ..errors import ChatError
+from ..errors import ChatError, calm_interrupt
 from .options import Done, cell_parser, split
 
 
@@ -62,8 +62,12 @@ class ChatMagics(Magics):
             return run_cell_turn(self, self._cell.parse_args(split(line)), line, cell)
         except Done:
             return None
-        except (ChatError, UsageError, KeyboardInterrupt):
+        except (ChatError, UsageError):
             raise
+        except KeyboardInterrupt as exc:  # one line, never a traceback through our internals
+            if hasattr(exc, "_render_traceback_"):
+                raise
+            raise calm_interrupt("interrupted: nothing filed") from None
         except Exception as exc:  # one line, never frames that may hold a request
             raise ChatError(
                 f"unexpected {type(exc).__name__}: {clip(str(exc), 300)}",
@@ -85,9 +89,19 @@ def register(ip: Any) -> None:
     from ..display.comm import FRONTEND
 
     ip.register_magics(ChatMagics)
+    if _bodiless not in ip.input_transformers_cleanup:
+        ip.input_transformers_cleanup.append(_bodiless)
     FRONTEND.attach(ip)
     markdown = ip.display_formatter.formatters["text/markdown"]
     markdown.for_type_by_name("jupyter_chat.session.turn", "Turn", _turn_markdown)
+
+
+def _bodiless(lines: list[str]) -> list[str]:
+    """A ``%%chat`` cell with no body reaches the magic (IPython refuses it before): so
+    ``%%chat --help`` works alone, and an empty cell gets the magic's own one-line error."""
+    if lines and lines[0].split(None, 1)[:1] == ["%%chat"] and not "".join(lines[1:]).strip():
+        return [lines[0].rstrip("\n") + "\n", " \n"]
+    return lines
 
 
 def _turn_markdown(turn: Any) -> str:

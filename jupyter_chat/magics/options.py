@@ -13,7 +13,7 @@ from typing import Any
 from IPython.core.error import UsageError
 
 from .._secrets import clip
-from ..errors import ChatError
+from ..errors import ChatError, did_you_mean
 
 FORMATS = ("markdown", "text", "code", "json", "html")
 
@@ -22,7 +22,22 @@ class Parser(argparse.ArgumentParser):
     """argparse that reports a usage error in the cell instead of exiting the kernel."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        raise UsageError(clip(" ".join(f"{self.prog}: {message}".split()), 300))  # one line
+        hint = self._suggestion(message)
+        text = clip(" ".join(f"{self.prog}: {message}".split()), 300)  # one line
+        raise UsageError(f"{text}: {hint}" if hint else text)
+
+    def _suggestion(self, message: str) -> str:
+        """The nearest option to an unknown one, or subcommand (or choice) to a wrong one."""
+        if message.startswith("unrecognized arguments:"):
+            words = message.partition(":")[2].split()
+            for word in (w.partition("=")[0] for w in words if w.startswith("-")):
+                hint = did_you_mean(word, self._option_string_actions)
+                if hint:
+                    return hint
+        found = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message)
+        if found:
+            return did_you_mean(found[1], re.findall(r"'([^']*)'", found[2]))
+        return ""
 
     def exit(self, status: int = 0, message: str | None = None) -> None:  # type: ignore[override]
         if message:

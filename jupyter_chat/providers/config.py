@@ -211,6 +211,16 @@ class Config:
                 return make_price(name, table[name])
         return None
 
+    def known_models(self, provider: str) -> list[str]:
+        """The models of ``provider`` this configuration names (its default model, the
+        default ``PROVIDER:MODEL``, [prices]), read without a network call."""
+        table = self._load_file().get("prices", {})
+        names = [*self._prices, *(table if isinstance(table, dict) else ())]
+        names.append(self.default_model_setting() or "")
+        found = [self.profile(provider).default_model or ""]
+        found += [n.partition(":")[2] for n in names if n.startswith(provider + ":")]
+        return [m for m in dict.fromkeys(found) if m and m != "*"]
+
     # -- keys -----------------------------------------------------------------------------
     def set_key(self, provider: str, key: str) -> None:
         """Set a key for this kernel only, bound to the provider's current host."""

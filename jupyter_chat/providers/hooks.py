@@ -36,6 +36,14 @@ class Hooks:
         """The URL as a dry run or a record shows it."""
         return url
 
+    def default_params(self, profile: Any) -> dict[str, Any]:
+        """Parameters sent unless the call, the notebook's defaults or the config say else."""
+        return dict(profile.default_params)
+
+    def served_model(self, url: str, asked: Any, served: str | None) -> str | None:
+        """The name of the model that answered, as records and footers say it."""
+        return served
+
     def tool_params(
         self, profile: Any, server_tools: list[str] | dict[str, bool] | None, tools: list | None
     ) -> dict[str, Any] | None:

@@ -260,6 +260,13 @@ class ManagedHooks(Hooks):
     def shown_url(self, url: str) -> str:
         return url.replace(MANAGED_BASE, "http://127.0.0.1:<port>/v1", 1)
 
+    def served_model(self, url: str, asked: Any, served: str | None) -> str | None:
+        """llama.cpp echoes the model asked for (``default``): the managed server's answers
+        are named after its GGUF file instead (``gemma-3-270m-q4_k_m``)."""
+        if url.startswith(MANAGED_BASE) and SERVER.model and served in (None, asked):
+            return Path(SERVER.model).stem
+        return served
+
 
 def start(**settings: Any) -> str:
     """(Re)start the local server; keywords as in ``Settings``. Returns its base URL."""

@@ -93,6 +93,8 @@ class Profile(BaseModel):
     model_pattern: str | None = None
     model_hint: str = ""
     default_model: str | None = None
+    # parameters sent unless given (local: max_tokens 256, so no cell runs unbounded)
+    default_params: dict[str, Any] = {}
     stream_usage: bool = True  # ask for usage in streams (stream_options.include_usage)
     chain_id: int | None = None  # EigenCloud: part of the signed message
     models_path: str | None = "/models"
@@ -383,6 +385,8 @@ BUILTIN: dict[str, dict[str, Any]] = {
         title="A local OpenAI-compatible server (LOCAL_BASE_URL, else a managed llama.cpp)",
         key_required=False,
         default_model="default",
+        # the same whatever LOCAL_BASE_URL says: a recording replays on either server
+        default_params={"max_tokens": 256},
         hooks="managed",
         null_content_as_empty=True,
         structured="json_object",

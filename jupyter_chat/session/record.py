@@ -13,6 +13,7 @@ from ..providers.hooks import Verdict
 from ..stream import Result, split
 from .accounting import cost_of
 from .prepare import Prepared, request_hash, sent_params
+from .state import SESSION
 
 # how this run went, not what was asked and answered: kept in the output's metadata, out of
 # its data, so a notebook's outputs are the same live, replayed, and on another machine
@@ -58,8 +59,8 @@ def make_record(prep: Prepared, result: Result, meta: Any, replayed: bool = Fals
         record["signature"] = verdict.state
         if verdict.state != "verified":
             notes.append(f"signature {verdict.state}: {verdict.reason}")
-    if result.usage is None:
-        notes.append("the server reported no token usage")
+    if result.usage is None and result.complete and SESSION.first_time("no usage", req.url):
+        notes.append("the server reported no token usage")  # once per server in a kernel
     asked = req.body.get("n") or 1
     if isinstance(asked, int) and asked > 1 and len(result.choices) < asked:
         notes.append(f"n={asked} asked, the server returned {len(result.choices)} choice(s)")

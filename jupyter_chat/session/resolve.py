@@ -9,7 +9,9 @@ Every front end goes through ``resolve``: ``%%chat``, the panel, ``compare()``, 
 - thread: the one given; cells and the panel continue the notebook's current thread when none
   is given, the Python API sends the prompt alone;
 - system prompt: the one given (``""`` means none), else the notebook's (``%chat system``);
-- parameters: the notebook's defaults (``%chat defaults``), then those given, which win;
+- parameters: the provider's defaults (``default_params``: ``local`` sends ``max_tokens``
+  256), then the notebook's (``%chat defaults``), then those given, which win
+  (``None`` sends none);
 - seed: the one given, else one derived from the notebook seed and what was asked (a cell's
   text, a prompt), the same on every run and in every frontend; none when ``%chat seed off``.
   A provider without a seed parameter gets none, and the record says so.
@@ -21,7 +23,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import ConfigError
+from ..errors import ConfigError, did_you_mean
 from ..providers.config import CONFIG
 from .state import SESSION, check_thread
 
@@ -86,7 +88,8 @@ def resolve(ask: Ask) -> Resolved:
         check_thread(thread)
     system = SESSION.system if ask.system is None else (ask.system or None)
     check_param_names(ask.params)
-    params = {**SESSION.params, **ask.params}
+    defaults = CONFIG.profile(provider)
+    params = {**defaults.quirks.default_params(defaults), **SESSION.params, **ask.params}
     seed = ask.seed
     if seed is None and ask.seed_from:
         seed = SESSION.derive_seed(ask.seed_from)
@@ -109,7 +112,8 @@ def resolve_model(spec: str | None) -> tuple[str, str | None]:
         return head, (tail or None)
     if sep and "/" not in head and "@" not in head:
         raise ConfigError(
-            f"unknown provider {head!r} in {spec!r}",
+            f"unknown provider {head!r} in {spec!r}"
+            + (f"; {hint}" if (hint := did_you_mean(head, profiles)) else ""),
             hint="Use PROVIDER:MODEL with one of: " + ", ".join(profiles) + ".",
         )
     provider = default.partition(":")[0]

@@ -12,7 +12,7 @@ from typing import Any
 
 from ..client.call import Call
 from ..client.runtime import RUNTIME, Meta
-from ..errors import ChatError
+from ..errors import ChatError, NotFoundError
 from ..replay.call import ReplayCall
 from ..replay.recording import capture, result_from_dict
 from ..replay.recording import make_record as make_recording
@@ -50,10 +50,13 @@ class Running:
         self._keep = capture(self.deltas, time.perf_counter()) if recording else None
 
     def __iter__(self) -> Iterator[list]:
-        for out in self.call:
-            if self._keep is not None:
-                self._keep(out)
-            yield out
+        try:
+            for out in self.call:
+                if self._keep is not None:
+                    self._keep(out)
+                yield out
+        except NotFoundError as exc:
+            raise with_model_hint(exc, self.prep) from None
 
     @property
     def meta(self) -> Meta:
@@ -67,6 +70,20 @@ class Running:
         return finish(
             self.prep, self.call.result, self.meta, replayed=self.replayed, deltas=self.deltas
         )
+
+
+def with_model_hint(exc: NotFoundError, prep: Prepared) -> NotFoundError:
+    """A 404 for a model near one the configuration names says which (no network call)."""
+    from ..errors import did_you_mean
+    from ..providers.config import CONFIG
+
+    asked = prep.request.body.get("model")
+    known = CONFIG.known_models(prep.request.provider)
+    hint = did_you_mean(asked, known) if asked and asked not in known else ""
+    if hint:
+        exc.hint = f"{hint[0].upper()}{hint[1:]} {exc.hint}".strip()
+        Exception.__init__(exc, str(exc))
+    return exc
 
 
 def run(prep: Prepared, on_delta: OnDelta = None) -> Turn:

@@ -63,6 +63,15 @@ class Session:
         self.pace = False  # replay at the recorded pace
         self.replay_counts = {"hits": 0, "misses": 0, "recorded": 0}  # in this kernel
         self.ledger = Ledger()  # every answered request: tokens and cost (%chat usage)
+        self._said: set[tuple[str, ...]] = set()  # notes said once in this kernel
+
+    def first_time(self, *what: str) -> bool:
+        """True the first time ``what`` is asked about in this kernel, False after."""
+        with self._lock:
+            if what in self._said:
+                return False
+            self._said.add(what)
+            return True
 
     def set_replay(
         self, mode: str, path: str | os.PathLike | None = None, pace: bool = False

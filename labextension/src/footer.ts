@@ -1,6 +1,6 @@
 /**
  * The footer of a turn: model, seed, tokens, cost, time, thread, finish, replay and signature
- * state, as the kernel's footer (jupyter_chat/render.py `footer`) says them. Names that do not
+ * state, as the kernel's footer (jupyter_chat/display/footer.py `footer`) says them. Names that do not
  * look like ids are quoted, so a model name cannot pose as another part of the footer; the
  * signature badge is the browser's own verdict (signature.ts).
  */
@@ -50,7 +50,7 @@ export function footerItems(
     ]
       .filter(Boolean)
       .join('\n');
-    const model = [record.provider, record.model]
+    const model = [record.provider, record.served_model || record.model]
       .filter(Boolean)
       .map(safeId)
       .join(':');
@@ -96,7 +96,12 @@ export function footerItems(
     items.push(item('jp-ChatTurn-thread', `thread ${safeId(record.thread)}`));
   }
   const finish = record.finish_reason;
-  if (typeof finish === 'string' && !['stop', 'tool_calls'].includes(finish)) {
+  if (finish === 'length') {
+    items.push(item('jp-ChatTurn-finish', 'cut at the token limit'));
+  } else if (
+    typeof finish === 'string' &&
+    !['stop', 'tool_calls'].includes(finish)
+  ) {
     items.push(item('jp-ChatTurn-finish', `finish ${safeId(finish)}`));
   }
   if (record.replayed === true) {

@@ -27,7 +27,7 @@ def hostile_bundle(fmt: str = "markdown", status: str = "complete") -> dict:
         "signature": "<b>verified</b>",
     }
     data, _ = bundle(
-        answer=HOSTILE + TERMINAL,
+        answer=TERMINAL + HOSTILE + TERMINAL,  # text/plain shows the first 200 characters
         reasoning=HOSTILE,
         tool_calls=[
             {"function": {"name": "a`b\n\n<img src=x onerror=alert(1)>", "arguments": HOSTILE}},

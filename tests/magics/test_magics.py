@@ -361,7 +361,7 @@ def test_interrupt_keeps_the_partial_answer_marked_incomplete(server, k):
     msg_id = k.start("%%chat -m local -t intr\nlong one")
     time.sleep(1.5)
     k.km.interrupt_kernel()
-    finals = []
+    finals, errors = [], []
     while True:
         m = k.kc.get_iopub_msg(timeout=30)
         if m["parent_header"].get("msg_id") != msg_id:
@@ -369,9 +369,23 @@ def test_interrupt_keeps_the_partial_answer_marked_incomplete(server, k):
         if m["msg_type"] in ("display_data", "update_display_data"):
             finals.append(m["content"])
         if m["msg_type"] == "error":
-            assert m["content"]["ename"] == "KeyboardInterrupt"
+            errors.append(m["content"])
         if m["msg_type"] == "status" and m["content"]["execution_state"] == "idle":
             break
+    reply = k.kc.get_shell_msg(timeout=30)
+    while reply["parent_header"].get("msg_id") != msg_id:
+        reply = k.kc.get_shell_msg(timeout=30)
+    # the cell fails as interrupted (Run All stops there), with one calm line: no frames
+    assert reply["content"]["status"] == "error"
+    assert reply["content"]["ename"] == "KeyboardInterrupt"
+    (error,) = errors
+    assert error["ename"] == "KeyboardInterrupt"
+    kept = len(finals[-1]["data"][MIME]["answer"])
+    assert kept > 0
+    assert error["traceback"] == [
+        f"\x1b[31minterrupted: kept {kept} characters, nothing filed\x1b[0m"
+    ]
+    assert "Traceback" not in json.dumps(errors) and "site-packages" not in json.dumps(errors)
     last = finals[-1]
     assert last["metadata"]["jupyter_chat"]["complete"] is False
     assert last["data"][MIME]["status"] == "interrupted"

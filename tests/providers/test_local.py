@@ -54,6 +54,20 @@ def test_streaming_turn_and_what_the_server_does_not_report(managed):
     assert "the server reported no token usage" in turn.record["notes"]
 
 
+def test_the_managed_server_gets_256_tokens_by_default_and_names_its_model(managed):
+    from jupyter_chat.display.footer import footer
+
+    turn = jc.chat("Say hi", model="local", temperature=0, stop=["\n"])
+    assert turn.record["params"]["max_tokens"] == 256 and turn.usage["completion_tokens"] <= 256
+    # llama.cpp echoes the model asked for ("default"): the GGUF's name is shown instead
+    name = Path(local.status()["model"]).stem
+    assert turn.record["model"] == "default" and turn.record["served_model"] == name
+    assert footer(turn.record, "complete").startswith(f"local:{name} · seed ")
+    explicit = jc.chat("Say hi", model="local", temperature=0, max_tokens=2)
+    assert explicit.record["params"]["max_tokens"] == 2 and explicit.finish_reason == "length"
+    assert "cut at the token limit" in footer(explicit.record, "complete")
+
+
 def test_max_tokens_ends_with_finish_reason_length(managed):
     turn = jc.chat("Count from one to one hundred:", model="local", temperature=0, max_tokens=4)
     assert turn.finish_reason == "length" and turn.usage["completion_tokens"] == 4
@@ -302,14 +316,17 @@ def test_an_interrupt_in_the_kernel_never_reaches_the_server(server, tmp_path):
         )
         assert ran.reply["status"] == "ok", ran.error
         pid, port = map(int, ran.stdout.split())
-        k.start("import time; time.sleep(60)")
+        k.start("import time; time.sleep(30)")
         time.sleep(1)
         k.km.interrupt_kernel()
         ran = k.run("print('after')")
         assert ran.stdout == "after\n"
         assert _alive(pid) and _answers(port)
-        ran = k.run("print(jupyter_chat.chat('Hi', model='local', max_tokens=3).complete)")
-        assert ran.stdout == "True\n"
+        ran = k.run(
+            "t = jupyter_chat.chat('Hi', model='local', max_tokens=3); st = jupyter_chat.local"
+            ".status(); print(t.complete, st['pid'], st['port'])"
+        )
+        assert ran.stdout == f"True {pid} {port}\n"  # the same process, not restarted
     finally:
         k.run("jupyter_chat.local.stop()")
         k.close()

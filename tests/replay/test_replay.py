@@ -232,7 +232,10 @@ def _edit(output: dict, edit) -> dict:
             "the plain-text output shows another answer",
         ),
         (lambda o: o["metadata"]["jupyter_chat"].update(served_model="gpt-5"), "the model shown"),
-        (lambda o: o["data"][MIME]["record"].update(served_model="gpt-5"), "the model shown"),
+        (  # an output saved with the record in its data too (before it moved to metadata)
+            lambda o: o["data"][MIME].update(record={"served_model": "gpt-5"}),
+            "the model shown",
+        ),
         (
             lambda o: o["data"][MIME]["messages"][0].update(content="Is LINK bearish?"),
             "the prompt shown differs",
