@@ -8,8 +8,6 @@
  * puts an `IChatActions` on `window` (as the stream registry, see registry.ts), and the
  * button asks it to insert below the cell whose output holds the button.
  */
-import { addBelowIcon, copyIcon, LabIcon } from '@jupyterlab/ui-components';
-
 import { copyText, flashLabel } from './clipboard';
 
 /** What the frontend plugin lets a rendered turn do in its notebook. */
@@ -73,12 +71,7 @@ function frame(pre: HTMLElement): HTMLElement {
   label.textContent = lang ? lang[1] : 'code';
   const text = () => ((code || pre).textContent || '').replace(/\n$/, '');
 
-  const copy = button(
-    'jp-ChatTurn-codeCopy',
-    copyIcon,
-    'Copy',
-    'Copy this code block'
-  );
+  const copy = button('jp-ChatTurn-codeCopy', 'Copy', 'Copy this code block');
   copy.addEventListener('click', async () => {
     const ok = await copyText(text());
     flashLabel(copy.querySelector('.jp-ChatTurn-codeButtonLabel'), ok);
@@ -86,7 +79,6 @@ function frame(pre: HTMLElement): HTMLElement {
   });
   const insert = button(
     'jp-ChatTurn-codeInsert',
-    addBelowIcon,
     'Insert below',
     'Insert this code as a new cell below'
   );
@@ -100,9 +92,9 @@ function frame(pre: HTMLElement): HTMLElement {
   return box;
 }
 
+/** A text button (no icon: nothing drawn inside the answer is SVG, see safehtml.ts). */
 function button(
   className: string,
-  icon: LabIcon,
   text: string,
   title: string
 ): HTMLButtonElement {
@@ -114,9 +106,6 @@ function button(
   const label = document.createElement('span');
   label.className = 'jp-ChatTurn-codeButtonLabel';
   label.textContent = text;
-  b.append(
-    icon.element({ tag: 'span', className: 'jp-ChatTurn-codeIcon' }),
-    label
-  );
+  b.append(label);
   return b;
 }

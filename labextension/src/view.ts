@@ -49,6 +49,11 @@ export class MarkdownView {
     streaming: boolean
   ): Promise<void> {
     const generation = ++this._generation;
+    if (source === this._source && this._intact()) {
+      // the same text (the final display of a streamed answer): only typesetting is left
+      await this._typeset(generation, options, streaming);
+      return;
+    }
     const fragment = await untrustedFragment(source, options);
     if (generation !== this._generation) {
       return;
@@ -76,6 +81,7 @@ export class MarkdownView {
       typeset: !(node instanceof HTMLElement) || !MATH.test(keys[same + i])
     }));
     this._blocks = this._blocks.slice(0, same).concat(added);
+    this._source = source;
     this.host.append(...added.map(b => b.node));
     await this._typeset(generation, options, streaming);
   }
@@ -135,6 +141,7 @@ export class MarkdownView {
   }
 
   private _blocks: IBlock[] = [];
+  private _source: string | null = null;
   private _generation = 0;
   private _calls = 0;
 }
