@@ -14,13 +14,14 @@ from .footer import footer
 from .markup import Html, grid_block, html_text
 from .sanitize import answer_html
 
-NOTE = "color:var(--jp-ui-font-color2);font-size:smaller"
-
 
 def label_html(text: str, note: bool = False) -> str:
     """A column's label (or a note line) as widget HTML, escaped."""
-    style = Html(NOTE) if note else Html("font-weight:bold")
-    return str(Html('<div style="{}">{}</div>').format(style, html_text(text, True)))
+    if note:
+        shown = Html('<div style="color:var(--jp-ui-font-color2);font-size:smaller">{}</div>')
+    else:
+        shown = Html('<div style="font-weight:bold">{}</div>')
+    return str(shown.format(html_text(text, True)))
 
 
 def _column(view: dict[str, Any]) -> tuple[Any, str]:
@@ -60,7 +61,9 @@ def compare_bundle(prompt: str | None, labels: list[str], streams: list[Any]) ->
     if prompt is not None:
         head = Html('<div class="jupyter-chat-prompt">{}</div>').format(answer_html(prompt))
     total = totals_line(streams)
-    head += Html('<p style="{}">{}</p>').format(Html(NOTE), html_text(total, True))
+    head += Html('<p style="color:var(--jp-ui-font-color2);font-size:smaller">{}</p>').format(
+        html_text(total, True)
+    )
     md = grid_block([(n, c[0]) for n, c in zip(names, columns)], head)
     text = "\n\n".join(f"== {n} ==\n{c[1]}" if n else c[1] for n, c in zip(names, columns))
     return markdown_bundle(md, plain(f"[{total}]\n\n{text}"))

@@ -144,7 +144,7 @@ def answerable_models() -> list[str]:
 def opening_model() -> str:
     """The model a chat UI opens on: the notebook's (``%chat use``, ``JUPYTER_CHAT_MODEL``,
     ``default_model`` in the config), else the first provider with a key and a default
-    model, else ``local``; never a provider without a model."""
+    model, else the built-in default; never a provider without a model."""
     chosen = SESSION.model or os.environ.get("JUPYTER_CHAT_MODEL")
     chosen = chosen or CONFIG.default_model_setting()
     if chosen:
@@ -152,5 +152,6 @@ def opening_model() -> str:
         model = model or CONFIG.profile(provider).default_model
         if model:
             return f"{provider}:{model}"
-    keyed = [m for m in answerable_models() if not m.startswith("local:")]
-    return keyed[0] if keyed else "local"
+    profiles = CONFIG.profiles()
+    keyed = [m for m in answerable_models() if profiles[m.partition(":")[0]].key_required]
+    return keyed[0] if keyed else CONFIG.default_model()

@@ -68,8 +68,8 @@ class ChatPanel(w.VBox):
             tooltip="fixed: send this seed; off: derived per prompt",
         )
         self.system = w.Textarea(
-            value="",
-            placeholder=f"default: {SESSION.system}" if SESSION.system else "default: none",
+            value=SESSION.system or "",
+            placeholder="none",
             description="system",
             layout=w.Layout(width="100%"),
         )
@@ -138,7 +138,7 @@ class ChatPanel(w.VBox):
             ask = Ask(
                 model=self.model.value or None,
                 thread=self.thread.value,
-                system=self.system.value.strip() or None,
+                system=self._system(),
                 seed=self.seed.value if self.seed_fixed.value else None,
                 params=self._params(),
                 seed_from="panel:" + text,
@@ -180,6 +180,11 @@ class ChatPanel(w.VBox):
             layout=w.Layout(width="18em"),
         )
 
+    def _system(self) -> str | None:
+        """The system prompt shown (it opens on the notebook's); emptied: none."""
+        typed = self.system.value.strip()
+        return typed or ("" if SESSION.system else None)
+
     def _params(self) -> dict[str, Any]:
         """Only what the user set: the numbers typed in, and the extra JSON."""
         out: dict[str, Any] = {}
@@ -206,8 +211,13 @@ class ChatPanel(w.VBox):
         return out
 
     def _finished(self, stream: StreamedTurn, text: str, bubble: Any, place: Any) -> None:
-        self.busy = None
-        self._set_busy(False)
+        try:
+            self._ended(stream, text, bubble, place)
+        finally:  # usable again once the outcome is shown
+            self.busy = None
+            self._set_busy(False)
+
+    def _ended(self, stream: StreamedTurn, text: str, bubble: Any, place: Any) -> None:
         if stream.error is not None:
             if not self.composer.value:
                 self.composer.value = text  # the prompt is never lost

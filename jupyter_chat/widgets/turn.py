@@ -5,6 +5,7 @@ throttle, then the final turn (the loop thread writes)."""
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import ipywidgets as w
@@ -42,6 +43,7 @@ class StreamedTurn:
         self.turn: Turn | None = None
         self.error: BaseException | None = None
         self.stopped = False
+        self.ended = threading.Event()  # set once the turn (or its error) is shown
         self._show("streaming")
         self.fut = RUNTIME.submit(aturn(prep, self._delta))
         self.fut.add_done_callback(self._finished)
@@ -72,6 +74,7 @@ class StreamedTurn:
             else:  # nothing arrived: the owner shows the error in the turn's place
                 self.target.outputs = ()
         finally:
+            self.ended.set()
             self.done(self)
 
     def view(self, status: str) -> dict[str, Any]:
