@@ -17,7 +17,9 @@ measured is each client's own cost per request:
   turn in microseconds, and ``Schema.parse`` alone.
 * memory: ``imap`` over 10,000, 100,000 (and with ``--full`` 1,000,000) generated prompts,
   each in a fresh process, results dropped as they come: peak RSS growth over the same process
-  after a 1,000-prompt warm-up. Constant memory means the same growth at every length.
+  after a 1,000-prompt warm-up, and the Python memory blocks left allocated afterwards
+  (``sys.getallocatedblocks()``, after a collection). Constant memory means no blocks kept
+  whatever the length; RSS also counts what the allocator holds on to.
 
 Writes benchmarks/results/batch.json.
 """
@@ -152,7 +154,7 @@ def structured(port: int, turns: int, runs: int) -> dict:
 
 
 MEMORY_CHILD = r"""
-import os, resource, sys, time
+import gc, os, resource, sys, time
 import jupyter_chat as jc
 
 def rss():
@@ -167,12 +169,16 @@ with jc.imap((f"q{i}" for i in range(1000)), model="local:m", concurrency=16) as
 with open("/proc/self/clear_refs", "w") as f:  # reset the high-water mark after the warm-up
     f.write("5")
 base = rss()
+gc.collect()
+blocks = sys.getallocatedblocks()
 t = time.perf_counter()
 done = 0
 with jc.imap((f"Question {i}?" for i in range(n)), model="local:m", concurrency=16) as r:
     for _ in r:
         done += 1
-print(done, base, rss(), time.perf_counter() - t)
+seconds = time.perf_counter() - t
+gc.collect()
+print(done, base, rss(), seconds, sys.getallocatedblocks() - blocks)
 """
 
 
@@ -194,16 +200,18 @@ def memory(port: int, sizes: list[int]) -> dict:
         )
         if res.returncode != 0:
             raise SystemExit(res.stderr[-2000:])
-        done, base, peak, seconds = res.stdout.split()
+        done, base, peak, seconds, blocks = res.stdout.split()
         assert int(done) == n
         out[str(n)] = {
             "growth_mb": float(peak) - float(base),
             "base_mb": float(base),
             "seconds": float(seconds),
+            "blocks_kept": int(blocks),  # Python objects' memory blocks left over
         }
         print(
             f"imap {n:>9,} prompts: peak RSS +{out[str(n)]['growth_mb']:.1f} MB over "
-            f"{float(base):.0f} MB ({float(seconds):.0f} s, {n / float(seconds):,.0f}/s)"
+            f"{float(base):.0f} MB, {int(blocks):+,} Python blocks kept "
+            f"({float(seconds):.0f} s, {n / float(seconds):,.0f}/s)"
         )
     return out
 

@@ -385,7 +385,8 @@ def rows_batch(d: dict) -> list[Row]:
         out.append(
             row(
                 f"9. `imap` over {int(n):,} prompts: peak RSS growth",
-                f"+{mb(m['growth_mb'])} ({int(n) / m['seconds']:,.0f}/s)",
+                f"+{mb(m['growth_mb'])}, {m.get('blocks_kept', 0):+,} Python blocks kept "
+                f"({int(n) / m['seconds']:,.0f}/s)",
                 f"the same at {int(min(mem, key=int)):,}: +{mb(first)}",
                 x(m["growth_mb"], first),
                 "constant (no growth with length)",

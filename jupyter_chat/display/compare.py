@@ -18,9 +18,12 @@ from .sanitize import answer_html
 def label_html(text: str, note: bool = False) -> str:
     """A column's label (or a note line) as widget HTML, escaped."""
     if note:
-        shown = Html('<div style="color:var(--jp-ui-font-color2);font-size:smaller">{}</div>')
+        shown = Html(
+            '<div class="jupyter-chat-note" '
+            'style="color:var(--jp-ui-font-color2);font-size:smaller">{}</div>'
+        )
     else:
-        shown = Html('<div style="font-weight:bold">{}</div>')
+        shown = Html('<div class="jupyter-chat-note" style="font-weight:bold">{}</div>')
     return str(shown.format(html_text(text, True)))
 
 
@@ -61,9 +64,10 @@ def compare_bundle(prompt: str | None, labels: list[str], streams: list[Any]) ->
     if prompt is not None:
         head = Html('<div class="jupyter-chat-prompt">{}</div>').format(answer_html(prompt))
     total = totals_line(streams)
-    head += Html('<p style="color:var(--jp-ui-font-color2);font-size:smaller">{}</p>').format(
-        html_text(total, True)
-    )
+    head += Html(
+        '<p class="jupyter-chat-note" style="color:var(--jp-ui-font-color2);font-size:smaller">'
+        "{}</p>"
+    ).format(html_text(total, True))
     md = grid_block([(n, c[0]) for n, c in zip(names, columns)], head)
     text = "\n\n".join(f"== {n} ==\n{c[1]}" if n else c[1] for n, c in zip(names, columns))
     return markdown_bundle(md, plain(f"[{total}]\n\n{text}"))

