@@ -94,3 +94,60 @@ def warn_load() -> float:
             "CPUs, expect noisy numbers"
         )
     return load
+
+
+class PacedSSE:
+    """A loopback server on its own thread that streams each request's events (chunked SSE,
+    keep-alive, the request body read and ignored), ``rate`` events a second (0: at once).
+    Subclasses say what to send: ``script() -> (events, rate)``."""
+
+    HEAD = (
+        b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\n"
+        b"transfer-encoding: chunked\r\n\r\n"
+    )
+
+    def __init__(self) -> None:
+        import asyncio
+        import threading
+
+        self.durations: list[float] = []  # seconds from first to last event, per request
+        self.loop = asyncio.new_event_loop()
+        threading.Thread(target=self.loop.run_forever, daemon=True).start()
+        self.server = asyncio.run_coroutine_threadsafe(
+            asyncio.start_server(self.handle, "127.0.0.1", 0), self.loop
+        ).result()
+        self.port = self.server.sockets[0].getsockname()[1]
+
+    def script(self) -> tuple[list[bytes], float]:
+        raise NotImplementedError
+
+    async def handle(self, reader, writer) -> None:  # noqa: ANN001
+        import asyncio
+
+        try:
+            while True:
+                head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
+                fields = (h.partition(":") for h in head[1:])
+                length = next(
+                    (int(v) for k, _, v in fields if k.strip().lower() == "content-length"), 0
+                )
+                await reader.readexactly(length)
+                events, rate = self.script()
+                writer.write(self.HEAD)
+                t0 = self.loop.time()
+                for i, ev in enumerate(events):
+                    writer.write(b"%x\r\n%s\r\n" % (len(ev), ev))
+                    await writer.drain()
+                    if rate and (wait := t0 + (i + 1) / rate - self.loop.time()) > 0:
+                        await asyncio.sleep(wait)
+                self.durations.append(self.loop.time() - t0)
+                writer.write(b"0\r\n\r\n")
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.server.close)
+        self.loop.call_soon_threadsafe(self.loop.stop)

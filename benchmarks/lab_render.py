@@ -21,16 +21,14 @@ not render every formula.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import re
 import statistics
 import sys
 import tempfile
-import threading
 from pathlib import Path
 
-from _common import ROOT, meta, warn_load, write_result
+from _common import ROOT, PacedSSE, meta, warn_load, write_result
 from magics import kernel_env
 
 sys.path.insert(0, str(ROOT / "tests"))
@@ -82,52 +80,16 @@ def event(content: str | None, finish: str | None = None) -> bytes:
     return b"data: %s\n\n" % json.dumps(obj, separators=(",", ":")).encode()
 
 
-class PacedServer:
+class PacedServer(PacedSSE):
     """Loopback streaming server: answers the queued (pieces, tokens/s) scripts in order."""
-
-    HEAD = (
-        b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\n"
-        b"transfer-encoding: chunked\r\n\r\n"
-    )
 
     def __init__(self) -> None:
         self.scripts: list[tuple[list[str], float]] = []
-        self.loop = asyncio.new_event_loop()
-        threading.Thread(target=self.loop.run_forever, daemon=True).start()
-        self.server = asyncio.run_coroutine_threadsafe(
-            asyncio.start_server(self.handle, "127.0.0.1", 0), self.loop
-        ).result()
-        self.port = self.server.sockets[0].getsockname()[1]
+        super().__init__()
 
-    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while True:
-                head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
-                length = next(
-                    (int(v) for k, _, v in (h.partition(":") for h in head[1:])
-                     if k.strip().lower() == "content-length"),
-                    0,
-                )  # fmt: skip
-                await reader.readexactly(length)
-                pieces, rate = self.scripts.pop(0) if self.scripts else (["ok"], 0.0)
-                writer.write(self.HEAD)
-                events = [event(p) for p in pieces] + [event(None, "stop"), b"data: [DONE]\n\n"]
-                t0 = self.loop.time()
-                for i, ev in enumerate(events):
-                    writer.write(b"%x\r\n%s\r\n" % (len(ev), ev))
-                    await writer.drain()
-                    if rate and (wait := t0 + (i + 1) / rate - self.loop.time()) > 0:
-                        await asyncio.sleep(wait)
-                writer.write(b"0\r\n\r\n")
-                await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass
-        finally:
-            writer.close()
-
-    def close(self) -> None:
-        self.loop.call_soon_threadsafe(self.server.close)
-        self.loop.call_soon_threadsafe(self.loop.stop)
+    def script(self) -> tuple[list[bytes], float]:
+        pieces, rate = self.scripts.pop(0) if self.scripts else (["ok"], 0.0)
+        return [event(p) for p in pieces] + [event(None, "stop"), b"data: [DONE]\n\n"], rate
 
 
 # In the page, before the measured cell runs: long tasks, delta times, the final display's

@@ -26,7 +26,6 @@ Exits 1 if %load_ext jupyter_chat imported httpx or pydantic or an answer came o
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import platform
@@ -34,9 +33,10 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
+
+from _common import PacedSSE
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -257,62 +257,21 @@ def chunk(content: str | None, finish: str | None = None, usage: dict | None = N
     return b"data: %s\n\n" % json.dumps(obj, separators=(",", ":")).encode()
 
 
-class SSEServer:
+class SSEServer(PacedSSE):
     """Loopback OpenAI-style streaming server in a thread: one HTTP chunk per SSE event, paced
     over PACED_SECONDS when ``mode == "paced"``. Keep-alive; the request body is ignored."""
 
-    HEAD = (
-        b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\n"
-        b"transfer-encoding: chunked\r\n\r\n"
-    )
-
     def __init__(self) -> None:
         self.mode = "paced"
-        self.durations: list[float] = []  # seconds from first to last event, per request
         usage = {"prompt_tokens": 1, "completion_tokens": N, "total_tokens": N + 1}
         self.events = [chunk(f"tok{i % 10} ") for i in range(N)] + [
             chunk(None, "stop", usage),
             b"data: [DONE]\n\n",
         ]
-        self.loop = asyncio.new_event_loop()
-        threading.Thread(target=self.loop.run_forever, daemon=True).start()
-        self.server = asyncio.run_coroutine_threadsafe(
-            asyncio.start_server(self.handle, "127.0.0.1", 0), self.loop
-        ).result()
-        self.port = self.server.sockets[0].getsockname()[1]
+        super().__init__()
 
-    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while True:
-                head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
-                length = next(
-                    (
-                        int(v)
-                        for k, _, v in (h.partition(":") for h in head[1:])
-                        if k.strip().lower() == "content-length"
-                    ),
-                    0,
-                )
-                await reader.readexactly(length)
-                writer.write(self.HEAD)
-                gap = PACED_SECONDS / N if self.mode == "paced" else 0.0
-                t0 = self.loop.time()
-                for i, ev in enumerate(self.events):
-                    writer.write(b"%x\r\n%s\r\n" % (len(ev), ev))
-                    await writer.drain()
-                    if gap and (pause := t0 + (i + 1) * gap - self.loop.time()) > 0:
-                        await asyncio.sleep(pause)
-                self.durations.append(self.loop.time() - t0)
-                writer.write(b"0\r\n\r\n")
-                await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass
-        finally:
-            writer.close()
-
-    def close(self) -> None:
-        self.loop.call_soon_threadsafe(self.server.close)
-        self.loop.call_soon_threadsafe(self.loop.stop)
+    def script(self) -> tuple[list[bytes], float]:
+        return self.events, (N / PACED_SECONDS if self.mode == "paced" else 0.0)
 
 
 # The naive loop (update after every chunk); FLOOR is the same loop showing the text only once,
