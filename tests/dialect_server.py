@@ -397,17 +397,26 @@ class DialectServer:
         with self._lock:
             self.active += 1
             self.max_active = max(self.max_active, self.active)
+        counted = [True]
+
+        def ending() -> None:
+            """Before the response's last bytes: the client may have it all from then on (and
+            send its next request before this handler runs again)."""
+            if counted[0]:
+                counted[0] = False
+                with self._lock:
+                    self.active -= 1
+
         try:
-            return await self._send(writer, reply)
+            return await self._send(writer, reply, ending)
         except ConnectionError:
             with self._lock:
                 self.aborted += 1
             raise
         finally:
-            with self._lock:
-                self.active -= 1
+            ending()
 
-    async def _send(self, writer: asyncio.StreamWriter, r: Reply) -> bool:
+    async def _send(self, writer: asyncio.StreamWriter, r: Reply, ending: Any = None) -> bool:
         if r.stall_headers:
             await asyncio.sleep(r.stall_headers)
         if r.events is not None:
@@ -445,6 +454,8 @@ class DialectServer:
             sent += len(piece)
             if r.delay:
                 await asyncio.sleep(r.delay)
+        if ending is not None:
+            ending()
         writer.write(b"0\r\n\r\n")
         await writer.drain()
         return True
