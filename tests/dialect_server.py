@@ -292,6 +292,7 @@ class DialectServer:
         self.requests: list[Seen] = []
         self.replies: list[Reply] = []
         self.active = self.max_active = 0  # responses being written now / at most
+        self.epoch = 0  # how many resets: a response counts where it started
         self.aborted = 0  # connections the client closed mid-response
         self.connections = 0  # TCP connections accepted
         self._lock = threading.Lock()
@@ -315,6 +316,7 @@ class DialectServer:
             self.requests.clear()
             self.replies.clear()
             self.active = self.max_active = self.aborted = self.connections = 0
+            self.epoch += 1  # responses still going are not counted from now on
 
     def close(self) -> None:
         async def stop() -> None:
@@ -397,15 +399,18 @@ class DialectServer:
         with self._lock:
             self.active += 1
             self.max_active = max(self.max_active, self.active)
+            epoch = self.epoch
         counted = [True]
 
         def ending() -> None:
             """Before the response's last bytes: the client may have it all from then on (and
-            send its next request before this handler runs again)."""
+            send its next request before this handler runs again). A response still going at
+            a ``reset`` was not counted in the new counts."""
             if counted[0]:
                 counted[0] = False
                 with self._lock:
-                    self.active -= 1
+                    if self.epoch == epoch:
+                        self.active -= 1
 
         try:
             return await self._send(writer, reply, ending)
