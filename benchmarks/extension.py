@@ -4,8 +4,8 @@
 
 The same stream as benchmarks/magics.py case 2 (2,000 ``chat.completion.chunk`` events,
 ``tok{i%10} ``, 10,000 characters of answer, ``paced`` over ~4 s or ``fast``), into a fresh
-kernel where ``%load_ext jupyter_chat`` opened its comm and the test client answered the
-comm_open with ``{"type": "hello"}``, as the extension does (the hello is handled between cells).
+kernel where, after ``%load_ext jupyter_chat``, the test client opened the ``jupyter_chat`` comm
+with ``{"type": "hello"}``, as the extension does (the hello is handled between cells).
 Then ``%%chat -m local`` streams only the new text as ``comm_msg`` deltas, between one first
 display (the turn's placeholder) and one final full update. Counted from the kernel's iopub
 messages for the cell: the display and comm messages and the bytes of their JSON content
@@ -23,6 +23,7 @@ import json
 import statistics
 import sys
 import tempfile
+import uuid
 
 from _common import RESULTS, meta, warn_load, write_result
 from magics import ANSWER, OURS, Kernel, SSEServer, kernel_env
@@ -35,19 +36,21 @@ def size(obj: object) -> int:
 
 
 def hello(k: Kernel) -> None:
-    """%load_ext, then answer the kernel's comm_open as the extension does."""
+    """%load_ext, then open the ``jupyter_chat`` comm with a hello, as the extension does when
+    it connects (the kernel only registers the comm's target)."""
     ran = k.run("%load_ext jupyter_chat")
-    opened = [m for m in ran["messages"] if m["msg_type"] == "comm_open"]
-    if ran["reply"]["status"] != "ok" or len(opened) != 1:
-        raise RuntimeError(
-            f"%load_ext jupyter_chat: status {ran['reply']['status']}, {len(opened)} comm_open"
-        )
+    if ran["reply"]["status"] != "ok":
+        raise RuntimeError(f"%load_ext jupyter_chat: status {ran['reply']['status']}")
     msg = k.kc.session.msg(
-        "comm_msg",
-        {"comm_id": opened[0]["content"]["comm_id"], "data": {"type": "hello", "version": 1}},
+        "comm_open",
+        {
+            "comm_id": uuid.uuid4().hex,
+            "target_name": "jupyter_chat",
+            "data": {"type": "hello", "version": 1},
+        },
     )
     k.kc.shell_channel.send(msg)
-    k.run("pass")  # the hello is handled between cells
+    k.run("pass")  # the hello is handled before the next cell
 
 
 def render_once(k: Kernel, cell_id: str) -> dict:
@@ -72,7 +75,7 @@ def render_once(k: Kernel, cell_id: str) -> dict:
         "final_parts": parts,
         "bytes": sum(size(m["content"]) for m in ds + cs),
         "deltas_ok": "".join(d.get("answer", "") for d in deltas) == ANSWER,
-        "final_ok": final["data"]["text/plain"].startswith(ANSWER.strip()),
+        "final_ok": ANSWER.strip() in final["data"]["text/markdown"],  # plain is its head
         "wall_s": ran["wall"],
     }
 

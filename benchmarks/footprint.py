@@ -205,7 +205,7 @@ def ours(quick: bool, refresh: bool) -> tuple[Path, str, dict]:
         [
             str(venv / "bin" / "python"),
             "-c",
-            "import jupyter_chat, jupyter_chat.api, jupyter_chat.magics",
+            "import jupyter_chat, jupyter_chat.session.api, jupyter_chat.magics",
         ],
         capture_output=True,
         text=True,

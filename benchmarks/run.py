@@ -389,8 +389,8 @@ def rows_batch(d: dict) -> list[Row]:
                 f"({int(n) / m['seconds']:,.0f}/s)",
                 f"the same at {int(min(mem, key=int)):,}: +{mb(first)}",
                 x(m["growth_mb"], first),
-                "constant (no growth with length)",
-                None,
+                "no Python objects kept (blocks)",
+                m["blocks_kept"] < 1000 if "blocks_kept" in m else None,
             )
         )
     return out
