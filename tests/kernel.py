@@ -128,6 +128,19 @@ class Kernel:
         """Execute without waiting; returns the msg id."""
         return self.kc.execute(code, stop_on_error=False)
 
+    def error_of(self, msg_id: str, timeout: float = 30) -> dict | None:
+        """The error content of the cell ``msg_id`` started (None if it had none), once the
+        kernel is idle again."""
+        error = None
+        while True:
+            m = self.kc.get_iopub_msg(timeout=timeout)
+            if m["parent_header"].get("msg_id") != msg_id:
+                continue
+            if m["msg_type"] == "error":
+                error = m["content"]
+            if m["msg_type"] == "status" and m["content"]["execution_state"] == "idle":
+                return error
+
     def open_extension_comm(self) -> str:
         """Open the ``jupyter_chat`` comm as the JupyterLab extension does when it connects
         (after ``%load_ext``); returns the comm id."""

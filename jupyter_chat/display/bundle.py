@@ -184,6 +184,24 @@ def turn_plain(
     return plain("\n\n".join(parts))
 
 
+def turn_footer(
+    record: dict[str, Any], status: str, error: str | None = None, elapsed: float | None = None
+) -> str:
+    """The footer a turn shows: the record's, then the error (one line, clipped)."""
+    foot = footer(record, status, elapsed)
+    return foot + " · " + clip(one_line(error), 500) if error else foot
+
+
+def note_html(text: str, error: bool = False) -> str:
+    """A short note for an ``ipywidgets.HTML`` (status lines, errors, totals), escaped."""
+    color = "var(--jp-error-color1)" if error else "var(--jp-ui-font-color2)"
+    return str(
+        Html('<span class="jupyter-chat-note" style="color:{}">{}</span>').format(
+            color, html_text(clip(text, 500), True)
+        )
+    )
+
+
 def bundle(
     *,
     answer: str,
@@ -202,9 +220,7 @@ def bundle(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The MIME bundle and metadata of a turn. ``status``: streaming, complete, incomplete,
     interrupted or error. ``parsed``: (schema name, the validated value as JSON data)."""
-    foot = footer(record, status, elapsed)
-    if error:
-        foot += " · " + clip(one_line(error), 500)
+    foot = turn_footer(record, status, error, elapsed)
     md = turn_markdown(
         answer, reasoning, tool_calls, foot, fmt, images, status == "streaming", parsed
     )

@@ -6,31 +6,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._secrets import clip
-from .._text import one_line, plain
+from .._text import plain
 from ..session.accounting import usd
-from .bundle import markdown_bundle, turn_markdown, turn_plain
-from .footer import footer
+from .bundle import markdown_bundle, turn_footer, turn_markdown, turn_plain
 from .markup import Html, grid_block, html_text
 from .sanitize import answer_html
 
 
-def label_html(text: str, note: bool = False) -> str:
-    """A column's label (or a note line) as widget HTML, escaped."""
-    if note:
-        shown = Html(
-            '<div class="jupyter-chat-note" '
-            'style="color:var(--jp-ui-font-color2);font-size:smaller">{}</div>'
-        )
-    else:
-        shown = Html('<div class="jupyter-chat-note" style="font-weight:bold">{}</div>')
+def label_html(text: str) -> str:
+    """A column's label as widget HTML, escaped."""
+    shown = Html('<div class="jupyter-chat-note" style="font-weight:bold">{}</div>')
     return str(shown.format(html_text(text, True)))
 
 
 def _column(view: dict[str, Any]) -> tuple[Any, str]:
-    foot = footer(view["record"], view["status"])
-    if view.get("error"):
-        foot += " · " + clip(one_line(view["error"]), 500)
+    foot = turn_footer(view["record"], view["status"], view.get("error"))
     args = (view["answer"], view["reasoning"], view["tool_calls"], foot)
     md = turn_markdown(*args, parsed=view.get("parsed"))
     return md, turn_plain(*args, parsed=view.get("parsed"))

@@ -166,10 +166,9 @@ def html_block(block: Html) -> Md:
     return Md(str(block).replace("\r", "&#13;").replace("\n", "&#10;"))
 
 
-GRID = (
-    "display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,18em),1fr));"
-    "gap:8px;width:100%"
-)
+# columns side by side while each gets 18em, else stacked (the widget grid uses it too)
+GRID_COLUMNS = "repeat(auto-fit,minmax(min(100%,18em),1fr))"
+GRID = f"display:grid;grid-template-columns:{GRID_COLUMNS};gap:8px;width:100%"
 
 
 def grid_block(columns: Iterable[tuple[Any, Md]], head: Html | None = None) -> Md:

@@ -12,15 +12,15 @@ from typing import Any
 
 import ipywidgets as w
 
+from ..display.bundle import note_html
 from ..display.compare import compare_bundle, label_html, totals_line
+from ..display.markup import GRID_COLUMNS
 from ..session.prepare import prepare
 from ..session.resolve import Ask, resolve_model, seed_source
 from ..session.run import will_replay
 from ..session.schema import as_schema
 from ..session.state import SESSION
 from .turn import StreamedTurn
-
-GRID = "repeat(auto-fit, minmax(min(100%, 18em), 1fr))"
 
 
 class Compare(w.VBox):
@@ -35,7 +35,7 @@ class Compare(w.VBox):
             for name, col in zip(self.labels, self.columns)
         ]
         self.grid = w.GridBox(
-            cells, layout=w.Layout(grid_template_columns=GRID, grid_gap="8px", width="100%")
+            cells, layout=w.Layout(grid_template_columns=GRID_COLUMNS, grid_gap="8px", width="100%")
         )
         self.grid.add_class("jp-ChatCompare-grid")
         self.totals = w.HTML()
@@ -98,7 +98,7 @@ class Compare(w.VBox):
 
     def _column_done(self, stream: StreamedTurn) -> None:
         if all(s.fut.done() for s in self.streams):
-            self.totals.value = label_html(totals_line(self.streams), note=True)
+            self.totals.value = note_html(totals_line(self.streams))
 
 
 def compare(

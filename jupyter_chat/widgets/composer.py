@@ -10,7 +10,8 @@ import traitlets
 
 
 class Composer(anywidget.AnyWidget):
-    """A message box: Enter sends, Shift+Enter adds a line."""
+    """A message box: Enter sends, Shift+Enter adds a line; it keeps the panel's transcript
+    following a streaming answer."""
 
     _esm = """
     function render({ model, el }) {
@@ -37,6 +38,27 @@ class Composer(anywidget.AnyWidget):
       model.on("change:disabled", setDisabled);
       setDisabled();
       el.appendChild(ta);
+      follow(el, 0);
+    }
+    // The panel's transcript (above this box) stays at its end while an answer streams,
+    // unless the user scrolled up; back at the end, it follows again. Found once this
+    // view is on the page, in whatever frontend renders the widgets.
+    function follow(el, tries) {
+      const panel = el.closest(".jp-ChatPanel");
+      const box = panel && panel.querySelector(".jp-ChatPanel-transcript");
+      if (!box) {
+        if (tries < 600) requestAnimationFrame(() => follow(el, tries + 1));
+        return;
+      }
+      if (box.dataset.follow) return;
+      box.dataset.follow = "on";
+      let pinned = true;
+      box.addEventListener("scroll", () => {
+        pinned = box.scrollHeight - box.scrollTop - box.clientHeight < 32;
+      }, { passive: true });
+      const stick = () => { if (pinned) box.scrollTop = box.scrollHeight; };
+      new MutationObserver(stick).observe(box, { childList: true, subtree: true, characterData: true });
+      new ResizeObserver(stick).observe(box);
     }
     export default { render };
     """

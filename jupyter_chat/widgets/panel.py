@@ -16,6 +16,7 @@ from typing import Any
 
 import ipywidgets as w
 
+from ..display.bundle import note_html
 from ..errors import AuthenticationError, ChatError, ConfigError
 from ..session.export import export
 from ..session.prepare import prepare
@@ -23,7 +24,7 @@ from ..session.resolve import Ask, answerable_models, opening_model, resolve_mod
 from ..session.schema import as_schema
 from ..session.state import SESSION
 from .composer import Composer, KeyField
-from .transcript import Transcript, note_html
+from .transcript import Transcript
 from .turn import StreamedTurn
 
 NUMBERS = (("temperature", float, 0, 2), ("top_p", float, 0, 1), ("max_tokens", int, 1, None))

@@ -1,5 +1,5 @@
-"""The panel's transcript: the thread's turns in a box that scrolls (the extension keeps it
-at the end while an answer streams, unless the user scrolled up), each prompt as a sanitized
+"""The panel's transcript: the thread's turns in a box that scrolls (the composer keeps it at
+the end while an answer streams, unless the user scrolled up), each prompt as a sanitized
 bubble and each answer as a cell's output bundle (turn.py); an error shows in the answer's
 place with Retry."""
 
@@ -10,30 +10,18 @@ from typing import Any
 
 import ipywidgets as w
 
-from .._secrets import clip
-from ..display.bundle import bundle, message_html
-from ..display.markup import Html, html_text
+from ..display.bundle import bundle, message_html, note_html
 from .turn import show_bundle
-
-SCROLL = w.Layout(
-    width="100%", max_height="36em", overflow="auto", flex_flow="column", display="flex"
-)
-
-
-def note_html(text: str, error: bool = False) -> str:
-    color = "var(--jp-error-color1)" if error else "var(--jp-ui-font-color2)"
-    return str(
-        Html('<span class="jupyter-chat-note" style="color:{}">{}</span>').format(
-            color, html_text(clip(text, 500), True)
-        )
-    )
 
 
 class Transcript(w.VBox):
-    """The turns shown, oldest first; ``end`` is where a new one goes."""
+    """The turns shown, oldest first; new ones go at the end."""
 
     def __init__(self) -> None:
-        super().__init__([], layout=SCROLL)
+        scroll = w.Layout(
+            width="100%", max_height="36em", overflow="auto", flex_flow="column", display="flex"
+        )
+        super().__init__([], layout=scroll)
         self.add_class("jp-ChatPanel-transcript")
 
     def clear(self) -> None:

@@ -15,7 +15,6 @@ import { highlightChatCells } from './chatcell';
 import { setChatActions } from './codeblocks';
 import { watchSession } from './comm';
 import { addCommands, CommandIDs } from './commands';
-import { followTranscripts } from './follow';
 import { streamRegistry } from './registry';
 
 export { CommandIDs };
@@ -33,7 +32,6 @@ const commandsPlugin: JupyterFrontEndPlugin<void> = {
     palette: ICommandPalette | null
   ) => {
     addCommands(app, tracker, palette);
-    followTranscripts(); // the chat panel's transcript stays at the streaming end
     setChatActions(notebookActions(tracker)); // "Insert below" on an answer's code blocks
     tracker.forEach(highlightChatCells);
     tracker.widgetAdded.connect((_, panel) => highlightChatCells(panel));

@@ -119,14 +119,7 @@ def interrupt(k, code: str, wait_for) -> dict:
     assert wait_until(wait_for, 20)
     time.sleep(0.3)
     k.km.interrupt_kernel()
-    while True:
-        m = k.kc.get_iopub_msg(timeout=30)
-        if m["parent_header"].get("msg_id") != msg_id:
-            continue
-        if m["msg_type"] == "error":
-            err = m["content"]
-        if m["msg_type"] == "status" and m["content"]["execution_state"] == "idle":
-            return err
+    return k.error_of(msg_id)
 
 
 @pytest.mark.parametrize("stage", list(STAGES))

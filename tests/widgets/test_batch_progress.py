@@ -85,15 +85,7 @@ def test_an_interrupt_keeps_what_finished_and_the_rerun_sends_the_rest(server, k
     )
     time.sleep(1.6)
     k.km.interrupt_kernel()
-    error = None
-    while True:
-        m = k.kc.get_iopub_msg(timeout=30)
-        if m["parent_header"].get("msg_id") != msg_id:
-            continue
-        if m["msg_type"] == "error":
-            error = m["content"]
-        if m["msg_type"] == "status" and m["content"]["execution_state"] == "idle":
-            break
+    error = k.error_of(msg_id)
     assert error["ename"] == "BatchInterrupted"
     assert "run the same batch again to send only the rest" in error["evalue"]
     assert "Traceback" not in "".join(error["traceback"])  # one line, no frames
