@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
-
+from ._version import __version__ as __version__
 from .errors import (  # noqa: E402  (no third-party imports behind these)
     AuthenticationError,
     ChatConnectionError,
@@ -94,7 +93,7 @@ def __getattr__(name: str) -> Any:
     if name == "local":  # the managed local server: jupyter_chat.local.start(), .stop(), .status()
         import importlib
 
-        module = importlib.import_module(".providers.local", __name__)
+        module = importlib.import_module(".local", __name__)
         globals()[name] = module
         return module
     if name in _LAZY:

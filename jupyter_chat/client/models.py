@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from .. import __version__
+from .._version import __version__
 from ..errors import ChatConnectionError, ConfigError
 from ..providers.config import CONFIG
 from .request import join_url, key_auth

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
-from .. import __version__
+from .._version import __version__
 from .._secrets import Secret, clip, public_url
 from ..errors import AuthenticationError, ChatError, ConfigError, InvalidRequestError
 from ..providers.config import CONFIG

@@ -58,12 +58,12 @@ def providers(args: Any) -> None:
 
 
 def models(args: Any) -> None:
-    import jupyter_chat
-
+    from ..client.models import list_models
+    from ..client.runtime import RUNTIME
     from ..session.resolve import resolve_model
 
     provider = args.provider or resolve_model(SESSION.model)[0]
-    ids = [one_line(item.get("id", "?")) for item in jupyter_chat.models(provider)]
+    ids = [one_line(item.get("id", "?")) for item in RUNTIME.run(list_models(provider))]
     show_md(
         Md("**{}** offers {} models:\n\n{}").format(provider, len(ids), bullets(map(code, ids))),
         "\n".join(ids),
@@ -81,7 +81,7 @@ def use(args: Any) -> None:
 
 
 def provider_add(args: Any) -> None:
-    import jupyter_chat
+    from ..providers.config import CONFIG
 
     headers = parse_headers(args.header) if args.header else None
     fields: dict[str, Any] = dict(
@@ -95,7 +95,7 @@ def provider_add(args: Any) -> None:
     )
     if args.no_key:
         fields["key_required"] = False
-    p = jupyter_chat.add_provider(args.name, args.base_url, **fields)
+    p = CONFIG.add_provider(args.name, base_url=args.base_url, **fields)
     toml = [f"[providers.{p.name}]", f"base_url = {_toml(public_url(p.base_url or ''))}"]
     toml += [f"{k} = {_toml(v)}" for k, v in fields.items() if isinstance(v, str)]
     if fields.get("headers"):
@@ -116,13 +116,11 @@ def provider_add(args: Any) -> None:
 def key(args: Any) -> None:
     import getpass
 
-    import jupyter_chat
-
     from ..providers.config import CONFIG
 
     CONFIG.profile(args.provider)  # unknown provider: fail before asking
     value = getpass.getpass(f"API key for {args.provider} (hidden): ")
-    jupyter_chat.set_key(args.provider, value)
+    CONFIG.set_key(args.provider, value)
     show_md(
         Md("Key for {} set for this kernel (never shown, never saved).").format(code(args.provider))
     )

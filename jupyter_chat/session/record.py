@@ -23,7 +23,7 @@ RUN_FIELDS = ("host", "replayed", "version")
 def make_record(prep: Prepared, result: Result, meta: Any, replayed: bool = False) -> dict:
     """Everything about how the answer was produced: the model asked for and the model that
     answered, every parameter, the ids, usage, time; never a key or a header."""
-    from .. import __version__
+    from .._version import __version__
 
     req = prep.request
     record = {

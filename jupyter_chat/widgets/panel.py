@@ -256,12 +256,12 @@ class ChatPanel(w.VBox):
         self.status.value = note_html(str(err), error=True) if err and in_status else ""
 
     def _set_key(self, value: Any) -> None:
-        import jupyter_chat
+        from ..providers.config import CONFIG
 
         try:
             if not isinstance(value, str):
                 raise AuthenticationError("the key is not text")
-            jupyter_chat.set_key(resolve_model(self.model.value or None)[0], value)
+            CONFIG.set_key(resolve_model(self.model.value or None)[0], value)
         except ChatError as exc:
             return self._error(exc)
         self._error(None)
