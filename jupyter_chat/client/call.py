@@ -8,9 +8,9 @@ import queue
 import threading
 from collections.abc import Iterator
 
-from ..stream import Accumulator, Result
+from ..stream import Result
 from .request import Request
-from .runtime import RUNTIME, Meta, Runtime
+from .runtime import RUNTIME, Meta, Runtime, accumulator_for
 
 
 class Call:
@@ -26,7 +26,7 @@ class Call:
     def __init__(self, req: Request, runtime: Runtime = RUNTIME) -> None:
         self.request = req
         self.meta = Meta()
-        self._acc = Accumulator(req.provider)
+        self._acc = accumulator_for(req)
         self.result: Result | None = None
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._done = threading.Event()

@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from httpx_sse import EventSource
 
 from .._secrets import clip, redact, redact_deep
 from ..errors import (
@@ -33,7 +32,7 @@ from ..errors import (
     error_message,
 )
 from ..providers.config import CONFIG
-from ..stream import Accumulator, Result, no_surrogates
+from ..stream import Accumulator, EventReader, Result, no_surrogates
 from .limits import LIMITS, estimate_tokens
 from .status import status_error
 
@@ -127,7 +126,7 @@ class Runtime:
         if req.unsendable is not None:
             raise req.unsendable  # built for a replay or a dry run, and yet it goes out
         settings = CONFIG.settings
-        acc = acc if acc is not None else Accumulator(req.provider)
+        acc = acc if acc is not None else accumulator_for(req)
         meta = meta if meta is not None else Meta()
         start = time.perf_counter()
 
@@ -226,6 +225,7 @@ class Runtime:
         )
         url = await req.profile.quirks.base_url(req.profile, req.url)  # a managed server starts
         t0 = time.perf_counter()
+        answered = False  # the status line arrived: what breaks later is not "cannot reach"
         try:
             async with self.http().stream(
                 "POST",
@@ -235,6 +235,7 @@ class Runtime:
                 auth=req.auth,
                 timeout=timeout,
             ) as resp:
+                answered = True
                 meta.ttfb_ms = (time.perf_counter() - t0) * 1000
                 meta.status = resp.status_code
                 meta.headers = {
@@ -248,32 +249,12 @@ class Runtime:
                 if "text/event-stream" in ctype:  # also when a server streams unasked
                     await read_events(resp, acc, forward)
                 else:  # not streamed (or a server that ignored stream=true)
-                    raw = await resp.aread()
-                    try:
-                        obj = json.loads(raw)
-                    except (ValueError, RecursionError):
-                        raise ProviderError(
-                            f"the response is not JSON ({ctype or 'no content type'}): "
-                            f"{clip(raw[:4000].decode('utf-8', 'replace'), 80)!r}",
-                            provider=req.provider,
-                            status=resp.status_code,
-                        ) from None
-                    if b"\\ud" in raw or b"\\uD" in raw:
-                        obj = no_surrogates(obj)
-                    if isinstance(obj, dict) and "error" in obj and not obj.get("choices"):
-                        raise ProviderError(
-                            error_message(obj), provider=req.provider, status=resp.status_code
-                        )
-                    if not isinstance(obj, dict):
-                        raise ProviderError(
-                            "the response is not a JSON object",
-                            provider=req.provider,
-                            status=resp.status_code,
-                        )
-                    out = acc.feed_response(obj)
+                    out = acc.feed_response(await read_json(resp, req.provider))
                     if out:
                         forward(out)
         except httpx.TimeoutException as exc:
+            if isinstance(exc, httpx.ReadTimeout) and acc.complete:
+                return self._whole(req, acc, forward)  # it stalled after the last choice ended
             kind = {
                 httpx.ConnectTimeout: "connecting",
                 httpx.ReadTimeout: "waiting for data",
@@ -286,18 +267,39 @@ class Runtime:
             err.retryable = isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout))
             raise err from None
         except httpx.TransportError as exc:
+            why = redact(str(exc)) or type(exc).__name__
+            if acc.complete:  # every choice had finished: only [DONE] (or usage) was lost
+                return self._whole(req, acc, forward)
             if acc.id is not None or acc._choices:
                 raise StreamCutError(
                     f"the connection broke mid-answer ({type(exc).__name__})",
                     provider=req.provider,
                     partial=_finish(acc, forward),
                 ) from None
-            err = ChatConnectionError(
-                f"cannot reach {req.host}: {redact(str(exc)) or type(exc).__name__}",
-                provider=req.provider,
-            )
+            if answered:  # the server answered, then closed the connection
+                got = resp.num_bytes_downloaded
+                err = ChatConnectionError(
+                    f"{req.host} closed the connection before the whole answer arrived "
+                    f"(status {resp.status_code}, {got:,} bytes of the body read; {why})",
+                    provider=req.provider,
+                    hint="Nothing was shown. The server or a proxy in between dropped the "
+                    "connection; retry, and check the server's logs if it keeps happening.",
+                )
+            elif isinstance(exc, (httpx.ConnectError, httpx.UnsupportedProtocol)):
+                err = ChatConnectionError(f"cannot reach {req.host}: {why}", provider=req.provider)
+            else:  # connected and sent, but no answer came back
+                err = ChatConnectionError(
+                    f"{req.host} closed the connection without answering ({why})",
+                    provider=req.provider,
+                    hint="The server accepted the connection but sent no response; check that "
+                    "the base URL points at an OpenAI-compatible server and that it is healthy.",
+                )
             err.retryable = True
             raise err from None
+        return self._whole(req, acc, forward)
+
+    def _whole(self, req: Any, acc: Accumulator, forward: OnDelta) -> Result:
+        """The result of a response read to its end: complete, or a ``StreamCutError``."""
         result = _finish(acc, forward)
         if not result.complete:
             raise StreamCutError(
@@ -309,24 +311,59 @@ class Runtime:
         return result
 
 
+def accumulator_for(req: Any) -> Accumulator:
+    """The accumulator of ``req``'s answer: complete once its ``n`` choices have finished."""
+    n = req.body.get("n") if isinstance(req.body, dict) else None
+    return Accumulator(req.provider, n if type(n) is int and n > 1 else 1)
+
+
+async def read_json(resp: httpx.Response, provider: str) -> dict:
+    """A non-streamed response's body as a JSON object, or a one-line ``ProviderError``."""
+    raw = await resp.aread()
+    ctype = resp.headers.get("content-type", "")
+    try:
+        obj = json.loads(raw)
+    except (ValueError, RecursionError):
+        raise ProviderError(
+            f"the response is not JSON ({ctype or 'no content type'}): "
+            f"{clip(raw[:4000].decode('utf-8', 'replace'), 80)!r}",
+            provider=provider,
+            status=resp.status_code,
+        ) from None
+    if b"\\ud" in raw or b"\\uD" in raw:
+        obj = no_surrogates(obj)
+    if isinstance(obj, dict) and "error" in obj and not obj.get("choices"):
+        raise ProviderError(error_message(obj), provider=provider, status=resp.status_code)
+    if not isinstance(obj, dict):
+        raise ProviderError(
+            "the response is not a JSON object", provider=provider, status=resp.status_code
+        )
+    return obj
+
+
 async def read_events(resp: httpx.Response, acc: Accumulator, forward: OnDelta) -> None:
-    """Feed a server-sent-event response into ``acc`` (providers.md 5.1), forwarding deltas."""
-    events = EventSource(resp).aiter_sse()
-    async for sse in events:
-        out = acc.feed_data(sse.data, sse.event)
-        if out:
-            forward(out)
+    """Feed a server-sent-event response into ``acc`` (providers.md 5.1, read as the HTML
+    standard says: stream/sse.py), forwarding deltas."""
+    reader = EventReader()
+    body = resp.aiter_bytes()
+    async for data in body:
+        for event in reader.feed(data):
+            out = acc.feed_data(event.data, event.event)
+            if out:
+                forward(out)
+            if acc.done:
+                break
         if acc.done:
             break
     if acc.done:
         # Read to the end of the body (normally just its last empty chunk) so the connection
         # goes back to the pool: a warm request then skips the TCP (and TLS) handshake.
         with contextlib.suppress(asyncio.TimeoutError, httpx.HTTPError):
-            await asyncio.wait_for(_drain(events), 1.0)
+            await asyncio.wait_for(_drain(body), 1.0)
 
 
-async def _drain(events: Any) -> None:
-    async for _ in events:
+async def _drain(body: Any) -> None:
+    async for _ in body:
         pass
 
 

@@ -5,10 +5,10 @@ nothing here builds a pydantic object. Each ``feed_*`` call returns the deltas i
 ``(kind, choice_index, text)`` tuples so a front end can show the answer and the reasoning
 apart as they arrive; the accumulated state is read with ``result()``.
 
-Kinds: ``answer``, ``reasoning``, ``preamble`` (harmony commentary meant for the user) and
-``tool_call``, whose payload is what the call gained: ``{"slot", "id", "name", "arguments"}``
-(the name and argument text this chunk added), so a front end can build the calls from the
-deltas alone.
+Kinds: ``answer``, ``reasoning``, ``preamble`` (harmony commentary meant for the user),
+``refusal`` (the model declined: ``delta.refusal``) and ``tool_call``, whose payload is what
+the call gained: ``{"slot", "id", "name", "arguments"}`` (the name and argument text this
+chunk added), so a front end can build the calls from the deltas alone.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from typing import Any
 
 from .._secrets import clip
 from ..errors import ProviderError, error_message
+from .logprobs import copy_logprobs, merge_logprobs
 from .splitter import ContentSplitter
 
 # Top-level chunk keys that carry nothing beyond what the result already holds; every other
@@ -42,6 +43,8 @@ class Choice:
     finish_reason: str | None = None
     raw_content: str | None = None  # the content exactly as received (signatures need it)
     extras: dict = field(default_factory=dict)  # per-choice provider fields
+    refusal: str | None = None  # the model declined: its words (``message.refusal``)
+    logprobs: dict | None = None  # ``{"content": [token, ...], "refusal": [...]}`` as sent
 
 
 @dataclass
@@ -80,6 +83,14 @@ class Result:
         return self._first().raw_content
 
     @property
+    def refusal(self) -> str | None:
+        return self._first().refusal
+
+    @property
+    def logprobs(self) -> dict | None:
+        return self._first().logprobs
+
+    @property
     def system_fingerprint(self) -> str | None:
         return self.extras.get("system_fingerprint")
 
@@ -89,7 +100,18 @@ class Result:
 
 
 class _ChoiceState:
-    __slots__ = ("texts", "raw", "tools", "by_index", "finish", "extras", "splitter", "has_content")
+    __slots__ = (
+        "texts",
+        "raw",
+        "tools",
+        "by_index",
+        "finish",
+        "extras",
+        "splitter",
+        "has_content",
+        "refusal",
+        "logprobs",
+    )
 
     def __init__(self) -> None:
         self.texts: dict[str, list[str]] = {"answer": [], "reasoning": [], "preamble": []}
@@ -100,14 +122,17 @@ class _ChoiceState:
         self.extras: dict = {}
         self.has_content = False
         self.splitter = ContentSplitter(self.tools.append)
+        self.refusal: list[str] | None = None
+        self.logprobs: dict | None = None
 
 
 class Accumulator:
     """Accumulates SSE data (``feed_data``), parsed chunks (``feed_chunk``) or a whole
     non-streaming response (``feed_response``) into a ``Result``."""
 
-    def __init__(self, provider: str | None = None) -> None:
+    def __init__(self, provider: str | None = None, choices: int = 1) -> None:
         self.provider = provider
+        self.expected = choices  # the ``n`` asked for: complete only when as many finished
         self.done = False
         self.usage: dict | None = None
         self.model: str | None = None
@@ -123,6 +148,8 @@ class Accumulator:
         if data.startswith("[DONE]"):
             self.done = True
             return []
+        if not data or data.isspace():
+            return []  # an event with empty data (a bare ``data:`` line) carries no chunk
         try:
             obj = json.loads(data)
         except (ValueError, RecursionError):
@@ -201,11 +228,24 @@ class Accumulator:
                     st.raw.append(c)
                     st.has_content = True
                     st.splitter.feed(c, out, index)
+                refusal = delta.get("refusal")
+                if refusal:
+                    if not isinstance(refusal, str):
+                        raise self._malformed("refusal is not text")
+                    if st.refusal is None:
+                        st.refusal = []
+                    st.refusal.append(refusal)
+                    out.append(("refusal", index, refusal))
                 tcs = delta.get("tool_calls")
                 if tcs:
                     if not isinstance(tcs, list) or not all(isinstance(t, dict) for t in tcs):
                         raise self._malformed("tool_calls is not a list of objects")
                     _merge_tool_calls(st, tcs, out, index, self._malformed)
+            logprobs = ch.get("logprobs")
+            if logprobs:
+                if not isinstance(logprobs, dict):
+                    raise self._malformed("logprobs is not an object")
+                st.logprobs = merge_logprobs(st.logprobs, logprobs)
             finish = ch.get("finish_reason")
             if finish:
                 if not isinstance(finish, str):
@@ -238,7 +278,9 @@ class Accumulator:
     def complete(self) -> bool:
         if self.done:
             return True
-        return bool(self._choices) and all(st.finish for st in self._choices.values())
+        return len(self._choices) >= self.expected and all(
+            st.finish for st in self._choices.values()
+        )
 
     def text(self, kind: str = "answer", index: int = 0) -> str:
         """The text of one kind so far (cheap enough for a throttled display)."""
@@ -268,6 +310,8 @@ class Accumulator:
                     finish_reason=st.finish,
                     raw_content=raw,
                     extras=dict(st.extras),
+                    refusal="".join(st.refusal) if st.refusal is not None else None,
+                    logprobs=copy_logprobs(st.logprobs),
                 )
             )
         return Result(
@@ -299,7 +343,7 @@ def _route(out: list, choices: dict) -> None:
                 index,
                 {"slot": slot, "id": call["id"], "name": name, "arguments": args},
             )
-        else:
+        elif kind != "refusal":  # kept as it arrives (fed before the splitter's deltas)
             st.texts[kind].append(text)
 
 
