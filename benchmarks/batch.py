@@ -110,7 +110,7 @@ def structured(port: int, turns: int, runs: int) -> dict:
     from pydantic import BaseModel
 
     import jupyter_chat as jc
-    from jupyter_chat.session.schema import Schema
+    from jupyter_chat.structured.schema import Schema
 
     setup_env(f"http://127.0.0.1:{port}/json/v1")
 

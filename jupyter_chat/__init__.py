@@ -22,16 +22,15 @@ from .errors import (  # noqa: E402  (no third-party imports behind these)
 )
 
 if TYPE_CHECKING:
+    from .batch.api import BatchInterrupted, imap, map
+    from .batch.result import Batch
     from .providers.config import Price
     from .providers.eigencloud import verify
     from .providers.profiles import Profile
     from .session.api import achat, chat
-    from .session.batch_result import Batch
-    from .session.schema import Schema
-    from .session.structured import SchemaError
     from .session.tools import tool
     from .session.turn import Turn
-    from .widgets.batch import BatchInterrupted, imap, map
+    from .structured.schema import Schema, SchemaError
     from .widgets.compare import compare
     from .widgets.panel import panel
 
@@ -39,12 +38,12 @@ if TYPE_CHECKING:
 _LAZY = {
     "chat": "session.api",
     "achat": "session.api",
-    "map": "widgets.batch",
-    "imap": "widgets.batch",
-    "Batch": "session.batch_result",
-    "BatchInterrupted": "widgets.batch",
-    "Schema": "session.schema",
-    "SchemaError": "session.structured",
+    "map": "batch.api",
+    "imap": "batch.api",
+    "Batch": "batch.result",
+    "BatchInterrupted": "batch.api",
+    "Schema": "structured.schema",
+    "SchemaError": "structured.schema",
     "Turn": "session.turn",
     "tool": "session.tools",
     "Profile": "providers.profiles",

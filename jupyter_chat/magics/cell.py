@@ -1,5 +1,5 @@
-"""The ``%%chat`` cell: options into the session's ask, then the turn streamed into the cell
-(display/cell.py), the tool loop, ``--compare`` and ``--dry-run``."""
+"""The ``%%chat`` cell: options into the session's ask, then the session's runner with the
+cell's view (display/cell.py); ``--compare`` and ``--dry-run``."""
 
 from __future__ import annotations
 
@@ -9,15 +9,15 @@ from typing import Any
 from IPython.core.error import UsageError
 
 from ..display.bundle import show
-from ..display.cell import show_tool_result, stream_turn
+from ..display.cell import CellView
 from ..display.formats import code_of, pretty_json
 from ..display.markup import fence
 from ..errors import ProviderError
 from ..interpolate import interpolate
-from ..session.loop import ask_before_call, run_tools
+from ..session.loop import ask_before_call
 from ..session.prepare import Prepared, prepare
 from ..session.resolve import Ask
-from ..session.structured import drive
+from ..session.runner import answer
 from .options import parse_params
 
 
@@ -107,14 +107,8 @@ def run_cell_turn(magics: Any, args: Any, line: str, cell: str) -> None:
     if args.format == "json":
         prep.check = check_json
     confirm = ask_before_call if args.confirm else None
-
-    def step(p: Prepared) -> Any:
-        return stream_turn(p, args.format, magics.terminal)
-
-    if prep.schema is not None:
-        turn = drive(prep, step)
-    else:
-        turn = run_tools(prep, step, args.max_steps, confirm, on_result=show_tool_result)
+    view = CellView(args.format, magics.terminal)
+    turn = answer(prep, view, max_steps=args.max_steps, confirm=confirm)
     if args.out:
         magics.shell.user_ns[args.out] = turn
     if args.format == "code":

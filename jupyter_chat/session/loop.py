@@ -1,10 +1,11 @@
-"""The tool loop: while the model calls the notebook's functions, run them in the kernel, send
+"""The tool plan: while the model calls the notebook's functions, run them in the kernel, send
 the results back as ``role: tool`` messages and ask again; the whole exchange is filed in the
-thread once the model answers."""
+thread once the model answers. The runner drives it."""
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Generator
 from typing import Any
 
 from .._secrets import clip
@@ -20,14 +21,14 @@ class ToolLoopError(ChatError):
     """The model kept calling tools past the step limit."""
 
 
-def run_tools(
-    prep: Prepared, step: Any, max_steps: int = 8, confirm: Any = None, on_result: Any = None
-) -> Turn:
-    """``step(prep) -> Turn`` runs one request (streamed into a cell, or not); the loop steps
-    until the model answers or ``max_steps`` requests were made."""
+def tool_plan(
+    prep: Prepared, max_steps: int = 8, confirm: Any = None, on_result: Any = None
+) -> Generator[Prepared, Turn, Turn]:
+    """Yields each request and is sent its Turn, until the model answers or ``max_steps``
+    requests were made; ``on_result(call, text, ok)`` sees each tool's result."""
     first, exchange, calls_made = prep, [], []
     prep = dataclasses.replace(prep, file=not prep.functions)
-    turn = step(prep)
+    turn = yield prep
     steps = 1
     while prep.functions and turn.tool_calls:
         if steps >= max_steps:
@@ -64,7 +65,7 @@ def run_tools(
             req.provider, req.body["model"], messages, params, req.stream, req.unsendable is None
         )
         prep = dataclasses.replace(prep, request=request, file=False)
-        turn = step(prep)
+        turn = yield prep
         steps += 1
     if calls_made:
         turn.record["tool_calls"] = calls_made

@@ -52,7 +52,7 @@ def prepare(
     repair: int = 1,
 ) -> Prepared:
     """Resolve the ask and build the request; raises before anything is sent."""
-    from .schema import as_schema
+    from ..structured.schema import as_schema
 
     r = resolve(ask)
     profile = CONFIG.profile(r.provider)

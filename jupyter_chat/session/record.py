@@ -141,3 +141,15 @@ def bind(verdict: Verdict, response_contents: list, shown: list[tuple[str, str]]
         return verdict
     why = shown_differs(response_contents, shown)
     return verdict if why is None else Verdict("invalid", why)
+
+
+def early_record(prep: Prepared) -> dict[str, Any]:
+    """What a front end shows of a request before its answer: provider, model, parameters
+    sent, thread."""
+    req = prep.request
+    return {
+        "provider": req.provider,
+        "model": req.body.get("model"),
+        "params": sent_params(req),
+        "thread": prep.thread,
+    }

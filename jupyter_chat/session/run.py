@@ -86,15 +86,6 @@ def with_model_hint(exc: NotFoundError, prep: Prepared) -> NotFoundError:
     return exc
 
 
-def run(prep: Prepared, on_delta: OnDelta = None) -> Turn:
-    """One turn, waiting for it (the magics, ``chat()``)."""
-    running = Running(prep)
-    for out in running:
-        if on_delta is not None:
-            on_delta(out)
-    return running.finish()
-
-
 async def arun(prep: Prepared, on_delta: OnDelta = None) -> Turn:
     """One turn on the shared loop (``achat``, ``map``, the widgets), replay included: a
     replayed turn hands its recorded deltas to ``on_delta`` as a live one would."""

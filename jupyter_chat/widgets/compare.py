@@ -18,8 +18,8 @@ from ..display.markup import GRID_COLUMNS
 from ..session.prepare import prepare
 from ..session.resolve import Ask, resolve_model, seed_source
 from ..session.run import will_replay
-from ..session.schema import as_schema
 from ..session.state import SESSION
+from ..structured.schema import as_schema
 from .turn import StreamedTurn
 
 

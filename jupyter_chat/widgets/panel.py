@@ -21,8 +21,8 @@ from ..errors import AuthenticationError, ChatError, ConfigError
 from ..session.export import export
 from ..session.prepare import prepare
 from ..session.resolve import Ask, answerable_models, opening_model, resolve_model
-from ..session.schema import as_schema
 from ..session.state import SESSION
+from ..structured.schema import as_schema
 from .composer import Composer, KeyField
 from .transcript import Transcript
 from .turn import StreamedTurn

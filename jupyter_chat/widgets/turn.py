@@ -13,8 +13,9 @@ import ipywidgets as w
 from ..client.runtime import RUNTIME
 from ..display.bundle import bundle
 from ..display.live import Texts, Throttle
-from ..session.prepare import Prepared, sent_params
-from ..session.structured import aturn
+from ..session.prepare import Prepared
+from ..session.record import early_record
+from ..session.runner import aanswer
 from ..session.turn import Turn
 
 
@@ -31,13 +32,7 @@ class StreamedTurn:
     ) -> None:
         self.target, self.prep, self.done = target, prep, done
         self.errors_inline = errors_inline  # else the owner shows an error with nothing else
-        req = prep.request
-        self.early = {
-            "provider": req.provider,
-            "model": req.body.get("model"),
-            "params": sent_params(req),
-            "thread": prep.thread,
-        }
+        self.early = early_record(prep)
         self.texts = Texts()
         self.throttle = Throttle()
         self.turn: Turn | None = None
@@ -45,7 +40,7 @@ class StreamedTurn:
         self.stopped = False
         self.ended = threading.Event()  # set once the turn (or its error) is shown
         self._show("streaming")
-        self.fut = RUNTIME.submit(aturn(prep, self._delta))
+        self.fut = RUNTIME.submit(aanswer(prep, self._delta))
         self.fut.add_done_callback(self._finished)
 
     @property

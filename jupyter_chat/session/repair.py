@@ -1,36 +1,22 @@
-"""A structured answer: each attempt's answer is validated against the schema (run.finish); one
-that does not match is sent back with what is wrong (``repair`` times), and only a valid answer
-is filed in the thread. One plan, driven by the cells and ``chat`` (sync) and by ``achat``,
-``map`` and the widgets (async)."""
+"""The repair plan of a structured answer: each attempt's answer is validated against the schema
+(run.finish); one that does not match is sent back with what is wrong (``repair`` times), and
+only a valid answer is filed in the thread. The runner drives it, sync or async."""
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Generator
-from typing import Any
 
 from ..client.request import build_request
-from ..errors import ChatError
+from ..structured.schema import SchemaError
 from .prepare import Prepared, sent_params
-from .run import arun, file_turn, reply_message
+from .run import file_turn, reply_message
 from .turn import Turn
 
-Plan = Generator[Prepared, Turn, Turn]
+Plan = Generator[Prepared, Turn, Turn]  # yields each request, is sent its Turn
 
 
-class SchemaError(ChatError):
-    """The answer did not match the schema, after every repair; ``raw`` is the last answer,
-    ``problems`` what is wrong with it."""
-
-    hint_default = "Simplify the schema, raise repair=, or use a model that follows it."
-
-    def __init__(self, message: str, *, raw: str = "", problems: list[str] | None = None, **kw):
-        super().__init__(message, **kw)
-        self.raw = raw
-        self.problems = problems or []
-
-
-def plan(prep: Prepared) -> Plan:
+def repair_plan(prep: Prepared) -> Plan:
     """Yields each request to send and receives its Turn; returns the final Turn."""
     first = prep
     prep = dataclasses.replace(prep, file=False)
@@ -81,25 +67,3 @@ def repair_request(prep: Prepared, turn: Turn) -> Prepared:
     return dataclasses.replace(
         prep, request=request, repair=prep.repair - 1, earlier=[*prep.earlier, earlier]
     )
-
-
-def drive(prep: Prepared, step: Any) -> Turn:
-    """Run the plan with ``step(prep) -> Turn`` (a cell's streamed turn, or ``run``)."""
-    steps = plan(prep)
-    todo = next(steps)
-    try:
-        while True:
-            todo = steps.send(step(todo))
-    except StopIteration as stop:
-        return stop.value
-
-
-async def aturn(prep: Prepared, on_delta: Any = None) -> Turn:
-    """One answered prompt on the shared loop, validated and repaired when it has a schema."""
-    steps = plan(prep)
-    todo = next(steps)
-    try:
-        while True:
-            todo = steps.send(await arun(todo, on_delta))
-    except StopIteration as stop:
-        return stop.value

@@ -9,12 +9,24 @@ import json
 import re
 from typing import Any
 
-from ..errors import ConfigError
+from ..errors import ChatError, ConfigError
 from .jsonschema import check_schema, errors
 
 WRAP_KEY = "value"  # json_schema mode wants an object at the top: other schemas ride in one
 _FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})[^\n]*\n(.*?)^[ \t]*\1[ \t]*$", re.M | re.S)
 _SCAN_LIMIT = 64  # opening brackets tried when the JSON is embedded in prose
+
+
+class SchemaError(ChatError):
+    """The answer did not match the schema, after every repair; ``raw`` is the last answer,
+    ``problems`` what is wrong with it."""
+
+    hint_default = "Simplify the schema, raise repair=, or use a model that follows it."
+
+    def __init__(self, message: str, *, raw: str = "", problems: list[str] | None = None, **kw):
+        super().__init__(message, **kw)
+        self.raw = raw
+        self.problems = problems or []
 
 
 class Schema:

@@ -10,8 +10,8 @@ from pydantic import BaseModel
 from typing_extensions import TypedDict  # pydantic wants this one before Python 3.12
 
 import jupyter_chat as jc
-from jupyter_chat.session.jsonschema import errors
-from jupyter_chat.session.schema import Schema, extract_json
+from jupyter_chat.structured.jsonschema import errors
+from jupyter_chat.structured.schema import Schema, extract_json
 
 
 class Review(BaseModel):

@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import ConfigError
-from .accounting import usd
-from .turn import Turn
+from ..session.accounting import usd
+from ..session.turn import Turn
 
 
 class Batch(list):

@@ -1,21 +1,25 @@
 """``map`` and ``imap``: many prompts (a list, an iterable, a DataFrame with a template) over
-the session's one path, with a progress bar (progress.py) that ends as a static summary."""
+the session's one path; ``map`` with a progress bar (progress.py) that ends as a static
+summary."""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Iterable
 from typing import Any
 
 from ..errors import ChatError
-from ..session.api import one_line_errors, prepare_call
-from ..session.batch import Progress, Results, check_concurrency, is_frame, prepared, prompts_of
-from ..session.batch_result import Batch
+from ..session.ask import Options, prepare_call, takes_ask
 from ..session.prepare import Prepared
 from ..session.run import will_replay
-from ..session.schema import as_schema
+from ..session.runner import one_line_errors
 from ..session.state import SESSION
+from ..structured.schema import as_schema
+from .items import is_frame, prepared, prompts_of
 from .progress import ProgressView
+from .result import Batch
+from .run import Progress, Results, check_concurrency
 
 
 class BatchInterrupted(ChatError):
@@ -27,23 +31,15 @@ class BatchInterrupted(ChatError):
 
 
 @one_line_errors
+@takes_ask
 def map(
     items: Iterable[Any],
     prompt: str | None = None,
     *,
-    model: str | None = None,
+    options: Options,
     concurrency: int = 8,
     return_exceptions: bool = False,
     progress: bool = True,
-    thread: str | None = None,
-    system: str | None = None,
-    seed: int | None = None,
-    stream: bool = False,
-    tools: list | None = None,
-    images: list | None = None,
-    schema: Any = None,
-    repair: int = 1,
-    **params: Any,
 ) -> Batch:
     """Send many prompts, at most ``concurrency`` at once; a ``Batch`` in input order.
 
@@ -62,19 +58,8 @@ def map(
     """
     check_concurrency(concurrency)
     index = list(items.index) if is_frame(items) else None
-    make = functools.partial(
-        prepare_call,
-        model=model,
-        thread=thread,
-        system=system,
-        seed=seed,
-        stream=stream,
-        tools=tools,
-        images=images,
-        schema=as_schema(schema),  # built once for every item
-        repair=repair,
-        **params,
-    )
+    # every item asks the same: the schema built once
+    make = functools.partial(prepare_call, options=_once(options))
     # all checked before any is sent
     preps = list(prepared(prompts_of(items, prompt), make, return_exceptions))
     to_send = sum(1 for p in preps if isinstance(p, Prepared) and not will_replay(p))
@@ -97,22 +82,14 @@ def map(
     return batch
 
 
+@takes_ask
 def imap(
     items: Iterable[Any],
     prompt: str | None = None,
     *,
-    model: str | None = None,
+    options: Options,
     concurrency: int = 8,
     return_exceptions: bool = False,
-    thread: str | None = None,
-    system: str | None = None,
-    seed: int | None = None,
-    stream: bool = False,
-    tools: list | None = None,
-    images: list | None = None,
-    schema: Any = None,
-    repair: int = 1,
-    **params: Any,
 ) -> Results:
     """``map`` as an iterator: results in input order as they become available, the inputs
     drawn only as requests free up (at most ``2 * concurrency`` held), so a batch of any
@@ -120,21 +97,14 @@ def imap(
     when it is drawn. Use it in ``with``: leaving the block cancels what is in flight
     (finished answers are recorded already). No progress bar."""
     check_concurrency(concurrency)
-    make = functools.partial(
-        prepare_call,
-        model=model,
-        thread=thread,
-        system=system,
-        seed=seed,
-        stream=stream,
-        tools=tools,
-        images=images,
-        schema=as_schema(schema),
-        repair=repair,
-        **params,
-    )
+    # every item asks the same: the schema built once
+    make = functools.partial(prepare_call, options=_once(options))
     preps = prepared(prompts_of(items, prompt), make, return_exceptions)
     return Results(preps, concurrency, return_exceptions)
+
+
+def _once(options: Options) -> Options:
+    return dataclasses.replace(options, schema=as_schema(options.schema))
 
 
 def interrupted_message(batch: Batch, total: int) -> str:

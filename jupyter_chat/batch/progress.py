@@ -11,7 +11,7 @@ from typing import Any
 
 from ..display.bundle import markdown_bundle
 from ..display.structured import batch_summary
-from ..session.batch import Progress
+from .run import Progress
 
 EVERY = 0.25  # seconds between two updates of the bar
 
