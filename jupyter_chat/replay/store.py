@@ -19,7 +19,6 @@ for the whole kernel, whatever the notebook says.
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import dataclasses
 import fcntl
@@ -27,7 +26,6 @@ import json
 import os
 import stat
 import threading
-import time
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,6 +33,8 @@ from typing import Any
 
 from ..errors import ConfigError
 from ..stream import Choice, Result
+from .flush import FLUSHER
+from .place import check_path, check_writable
 
 MODES = ("off", "record", "replay", "auto", "check")
 MAX_LINE = 64 * 1024 * 1024  # a longer line is refused before it is read whole
@@ -159,24 +159,13 @@ class Store:
         )
 
     # -- writing -------------------------------------------------------------------------
+    def check_path(self) -> None:
+        """Refuse a path that can never hold a store (place.py)."""
+        check_path(self.path)
+
     def check_writable(self) -> None:
-        """Refuse, before anything is sent, a store that could not be written: a device or
-        folder in its place, a read-only file, folder or file system (a few system calls)."""
-        path = self.path
-        try:
-            st = os.stat(path)
-        except FileNotFoundError:
-            st = None
-        if st is not None:
-            if not stat.S_ISREG(st.st_mode):
-                raise ConfigError(f"the replay store {path} is not a regular file")
-            if not os.access(path, os.W_OK):
-                raise ConfigError(f"the replay store {path} is read-only")
-        folder = path.parent
-        while not folder.exists():
-            folder = folder.parent
-        if not os.access(folder, os.W_OK | os.X_OK):  # the lock file is made there
-            raise ConfigError(f"cannot write the replay store: {folder} is not writable")
+        """Refuse, before anything is sent, a store that could not be written (place.py)."""
+        check_writable(self.path)
 
     def put(self, record: dict[str, Any]) -> None:
         """Append one recording (a later one of the same key wins), under the shared lock."""
@@ -199,7 +188,7 @@ class Store:
                 )
             finally:
                 fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
-        _FLUSHER.sync(self.path)
+        FLUSHER.sync(self.path)
 
     def _open_writer(self) -> None:
         """The append and lock descriptors, kept open between recordings."""
@@ -256,55 +245,6 @@ class Store:
             os.close(fd)
 
 
-class _Flusher:
-    """fsyncs stores in the background, coalescing: a batch of appends costs one fsync, and
-    the event loop that appended never waits for the disk. A recording is in the file (the
-    page cache) as soon as ``put`` returns, so a killed kernel loses nothing it finished; the
-    fsync makes it survive a power cut too, within one fsync's time."""
-
-    def __init__(self) -> None:
-        self._pending: set[Path] = set()
-        self._cond = threading.Condition()
-        self._thread: threading.Thread | None = None
-        atexit.register(self.flush)
-
-    def sync(self, path: Path) -> None:
-        with self._cond:
-            self._pending.add(path)
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, name="store-fsync", daemon=True)
-                self._thread.start()
-            self._cond.notify()
-
-    def _run(self) -> None:
-        while True:
-            with self._cond:
-                while not self._pending:
-                    self._cond.wait()
-            time.sleep(0.02)  # let a batch of appends gather: one fsync covers them all
-            with self._cond:
-                paths, self._pending = self._pending, set()
-            for path in paths:
-                _fsync(path)
-
-    def flush(self) -> None:
-        """fsync what is pending now (at exit, and for callers that must know)."""
-        with self._cond:
-            paths, self._pending = self._pending, set()
-        for path in paths:
-            _fsync(path)
-
-
-def _fsync(path: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-_FLUSHER = _Flusher()
 _PREFIX = b'{"key": "'
 
 

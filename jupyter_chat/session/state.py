@@ -82,11 +82,14 @@ class Session:
         if mode not in MODES:
             raise ConfigError(f"unknown replay mode {mode!r}", hint="Use " + ", ".join(MODES) + ".")
         store = Store(path) if path is not None else (self.store or Store(default_path()))
-        if mode != "off":
-            if store.path.exists():
-                store.refresh()  # a corrupted store is an error now, not at the first turn
+        if mode != "off":  # a store that cannot be read or written is refused now, before
+            # a cell pays for an answer it cannot keep (replay/place.py); nothing changes
             if mode in ("record", "auto"):
                 store.check_writable()
+            else:
+                store.check_path()
+            if store.path.exists():
+                store.refresh()  # a corrupted store is an error now, not at the first turn
         self.replay_mode, self.store, self.pace = mode, store, pace
         return store
 
