@@ -3,8 +3,11 @@ price, no cost. Replayed answers cost the same but are counted as saved, not spe
 
 from __future__ import annotations
 
+import json
+import re
+
 import pytest
-from dialect_server import completion
+from dialect_server import Reply, completion
 
 import jupyter_chat as jc
 from jupyter_chat.display.footer import footer
@@ -73,3 +76,97 @@ def test_replayed_answers_are_saved_not_spent(server, tmp_path):
     total_live, total_replayed = rows["notebook"]
     assert (total_live.tokens, total_replayed.tokens) == (16, 16)
     assert total_live.usd == pytest.approx(16e-6) and total_replayed.unpriced == 0
+
+
+# what a provider may send as its cost: each is "cost unknown", with a note saying why
+HOSTILE_COSTS = {
+    "Infinity": (float("inf"), "not a finite number"),
+    "-Infinity": (float("-inf"), "not a finite number"),
+    "NaN": (float("nan"), "not a finite number"),
+    '"1e400"': ("1e400", "not a finite number"),
+    "1e308": (1e308, "more than $1,000 for one answer"),
+    "a 400-digit integer": (10**400, "401-digit number, more than $1,000"),
+    "1001": (1001, "more than $1,000 for one answer"),
+    "-0.5": (-0.5, "a negative cost"),
+    '"cheap"': ("cheap", "not a number"),
+    "true": (True, "not a number"),
+    "an object": ({"usd": 1}, "not a number"),
+}
+
+
+def raw_completion(cost_literal: str) -> Reply:
+    """A body whose cost is written as it is (``1e400`` is not a float JSON can round-trip)."""
+    body = json.dumps(completion("Hello.").body).replace(
+        '"usage"', f'"cost": {cost_literal}, "usage"'
+    )
+    return Reply(body=body.encode(), content_type="application/json")
+
+
+@pytest.mark.parametrize("name", list(HOSTILE_COSTS))
+def test_an_implausible_reported_cost_is_unknown_with_a_note(server, name):
+    value, why = HOSTILE_COSTS[name]
+    server.script(completion("Hello.", cost=value))
+    turn = jc.chat("hi", model="edenai:openai/gpt-4o")
+    cost = turn.record["cost"]
+    assert cost["usd"] is None and cost["source"] == "provider"
+    assert cost["note"].startswith("cost unknown: the provider reported") and why in cost["note"]
+    assert len(cost["note"]) < 120  # never a 300-digit figure
+    shown = footer(turn.record, "complete")
+    assert "$" not in shown and "inf" not in shown.lower() and "nan" not in shown.lower()
+    [(_, live, _)] = [r for r in SESSION.ledger.rows() if r[0] == "notebook"]
+    assert (live.requests, live.usd, live.unpriced) == (1, 0.0, 1)
+
+
+def test_a_cost_literal_too_large_for_a_float_is_unknown(server):
+    server.script(raw_completion("1e400"), raw_completion("1" + "0" * 400))
+    for _ in range(2):
+        turn = jc.chat("hi", model="edenai:openai/gpt-4o")
+        assert turn.record["cost"]["usd"] is None and "$" not in footer(turn.record, "complete")
+
+
+def test_the_largest_plausible_cost_is_believed_and_prices_stand_in_for_a_bad_one(server, env):
+    server.script(completion("a", cost=1000), completion("b", cost="0.25"))
+    assert jc.chat("a", model="edenai:openai/gpt-4o").record["cost"]["usd"] == 1000.0
+    assert jc.chat("b", model="edenai:openai/gpt-4o").record["cost"]["usd"] == 0.25
+    env.write_text(env.read_text() + PRICES)  # edenai:* is priced at 100 per 1M
+    server.script(completion("c", cost=float("inf")))
+    cost = jc.chat("c", model="edenai:openai/gpt-4o").record["cost"]
+    assert cost["source"] == "prices" and cost["usd"] == pytest.approx(8 * 100 / 1e6)
+    assert "priced from [prices]" in cost["note"]
+
+
+def test_hostile_token_counts_with_a_price_give_no_absurd_cost(server):
+    jc.set_price("openai:*", input=1, output=1)
+    usage = {"prompt_tokens": 10**400, "completion_tokens": 10**15, "total_tokens": 5}
+    server.script(
+        completion("a", usage=usage), completion("b", usage={**usage, "prompt_tokens": 1})
+    )
+    for _ in range(2):
+        cost = jc.chat("hi", model="openai:m").record["cost"]
+        assert cost["usd"] is None and cost["source"] == "prices"
+        assert "token counts reported give" in cost["note"]
+
+
+def test_in_a_kernel_hostile_costs_leave_the_footer_and_usage_sane(server, k):
+    server.script(
+        completion("fine", cost=0.25),
+        completion("one", cost=float("inf")),
+        completion("two", cost="1e400"),
+        completion("three", cost=1e308),
+    )
+    footers = []
+    for n in range(4):
+        ran = k.run(f"%%chat -m edenai:openai/gpt-4o --no-stream -t costs\ncell {n}")
+        assert ran.reply["status"] == "ok"
+        footers.append(ran.final["data"]["text/plain"].splitlines()[-1])
+    assert "· $0.25 ·" in footers[0]
+    for shown in footers[1:]:
+        assert "$" not in shown and "inf" not in shown.lower()
+    text = re.sub(r"\\(.)", r"\1", k.run("%chat usage").final["data"]["text/markdown"])
+    rows = {
+        line.split("|")[1].strip(): [c.strip() for c in line.split("|")[2:-1]]
+        for line in text.splitlines()[2:]
+    }
+    assert rows["costs"][0] == "4" and rows["costs"][2] == "$0.25 + 3 unpriced"
+    assert rows["notebook"][2] == "$0.25 + 3 unpriced"
+    assert "inf" not in text.lower() and "0000000" not in text
