@@ -11,6 +11,7 @@ import functools
 import inspect
 from typing import Any
 
+from ..errors import ConfigError
 from .prepare import Prepared, prepare
 from .resolve import Ask, seed_source
 
@@ -70,7 +71,10 @@ def takes_ask(fn: Any) -> Any:
     names = [f.name for f in _OPTIONS]
 
     def split(args: tuple, kwargs: dict[str, Any]) -> dict[str, Any]:
-        bound = public.bind(*args, **kwargs)
+        try:
+            bound = public.bind(*args, **kwargs)
+        except TypeError as exc:  # the caller's mistake, said as Python would, in one line
+            raise ConfigError(f"{fn.__name__}(): {exc}", hint=f"See help({fn.__name__}).") from None
         bound.apply_defaults()
         given = dict(bound.arguments)
         given["options"] = Options(
