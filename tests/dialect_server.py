@@ -42,6 +42,7 @@ class Reply:
     reset_after: int | None = None  # abort the connection after this many payload bytes
     stall: float = 0.0  # seconds to wait before the first payload byte
     stall_headers: float = 0.0  # seconds to wait before even the status line
+    drop: bool = False  # close the connection without sending any response
     content_type: str | None = None
 
 
@@ -424,6 +425,9 @@ class DialectServer:
     async def _send(self, writer: asyncio.StreamWriter, r: Reply, ending: Any = None) -> bool:
         if r.stall_headers:
             await asyncio.sleep(r.stall_headers)
+        if r.drop:
+            writer.transport.abort()
+            return False
         if r.events is not None:
             payload = "".join(r.events).encode()
             ctype = r.content_type or "text/event-stream; charset=utf-8"

@@ -291,8 +291,8 @@ class Runtime:
                 err = ChatConnectionError(
                     f"{req.host} closed the connection without answering ({why})",
                     provider=req.provider,
-                    hint="The server accepted the connection but sent no response; check that "
-                    "the base URL points at an OpenAI-compatible server and that it is healthy.",
+                    hint="The server accepted the connection but sent no response; check that the "
+                    "base URL points at a chat-completions server and that it is healthy.",
                 )
             err.retryable = True
             raise err from None

@@ -41,10 +41,13 @@ def turn_markdown(
     images: list[dict[str, Any]] | None = None,
     streaming: bool = False,
     parsed: tuple[str, Any] | None = None,
+    refusal: str | None = None,
+    choices: list[dict[str, Any]] | None = None,
 ) -> Md:
     """A turn as one HTML block: the model's Markdown rendered and sanitized (sanitize.py),
     everything else escaped. The answer sits in its own ``jupyter-chat-answer`` div, so a
-    verifier can compare it with what was signed."""
+    verifier can compare it with what was signed; a refusal is shown as plain text, and the
+    choices after the first (``n`` > 1) each in a ``jupyter-chat-choice`` div."""
     limit = STREAM_MARKDOWN_LIMIT if streaming else MARKDOWN_LIMIT
     parts: list[Html] = []
     thumbs = [
@@ -70,6 +73,24 @@ def turn_markdown(
             html_pre(answer, "json")
         )
     parts.append(ANSWER_OPEN + body + ANSWER_CLOSE)
+    if refusal:
+        parts.append(refusal_html(refusal))
+    parts.extend(tool_calls_html(tool_calls))
+    for c in choices or ():
+        parts.append(choice_html(c, limit))
+    parts.append(Html("<p><sub>{}</sub></p>").format(html_text(foot, True)))
+    return html_block(Html('<div class="jupyter-chat-turn">{}</div>').format(Html("").join(parts)))
+
+
+def refusal_html(refusal: str) -> Html:
+    """The model's refusal, as plain text (never rendered)."""
+    return Html(
+        '<div class="jupyter-chat-refusal"><p><strong>Refused:</strong> {}</p></div>'
+    ).format(html_text(refusal, True))
+
+
+def tool_calls_html(tool_calls: list[dict]) -> list[Html]:
+    parts = []
     for call in tool_calls:
         fn = call.get("function") if isinstance(call.get("function"), dict) else {}
         parts.append(
@@ -77,8 +98,30 @@ def turn_markdown(
                 html_text(fn.get("name", "?"), True), html_pre(fn.get("arguments", ""), "json")
             )
         )
-    parts.append(Html("<p><sub>{}</sub></p>").format(html_text(foot, True)))
-    return html_block(Html('<div class="jupyter-chat-turn">{}</div>').format(Html("").join(parts)))
+    return parts
+
+
+def choice_html(c: dict[str, Any], limit: int) -> Html:
+    """One more choice (``n`` > 1): its number, its reasoning folded, its answer rendered and
+    sanitized like the first, its refusal and tool calls."""
+    index = c.get("index") if isinstance(c.get("index"), int) else 0
+    finish = c.get("finish_reason")
+    head = f"Choice {index + 1}" + (f" (finish: {finish})" if finish not in (None, "stop") else "")
+    parts = [Html("<p><strong>{}</strong></p>").format(html_text(head, True))]
+    if isinstance(c.get("reasoning"), str) and c["reasoning"]:
+        parts.append(
+            Html("<details><summary>Reasoning</summary>{}</details>").format(
+                answer_html(c["reasoning"], limit)
+            )
+        )
+    parts.append(answer_html(c["answer"] if isinstance(c.get("answer"), str) else "", limit))
+    if isinstance(c.get("refusal"), str) and c["refusal"]:
+        parts.append(refusal_html(c["refusal"]))
+    if isinstance(c.get("tool_calls"), list):
+        parts.extend(tool_calls_html([t for t in c["tool_calls"] if isinstance(t, dict)]))
+    return Html('<div class="jupyter-chat-choice" data-choice="{}">{}</div>').format(
+        str(index), Html("").join(parts)
+    )
 
 
 def history_markdown(messages: list[dict[str, Any]]) -> Md:
@@ -167,6 +210,8 @@ def turn_plain(
     tool_calls: list[dict],
     foot: str,
     parsed: tuple[str, Any] | None = None,
+    refusal: str | None = None,
+    choices: list[dict[str, Any]] | None = None,
 ) -> str:
     parts = []
     if reasoning:
@@ -174,14 +219,35 @@ def turn_plain(
     if parsed is not None:
         parts.append(parsed_plain(parsed[1], parsed[0]))
     elif answer:
-        head = plain_head(answer)
-        more = len(answer) - len(head)
-        parts.append(f"{head}… [{more:,} more characters]" if more else answer)
-    for call in tool_calls:
-        fn = call.get("function") if isinstance(call.get("function"), dict) else {}
-        parts.append(f"[tool call] {one_line(fn.get('name', '?'))}({fn.get('arguments', '')})")
+        parts.append(_head(answer))
+    if refusal:
+        parts.append(f"[refused] {refusal}")
+    parts.extend(_calls_plain(tool_calls))
+    for c in choices or ():
+        index = c.get("index") if isinstance(c.get("index"), int) else 0
+        parts.append(f"[choice {index + 1}]")
+        if isinstance(c.get("answer"), str) and c["answer"]:
+            parts.append(_head(c["answer"]))
+        if isinstance(c.get("refusal"), str) and c["refusal"]:
+            parts.append(f"[refused] {c['refusal']}")
+        if isinstance(c.get("tool_calls"), list):
+            parts.extend(_calls_plain([t for t in c["tool_calls"] if isinstance(t, dict)]))
     parts.append(f"[{one_line(foot)}]")
     return plain("\n\n".join(parts))
+
+
+def _head(answer: str) -> str:
+    head = plain_head(answer)
+    more = len(answer) - len(head)
+    return f"{head}… [{more:,} more characters]" if more else answer
+
+
+def _calls_plain(tool_calls: list[dict]) -> list[str]:
+    out = []
+    for call in tool_calls:
+        fn = call.get("function") if isinstance(call.get("function"), dict) else {}
+        out.append(f"[tool call] {one_line(fn.get('name', '?'))}({fn.get('arguments', '')})")
+    return out
 
 
 def turn_footer(
@@ -219,12 +285,25 @@ def bundle(
     parsed: tuple[str, Any] | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The MIME bundle and metadata of a turn. ``status``: streaming, complete, incomplete,
-    interrupted or error. ``parsed``: (schema name, the validated value as JSON data)."""
+    interrupted or error. ``parsed``: (schema name, the validated value as JSON data). The
+    record's ``refusal`` and ``choices`` (after the first, ``n`` > 1) are shown too."""
     foot = turn_footer(record, status, error, elapsed)
+    refusal = record.get("refusal") if isinstance(record.get("refusal"), str) else None
+    choices = record.get("choices") if isinstance(record.get("choices"), list) else []
+    choices = [c for c in choices if isinstance(c, dict)]
     md = turn_markdown(
-        answer, reasoning, tool_calls, foot, fmt, images, status == "streaming", parsed
+        answer,
+        reasoning,
+        tool_calls,
+        foot,
+        fmt,
+        images,
+        status == "streaming",
+        parsed,
+        refusal,
+        choices,
     )
-    text = turn_plain(answer, reasoning, tool_calls, foot, parsed)
+    text = turn_plain(answer, reasoning, tool_calls, foot, parsed, refusal, choices)
     if images:
         text = ", ".join(f"[image {one_line(i.get('label', ''))}]" for i in images) + "\n\n" + text
     data = markdown_bundle(md, text)

@@ -1,6 +1,6 @@
 """The one footer of a turn, as plain text: ``provider:model · seed 7 · 123 tokens · $0.0012 ·
 2.1 s`` (the cost only when known, the model the one that answered), the thread, a finish
-other than ``stop`` ("cut at the token limit" for ``length``), replay and signature state;
+other than ``stop`` ("cut at the token limit" for ``length``, "refused" for a refusal), replay and signature state;
 names that do not look like ids are quoted, so a model
 name cannot pose as another part of it (the TypeScript footer follows the same rule)."""
 
@@ -45,7 +45,9 @@ def footer(record: dict[str, Any], status: str, elapsed: float | None = None) ->
     if record.get("thread") and record.get("thread") != "default":
         parts.append(f"thread {safe_id(record['thread'])}")
     finish = record.get("finish_reason")
-    if finish == "length":
+    if record.get("refusal"):
+        parts.append("refused")  # the model declined; its words are shown above
+    elif finish == "length":
         parts.append("cut at the token limit")
     elif isinstance(finish, str) and finish not in ("stop", "tool_calls"):
         parts.append(f"finish {safe_id(finish)}")

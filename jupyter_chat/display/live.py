@@ -43,7 +43,12 @@ class Texts:
     """The text of one turn as its deltas tell it: answer, reasoning, tool calls (choice 0)."""
 
     def __init__(self) -> None:
-        self.parts: dict[str, list[str]] = {"answer": [], "reasoning": [], "preamble": []}
+        self.parts: dict[str, list[str]] = {
+            "answer": [],
+            "reasoning": [],
+            "preamble": [],
+            "refusal": [],
+        }
         self.calls: list[dict[str, Any]] = []
         self.size = 0  # characters received (answer, reasoning, tool names and arguments)
 
@@ -125,11 +130,12 @@ class Live:
         if self.terminal:
             return
         now = time.perf_counter()
+        refusal = self.texts.text("refusal")
         data, meta = bundle(
             answer=self.texts.text("answer"),
             reasoning=self.texts.text("reasoning"),
             tool_calls=self.texts.calls,
-            record=self.record,
+            record={**self.record, "refusal": refusal} if refusal else self.record,
             messages=self.messages,
             status="streaming",
             fmt=self.fmt,
@@ -164,6 +170,9 @@ class Live:
             self._send_deltas()  # the delta stream is whole, even before the final update
         if self.terminal:
             self._print(answer)
+            refusal = metadata.get("jupyter_chat", {}).get("refusal")
+            if isinstance(refusal, str) and refusal:
+                print(plain(redact("[refused] " + refusal)), end="")
             print("\n[" + data["text/plain"].rpartition("\n\n[")[2])  # the footer: one line
             return
         self._emit(data, metadata)

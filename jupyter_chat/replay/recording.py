@@ -68,7 +68,7 @@ def redact_deltas(deltas: list) -> list:
     from .._secrets import redact
 
     out = list(deltas)
-    for kind in ("answer", "reasoning", "preamble"):
+    for kind in ("answer", "reasoning", "preamble", "refusal"):
         for index in {d[2] for d in deltas if d[1] == kind}:
             mine = [d for d in out if d[1] == kind and d[2] == index]
             joined = "".join(str(d[3]) for d in mine)

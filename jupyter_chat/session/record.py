@@ -7,10 +7,11 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
+from .._secrets import clip
 from ..errors import ConfigError
 from ..providers.config import CONFIG
 from ..providers.hooks import Verdict
-from ..stream import Result, split
+from ..stream import Choice, Result, compact_logprobs, split
 from .accounting import cost_of
 from .prepare import Prepared, request_hash, sent_params
 from .state import SESSION
@@ -47,6 +48,13 @@ def make_record(prep: Prepared, result: Result, meta: Any, replayed: bool = Fals
     }
     if record["cost"] is None:
         del record["cost"]  # no price, no cost: never a made-up number
+    first = result.choices[0] if result.choices else Choice()
+    if first.refusal:
+        record["refusal"] = first.refusal  # the model declined: its words, shown plainly
+    if first.logprobs:
+        record["logprobs"] = compact_logprobs(first.logprobs)
+    if len(result.choices) > 1:  # n > 1: every choice paid for is shown and kept
+        record["choices"] = [choice_record(c) for c in result.choices[1:]]
     if prep.images:
         record["images"] = prep.images
     if prep.schema is not None:
@@ -64,9 +72,22 @@ def make_record(prep: Prepared, result: Result, meta: Any, replayed: bool = Fals
     asked = req.body.get("n") or 1
     if isinstance(asked, int) and asked > 1 and len(result.choices) < asked:
         notes.append(f"n={asked} asked, the server returned {len(result.choices)} choice(s)")
+    if first.refusal:
+        notes.append("the model refused: " + clip(first.refusal, 200))
     if notes:
         record["notes"] = notes
     return record
+
+
+def choice_record(c: Choice) -> dict[str, Any]:
+    """A choice after the first, as the record keeps it (only the fields it has)."""
+    out: dict[str, Any] = {"index": c.index, "answer": c.answer, "finish_reason": c.finish_reason}
+    for name in ("reasoning", "preamble", "tool_calls", "refusal"):
+        if getattr(c, name):
+            out[name] = getattr(c, name)
+    if c.logprobs:
+        out["logprobs"] = compact_logprobs(c.logprobs)
+    return out
 
 
 def provider_ids(result: Result) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..stream import Result
+from ..stream import Choice, Result
 
 
 @dataclass
@@ -27,6 +27,27 @@ class Turn:
     @property
     def complete(self) -> bool:
         return bool(self.record.get("complete"))
+
+    @property
+    def choices(self) -> list[Choice]:
+        """Every choice the provider returned (``n`` > 1 asks for several), in index order:
+        each has ``.answer``, ``.reasoning``, ``.tool_calls``, ``.refusal``, ``.logprobs``,
+        ``.finish_reason``. ``text`` and the other fields are the first choice's."""
+        return self.result.choices
+
+    @property
+    def refusal(self) -> str | None:
+        """The model's refusal (``message.refusal``), when it declined; ``text`` is then
+        empty."""
+        return self.result.refusal
+
+    @property
+    def logprobs(self) -> dict | None:
+        """The first choice's token log-probabilities as the provider sent them (asked for
+        with ``logprobs=True``, ``top_logprobs=N``): ``{"content": [{"token", "logprob",
+        "bytes", "top_logprobs"}, ...]}``, the pieces of a stream joined; None when none
+        came back."""
+        return self.result.logprobs
 
     def __repr__(self) -> str:
         text = self.text if len(self.text) < 60 else self.text[:57] + "..."
