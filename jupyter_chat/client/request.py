@@ -103,7 +103,15 @@ def build_request(
     ``need_key`` (a dry run, a replay) a missing key or base URL is kept on the request as
     ``unsendable``: shown by a dry run, raised if the request is ever sent."""
     profile = CONFIG.profile(provider)
-    params = profile.check_params(dict(params or {}))
+    params = dict(params or {})
+    if params.get("n") is not None and not profile.accepts("n"):
+        raise InvalidRequestError(
+            f"does not document n={params['n']!r} (several answers to one request)",
+            provider=provider,
+            hint="Ask several times with different seeds instead: [jupyter_chat.chat(prompt, "
+            "seed=s) for s in range(3)], or %%chat --seed N in each cell.",
+        )
+    params = profile.check_params(params)
     if model is None:
         model = profile.default_model
     if model is None:
