@@ -306,3 +306,26 @@ def test_a_connection_dropped_before_any_response_says_so(server):
         jc.chat("hi", model="local")
     assert "closed the connection without answering" in str(e.value)
     assert "cannot reach" not in str(e.value)
+
+
+# -- in a cell ---------------------------------------------------------------------------------
+def test_a_cell_shows_the_refusal_and_every_choice(server, kernels):
+    k = kernels()
+    refusal = body({"message": {"role": "assistant", "content": None, "refusal": REFUSAL}})
+    server.script(refusal)
+    ran = k.run(f"%%chat -m {MODEL}\nhi")
+    assert ran.error is None
+    final = ran.final
+    assert f"[refused] {REFUSAL}" in final["data"]["text/plain"]
+    assert "refused" in final["data"]["text/plain"].rsplit("[", 1)[1]  # the footer
+    assert "Refused:" in final["data"]["text/markdown"]
+    assert final["metadata"]["jupyter_chat"]["refusal"] == REFUSAL
+    events = sse(chunk("first", index=0), chunk("second", index=1), chunk(finish="stop"))
+    events.insert(-1, sse(chunk(finish="stop", index=1), done=False)[0])
+    server.script(Reply(events=events))
+    ran = k.run(f"%%chat -m {MODEL} -p n=2\nhi")
+    assert ran.error is None
+    plain, md = ran.final["data"]["text/plain"], ran.final["data"]["text/markdown"]
+    assert "first" in plain and "[choice 2]\n\nsecond" in plain
+    assert "second" in md and 'data-choice="1"' in md
+    assert ran.final["metadata"]["jupyter_chat"]["choices"][0]["answer"] == "second"
