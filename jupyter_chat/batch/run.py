@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import random
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from ..client.runtime import RUNTIME
-from ..errors import ChatError, ConfigError
+from ..errors import ChatError, ConfigError, StreamCutError
+from ..providers.config import CONFIG
 from ..session.prepare import Prepared, request_hash
 from ..session.runner import aanswer, internal_error
 
@@ -140,7 +142,7 @@ class Results:
     async def _one(self, prep: Prepared) -> Any:
         async with self._slots:
             try:
-                result = await aanswer(prep)
+                result = await answer_row(prep)
             except asyncio.CancelledError:
                 raise
             except ChatError as exc:
@@ -156,3 +158,19 @@ class Results:
 def check_concurrency(concurrency: Any) -> None:
     if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
         raise ConfigError(f"concurrency must be a positive integer, got {concurrency!r}")
+
+
+async def answer_row(prep: Prepared) -> Any:
+    """One row's answer. Nothing of it is shown before it ends, so a stream cut short is
+    retried like a connection error: up to ``max_retries`` times, with the same backoff."""
+    settings = CONFIG.settings
+    attempt = 0
+    while True:
+        try:
+            return await aanswer(prep)
+        except StreamCutError:
+            if attempt >= settings.max_retries:
+                raise
+            wait = min(settings.backoff_cap, settings.backoff_base * 2**attempt)
+            attempt += 1
+            await asyncio.sleep(wait * (1 - 0.25 * random.random()))

@@ -157,3 +157,30 @@ def test_a_template_over_a_list_fills_item_or_keys(server):
         jc.map(["a", "b"], "local:m", progress=False)
     with pytest.raises(jc.ConfigError, match="'x', which is not a column"):
         jc.map([{"q": 1}], "{x}", model="local", progress=False)
+
+
+def test_a_row_whose_stream_is_cut_is_retried_within_the_retry_budget(server):
+    """Nothing of a row is shown before it ends, so a cut stream is retried like a connection
+    error (max_retries, 2 here) instead of failing the row; past the budget the row fails with
+    StreamCutError in its place."""
+    from dialect_server import chunk, sse
+
+    def cut(body: dict) -> Reply:
+        return Reply(events=sse(chunk("half an ans"), done=False))
+
+    def whole(body: dict) -> Reply:
+        return Reply(events=sse(chunk(f"all of {last_user_text(body)}"), chunk(finish="stop")))
+
+    server.script(cut, cut, whole)
+    (turn,) = jc.map(["q"], model="local", stream=True, progress=False)
+    assert turn.text == "all of q" and turn.complete
+    assert len(server.requests) == 3  # two cuts, then the answer
+    server.reset()
+    server.script(cut, cut, cut)
+    (failed,) = jc.map(["q2"], model="local", stream=True, progress=False, return_exceptions=True)
+    assert isinstance(failed, jc.StreamCutError)
+    assert len(server.requests) == 3  # the first try and max_retries retries, no more
+    server.reset()
+    server.script(cut, whole)
+    (again,) = jc.imap(["q3"], model="local", stream=True)
+    assert again.text == "all of q3" and len(server.requests) == 2
