@@ -210,10 +210,9 @@ def test_a_file_that_is_not_a_model_fails_with_the_servers_last_lines(
     bad = tmp_path / "bad.gguf"
     bad.write_bytes(b"this is not a gguf file" * 100)
     monkeypatch.setenv("JUPYTER_CHAT_LOCAL_MODEL", str(bad))
-    start = time.monotonic()
     with pytest.raises(jc.ProviderError, match="did not start") as e:
         jc.chat("hi", model="local")
-    assert "last lines" in str(e.value) and time.monotonic() - start < 120
+    assert "last lines" in str(e.value)
     assert not local.status()["running"]
 
 
