@@ -29,8 +29,8 @@ The config file is TOML, at ``$JUPYTER_CHAT_CONFIG`` or ``~/.config/jupyter-chat
 from __future__ import annotations
 
 import os
+import re
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -38,20 +38,16 @@ from urllib.parse import urlsplit
 from .._secrets import Secret
 from ..errors import AuthenticationError, ConfigError
 from .profiles import BUILTIN, Profile, make_profile
-
-
-@dataclass
-class ClientSettings:
-    connect_timeout: float = 10.0
-    read_timeout: float = 120.0  # between two chunks: reasoning models can pause long
-    write_timeout: float = 30.0
-    total_timeout: float | None = 600.0
-    max_retries: int = 2
-    backoff_base: float = 0.5  # providers.md 5.7: 0.5 s * 2**n, capped, ~25% jitter
-    backoff_cap: float = 8.0
-
-
-_FIELDS = set(ClientSettings.__dataclass_fields__)
+from .values import (
+    SECTIONS,
+    ClientSettings,
+    Price,
+    brief,
+    client_settings,
+    make_price,
+    naming,
+    parse_signers,
+)
 
 
 def config_path() -> Path:
@@ -106,7 +102,10 @@ class Config:
             known = {"default_model", "client", "providers", "keys", "signers", "prices"}
             unknown = set(data) - known
             if unknown:
-                raise ConfigError(f"{path}: unknown section or key {sorted(unknown)[0]!r}")
+                raise ConfigError(
+                    f"{path}: unknown section or key {sorted(unknown)[0]!r}",
+                    hint="Known: " + ", ".join(sorted(known)) + ". Fix or remove it there.",
+                )
             if "keys" in data and _inside(path, Path.cwd()):
                 raise ConfigError(
                     f"{path} holds keys but lies inside the notebook's folder, where it may be "
@@ -114,30 +113,18 @@ class Config:
                     hint="Move it to ~/.config/jupyter-chat/config.toml or use environment "
                     "variables.",
                 )
+            with naming(path):  # every value checked now: a bad file changes nothing
+                check_values(data)
+        # the new file is taken only when its settings are good too (else the old one stays)
+        settings = client_settings(data.get("client", {}), self._runtime_settings, path)
         self._file, self._file_stamp, self._profiles = data, stamp, None
-        self._apply_settings()
+        self.settings = settings
         return data
 
     def _apply_settings(self) -> None:
-        merged = {**self._file.get("client", {}), **self._runtime_settings}
-        unknown = set(merged) - _FIELDS
-        if unknown:
-            raise ConfigError(
-                f"unknown client setting {sorted(unknown)[0]!r}",
-                hint="Known: " + ", ".join(sorted(_FIELDS)) + ".",
-            )
-        s = ClientSettings()
-        for k, v in merged.items():
-            default = getattr(s, k)
-            ok = (
-                v is None
-                if k == "total_timeout" and v is None
-                else (isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0)
-            )
-            if not ok:
-                raise ConfigError(f"client setting {k}={v!r}: expected a number >= 0")
-            setattr(s, k, type(default)(v) if default is not None and v is not None else v)
-        self.settings = s
+        self.settings = client_settings(
+            self._file.get("client", {}), self._runtime_settings, Path(self._path)
+        )
 
     def refresh(self) -> None:
         with self._lock:
@@ -271,11 +258,8 @@ class Config:
         from .eigencloud import DEFAULT_SIGNERS
 
         table = self._load_file().get("signers", {})
-        try:
-            updated = {int(k): str(v) for k, v in table.items()}
-        except (AttributeError, ValueError):
-            raise ConfigError('[signers] maps chain ids to addresses: "1" = "0x..."') from None
-        return {**DEFAULT_SIGNERS, **updated}
+        with naming(Path(self._path)):
+            return {**DEFAULT_SIGNERS, **parse_signers(table)}
 
     def default_model(self) -> str:
         return os.environ.get("JUPYTER_CHAT_MODEL") or self.default_model_setting() or "local"
@@ -283,36 +267,6 @@ class Config:
     def default_model_setting(self) -> str | None:
         """``default_model`` in the config file, if it sets one."""
         return self._load_file().get("default_model") or None
-
-
-@dataclass(frozen=True)
-class Price:
-    """USD per million tokens."""
-
-    input: float
-    output: float
-    cached_input: float | None = None
-
-
-def make_price(name: str, fields: Any) -> Price:
-    where = f"the price of {name!r}"
-    if not isinstance(name, str) or ":" not in name:
-        raise ConfigError(f"{where}: name it PROVIDER:MODEL (or PROVIDER:*)")
-    if not isinstance(fields, dict) or not {"input", "output"} <= set(fields):
-        raise ConfigError(f"{where}: give input and output, USD per 1M tokens")
-    unknown = set(fields) - {"input", "output", "cached_input"}
-    if unknown:
-        raise ConfigError(f"{where}: unknown field {sorted(unknown)[0]!r}")
-    for k, v in fields.items():
-        if v is not None and (
-            isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v < float("inf")
-        ):
-            raise ConfigError(f"{where}: {k}={v!r}: expected a number >= 0 (USD per 1M tokens)")
-    return Price(
-        float(fields["input"]),
-        float(fields["output"]),
-        None if fields.get("cached_input") is None else float(fields["cached_input"]),
-    )
 
 
 def origin(url: str) -> str:
@@ -333,6 +287,17 @@ def _derive(name: str, fields: dict[str, Any]) -> Profile:
     """A user profile. A built-in's name overrides fields of that built-in; a new name starts
     from the parameter rules of ``extends`` (default: openai, which accepts any parameter)."""
     fields = dict(fields)
+    pattern = fields.get("model_pattern")
+    if isinstance(pattern, str):
+        try:
+            re.compile(pattern)
+        except (re.error, RecursionError, OverflowError) as exc:
+            raise ConfigError(
+                f"provider {name!r}: model_pattern {brief(pattern)} is not a regular expression "
+                f"({getattr(exc, 'msg', type(exc).__name__)})",
+                hint="Write a Python regular expression the model ids must match, e.g. "
+                r"model_pattern = '[\w./:-]+', or remove it.",
+            ) from None
     base = fields.pop("extends", None) or (name if name in BUILTIN else "openai")
     if base not in BUILTIN:
         raise ConfigError(
@@ -344,6 +309,38 @@ def _derive(name: str, fields: dict[str, Any]) -> Profile:
         for k in ("title", "base_url"):
             start.pop(k, None)
     return make_profile(name, **{**start, **fields})
+
+
+def check_values(data: dict[str, Any]) -> None:
+    """Every value of a config file, checked as it is read (a ``ConfigError`` on the first bad
+    one; never echoing a key)."""
+    if "default_model" in data:
+        model = data["default_model"]
+        if not isinstance(model, str) or not model.strip():
+            raise ConfigError(
+                f"default_model = {brief(model)}: expected a model name",
+                hint='Write it as default_model = "PROVIDER:MODEL".',
+            )
+    for name, example in SECTIONS.items():
+        if name in data and not isinstance(data[name], dict):
+            shown = "..." if name == "keys" else brief(data[name])
+            raise ConfigError(f"{name} = {shown}: expected a table", hint=f"Write it as {example}.")
+    for name, fields in data.get("providers", {}).items():
+        if not isinstance(fields, dict):
+            raise ConfigError(
+                f"providers.{name} = {brief(fields)}: expected a table",
+                hint=f"Write it as {SECTIONS['providers'].replace('NAME', name)}.",
+            )
+        _derive(name, fields)
+    for name, fields in data.get("prices", {}).items():
+        make_price(name, fields)
+    for name, key in data.get("keys", {}).items():
+        if not isinstance(key, str) or not key.strip():
+            raise ConfigError(  # the value may be a key: never shown
+                f"[keys] {brief(name)}: expected the key as a non-empty string",
+                hint=f'Write it as {name} = "..." (or use the environment variable).',
+            )
+    parse_signers(data.get("signers", {}))
 
 
 def _inside(path: Path, folder: Path) -> bool:
