@@ -144,6 +144,8 @@ class Runtime:
                 result = await coro
             return redact_deep(result)  # a key a provider echoed is never kept
         except asyncio.TimeoutError:
+            if acc.complete:  # every choice had finished; only [DONE] (or usage) was late
+                return redact_deep(self._whole(req, acc, forward))
             raise ChatTimeoutError(
                 f"no complete answer within {settings.total_timeout:g} s (total timeout)",
                 provider=req.provider,

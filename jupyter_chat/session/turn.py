@@ -50,6 +50,7 @@ class Turn:
         return self.result.logprobs
 
     def __repr__(self) -> str:
-        text = self.text if len(self.text) < 60 else self.text[:57] + "..."
+        text = self.text or (f"refused: {self.refusal}" if self.refusal else "")
+        text = text if len(text) < 60 else text[:57] + "..."
         model = self.record.get("served_model") or self.record.get("model")
         return f"Turn({self.record.get('provider')}:{model}, {text!r})"

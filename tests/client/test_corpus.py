@@ -329,3 +329,21 @@ def test_a_cell_shows_the_refusal_and_every_choice(server, kernels):
     assert "first" in plain and "[choice 2]\n\nsecond" in plain
     assert "second" in md and 'data-choice="1"' in md
     assert ran.final["metadata"]["jupyter_chat"]["choices"][0]["answer"] == "second"
+
+
+@pytest.mark.parametrize("limit", ["read_timeout", "total_timeout"])
+def test_a_stream_that_stalls_after_every_choice_finished_is_complete(server, limit):
+    from jupyter_chat.providers.config import CONFIG
+
+    CONFIG.configure(**{limit: 0.3})
+    events = sse(chunk("Hello"), chunk(finish="stop"))
+    first = len((events[0] + events[1]).encode())
+    server.script(Reply(events=events, split=first, delay=2.0))  # [DONE] comes too late
+    turn = jc.chat("hi", model="local", stream=True)
+    assert (turn.text, turn.complete, turn.finish_reason) == ("Hello", True, "stop")
+    assert len(server.requests) == 1
+
+
+def test_a_refused_turn_says_so_in_its_repr(server):
+    server.script(body({"message": {"role": "assistant", "content": None, "refusal": "No."}}))
+    assert "refused: No." in repr(jc.chat("hi", model=MODEL))
