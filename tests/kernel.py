@@ -141,6 +141,28 @@ class Kernel:
             if m["msg_type"] == "status" and m["content"]["execution_state"] == "idle":
                 return error
 
+    def interrupted(self, code: str, after: float) -> tuple[dict, list[dict], list[dict]]:
+        """Start ``code``, interrupt the kernel ``after`` seconds later; returns the execute
+        reply's content, the cell's error messages and its displays (and updates)."""
+        msg_id = self.start(code)
+        time.sleep(after)
+        self.km.interrupt_kernel()
+        errors, displays = [], []
+        while True:
+            m = self.kc.get_iopub_msg(timeout=30)
+            if m["parent_header"].get("msg_id") != msg_id:
+                continue
+            if m["msg_type"] in ("display_data", "update_display_data"):
+                displays.append(m["content"])
+            if m["msg_type"] == "error":
+                errors.append(m["content"])
+            if m["msg_type"] == "status" and m["content"]["execution_state"] == "idle":
+                break
+        reply = self.kc.get_shell_msg(timeout=30)
+        while reply["parent_header"].get("msg_id") != msg_id:
+            reply = self.kc.get_shell_msg(timeout=30)
+        return reply["content"], errors, displays
+
     def open_extension_comm(self) -> str:
         """Open the ``jupyter_chat`` comm as the JupyterLab extension does when it connects
         (after ``%load_ext``); returns the comm id."""

@@ -8,7 +8,6 @@ import inspect
 import json
 import subprocess
 import sys
-import time
 
 import pytest
 from dialect_server import Reply, chunk, sse
@@ -68,25 +67,6 @@ def test_jupyter_chat_local_is_a_module_that_starts_nothing():
     assert out.stdout.split() == ["False", "False"]
 
 
-def _interrupted(k, code: str, wait: float) -> tuple[dict, list[dict]]:
-    msg_id = k.start(code)
-    time.sleep(wait)
-    k.km.interrupt_kernel()
-    errors = []
-    while True:
-        m = k.kc.get_iopub_msg(timeout=30)
-        if m["parent_header"].get("msg_id") != msg_id:
-            continue
-        if m["msg_type"] == "error":
-            errors.append(m["content"])
-        if m["msg_type"] == "status" and m["content"]["execution_state"] == "idle":
-            break
-    reply = k.kc.get_shell_msg(timeout=30)
-    while reply["parent_header"].get("msg_id") != msg_id:
-        reply = k.kc.get_shell_msg(timeout=30)
-    return reply["content"], errors
-
-
 def slow(*words: str) -> Reply:
     return Reply(events=sse(*(chunk(w) for w in words)), split=50, delay=0.05)
 
@@ -94,7 +74,7 @@ def slow(*words: str) -> Reply:
 def test_interrupting_chat_is_one_calm_line(server, k):
     server.script(slow(*(f"w{i} " for i in range(300))))
     code = "import jupyter_chat\njupyter_chat.chat('long one', model='local', stream=True)"
-    reply, errors = _interrupted(k, code, 1.5)
+    reply, errors, _ = k.interrupted(code, after=1.5)
     assert reply["status"] == "error" and reply["ename"] == "KeyboardInterrupt"
     (error,) = errors
     (line,) = error["traceback"]
@@ -114,7 +94,7 @@ def test_interrupting_chat_while_it_repairs_is_one_calm_line(server, k):
         "    schema={'type': 'object', 'properties': {'n': {'type': 'integer'}},"
         " 'required': ['n']})"
     )
-    reply, errors = _interrupted(k, code, 1.5)
+    reply, errors, _ = k.interrupted(code, after=1.5)
     assert len(server.requests) == 2  # interrupted during the repair
     assert reply["ename"] == "KeyboardInterrupt"
     (error,) = errors
