@@ -320,3 +320,90 @@ def test_sse_any_split_into_reads_gives_the_same_result(cuts):
     points = [0] + sorted(set(cuts)) + [len(STREAM_BYTES)]
     pieces = [STREAM_BYTES[a:b] for a, b in zip(points, points[1:]) if b > a]
     assert decode(pieces) == decode([STREAM_BYTES])
+
+
+# -- refusals, logprobs, n ---------------------------------------------------------------------
+def lp(token: str, logprob: float) -> dict:
+    return {"token": token, "logprob": logprob, "bytes": list(token.encode()), "top_logprobs": []}
+
+
+def test_a_streamed_refusal_is_kept_apart_from_the_answer_and_handed_on():
+    acc = Accumulator()
+    handed = []
+    for piece in ("I can", "'t."):
+        obj = chunk()
+        obj["choices"][0]["delta"] = {"content": None, "refusal": piece}
+        handed += acc.feed_chunk(obj)
+    acc.feed_chunk(chunk(finish="stop"))
+    handed += acc.finish()
+    r = acc.result()
+    assert (r.answer, r.refusal, r.raw_content, r.complete) == ("", "I can't.", None, True)
+    assert handed == [("refusal", 0, "I can"), ("refusal", 0, "'t.")]
+
+
+def test_a_whole_responses_refusal_is_kept():
+    acc = Accumulator()
+    acc.feed_response(
+        {"choices": [{"index": 0, "finish_reason": "stop", "message": {"refusal": "No."}}]}
+    )
+    assert acc.result().refusal == "No." and acc.result().choices[0].answer == ""
+
+
+def test_a_refusal_that_is_not_text_is_malformed():
+    obj = chunk()
+    obj["choices"][0]["delta"] = {"refusal": ["no"]}
+    with pytest.raises(ProviderError, match="refusal is not text"):
+        Accumulator().feed_chunk(obj)
+
+
+def test_streamed_logprobs_are_joined_per_choice():
+    acc = Accumulator()
+    for index, token, value in [(0, "A", -0.5), (1, "B", -1.0), (0, "a", -0.25)]:
+        obj = chunk(token, index=index)
+        obj["choices"][0]["logprobs"] = {"content": [lp(token, value)], "refusal": None}
+        acc.feed_chunk(obj)
+    first, second = acc.result().choices
+    assert first.logprobs == {"content": [lp("A", -0.5), lp("a", -0.25)], "refusal": None}
+    assert second.logprobs == {"content": [lp("B", -1.0)], "refusal": None}
+    assert acc.result().logprobs == first.logprobs  # the first choice's
+
+
+def test_a_result_is_a_snapshot_later_logprobs_do_not_change():
+    acc = Accumulator()
+    obj = chunk("A")
+    obj["choices"][0]["logprobs"] = {"content": [lp("A", -0.5)]}
+    acc.feed_chunk(obj)
+    before = acc.result()
+    acc.feed_chunk(obj)
+    assert len(before.logprobs["content"]) == 1 and len(acc.result().logprobs["content"]) == 2
+
+
+def test_logprobs_that_are_not_an_object_are_malformed():
+    obj = chunk("A")
+    obj["choices"][0]["logprobs"] = [1, 2]
+    with pytest.raises(ProviderError, match="logprobs is not an object"):
+        Accumulator().feed_chunk(obj)
+
+
+def test_without_done_complete_needs_every_choice_asked_for_to_finish():
+    acc = Accumulator(choices=2)
+    acc.feed_chunk(chunk("A", index=0, finish="stop"))
+    assert not acc.complete  # choice 1 has not even begun
+    acc.feed_chunk(chunk("B", index=1, finish="stop"))
+    assert acc.complete
+
+
+def test_compact_logprobs_are_columns_without_the_bytes():
+    from jupyter_chat.stream import compact_logprobs
+
+    top = [{"token": "A", "logprob": -0.5, "bytes": [65]}, {"token": "B", "logprob": -2.0}]
+    full = {"content": [lp("A", -0.5) | {"top_logprobs": top}, lp("c", -0.1)], "refusal": None}
+    assert compact_logprobs(full) == {
+        "content": {
+            "tokens": ["A", "c"],
+            "logprobs": [-0.5, -0.1],
+            "top": [[["A", -0.5], ["B", -2.0]], []],
+        }
+    }
+    assert compact_logprobs({"content": None}) is None and compact_logprobs("x") is None
+    assert "top" not in compact_logprobs({"content": [lp("A", -0.5)]})["content"]
