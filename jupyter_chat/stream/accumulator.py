@@ -22,6 +22,7 @@ from .._secrets import clip
 from ..errors import ProviderError, error_message
 from .logprobs import copy_logprobs, merge_logprobs
 from .splitter import ContentSplitter
+from .toolcalls import merge_tool_calls
 
 # Top-level chunk keys that carry nothing beyond what the result already holds; every other
 # key is a provider extra and is kept (signature, system_fingerprint, session_id, ...).
@@ -240,7 +241,7 @@ class Accumulator:
                 if tcs:
                     if not isinstance(tcs, list) or not all(isinstance(t, dict) for t in tcs):
                         raise self._malformed("tool_calls is not a list of objects")
-                    _merge_tool_calls(st, tcs, out, index, self._malformed)
+                    merge_tool_calls(st, tcs, out, index, self._malformed)
             logprobs = ch.get("logprobs")
             if logprobs:
                 if not isinstance(logprobs, dict):
@@ -345,44 +346,6 @@ def _route(out: list, choices: dict) -> None:
             )
         elif kind != "refusal":  # kept as it arrives (fed before the splitter's deltas)
             st.texts[kind].append(text)
-
-
-def _merge_tool_calls(
-    st: _ChoiceState, fragments: list, out: list, index: int, malformed: Any
-) -> None:
-    """providers.md 5.3: fragments by index; a new id at a used index opens a new slot."""
-    for pos, frag in enumerate(fragments):
-        key = frag.get("index", pos)
-        fid = frag.get("id")
-        fn = frag.get("function")
-        if not isinstance(fid, (str, type(None))) or not isinstance(fn, (dict, type(None))):
-            raise malformed("a tool call's id or function has the wrong type")
-        if fn and not isinstance(fn.get("name") or "", str):
-            raise malformed("a tool call's name is not a string")
-        slot = st.by_index.get(key)
-        if slot is None or (fid and slot["id"] and fid != slot["id"]):
-            slot = {
-                "id": fid or "",
-                "type": frag.get("type") or "function",
-                "function": {"name": "", "arguments": ""},
-            }
-            st.tools.append(slot)
-            st.by_index[key] = slot
-        elif fid and not slot["id"]:
-            slot["id"] = fid
-        name = args = ""
-        if fn:
-            name = fn.get("name") or ""
-            if name and name != slot["function"]["name"]:
-                slot["function"]["name"] += name
-            else:
-                name = ""
-            args = fn.get("arguments") or ""
-            if args:
-                if not isinstance(args, str):
-                    args = json.dumps(args)
-                slot["function"]["arguments"] += args
-        out.append(("tool_call", index, (slot, name, args)))
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
