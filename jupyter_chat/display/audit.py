@@ -1,5 +1,5 @@
 """Re-verify what a saved notebook or replay store holds: each signed turn's signature, and
-that what its output shows (answer, reasoning, prompt, model, the Markdown) is what was signed.
+that everything its output shows is what was signed (the one rule, shown.py).
 
 A record's own ``signature`` field is never trusted: an output that claims ``verified`` with
 nothing signed in it is reported as invalid. Files from strangers are read with bounds: regular
@@ -8,11 +8,9 @@ files only, a size limit, nesting depth errors and wrong shapes reported in one 
 
 from __future__ import annotations
 
-import contextlib
 import html
 import json
 import os
-import re
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +19,7 @@ from ..errors import ConfigError
 from ..providers.eigencloud import verify
 from ..providers.hooks import Verdict
 from ..session.record import bind
+from .shown import check_output
 
 MIME = "application/vnd.jupyter-chat+json"
 MAX_NOTEBOOK_BYTES = 256 * 1024 * 1024
@@ -77,65 +76,15 @@ def _notebook(path: Path) -> list[tuple[str, Verdict]]:
             if not isinstance(data, dict):
                 continue
             turn = data.get(MIME) if isinstance(data.get(MIME), dict) else {}
-            signed = turn.get("signed")
-            if signed is not None:
-                found.append((f"cell {n}", _check_output(signed, turn, data, out, signers)))
+            meta = out.get("metadata") if isinstance(out.get("metadata"), dict) else {}
+            verdict = check_output(data, meta, signers)
+            if verdict is not None:
+                found.append((f"cell {n}", verdict))
             elif _claims_verified(out, data, turn):
                 found.append(
                     (f"cell {n}", Verdict("invalid", "claims a verified signature; nothing signed"))
                 )
     return found
-
-
-def _check_output(
-    signed: Any, turn: dict, data: dict, out: dict, signers: dict[int, str]
-) -> Verdict:
-    kw = signed_kwargs(signed)
-    if isinstance(kw, Verdict):
-        return kw
-    answer, reasoning = turn.get("answer"), turn.get("reasoning") or ""
-    if not isinstance(answer, str) or not isinstance(reasoning, str):
-        return Verdict("invalid", "the output's answer is not text")
-    v = bind(verify(**kw, signers=signers), kw["response_contents"], [(answer, reasoning)])
-    if v.state != "verified":
-        return v
-    meta = out.get("metadata") if isinstance(out.get("metadata"), dict) else {}
-    # the record is in the metadata; older saved outputs have it in the data as well
-    for record in (meta.get("jupyter_chat"), turn.get("record")):
-        if isinstance(record, dict):
-            shown = record.get("served_model") or record.get("model")
-            if shown not in (None, kw["model"]):
-                return Verdict("invalid", "the model shown differs from the signed model")
-    asked = [m.get("content") for m in turn.get("messages") or () if isinstance(m, dict)]
-    if not _in_order([c for c in asked if isinstance(c, str)], kw["request_messages"]):
-        return Verdict("invalid", "the prompt shown differs from the signed request")
-    why = _markdown_differs(data.get("text/markdown"), answer) or _plain_differs(
-        data.get("text/plain"), answer
-    )
-    return Verdict("invalid", why) if why else v
-
-
-def signed_kwargs(signed: Any) -> dict[str, Any] | Verdict:
-    """The keywords of ``verify`` from an output's signed block, or why it is malformed."""
-    if not isinstance(signed, dict):
-        return Verdict("invalid", "the signed block is not an object")
-    chain, model, sig = signed.get("chain_id"), signed.get("model"), signed.get("signature")
-    prompts, outputs = signed.get("request_contents"), signed.get("response_contents")
-    if not (
-        isinstance(chain, int)
-        and isinstance(model, str)
-        and isinstance(sig, str)
-        and isinstance(prompts, list)
-        and isinstance(outputs, list)
-    ):
-        return Verdict("invalid", "the signed block is malformed")
-    return {
-        "chain_id": chain,
-        "model": model,
-        "request_messages": [{"content": c} for c in prompts],
-        "response_contents": outputs,
-        "signature": sig,
-    }
 
 
 def _claims_verified(out: dict, data: dict, turn: dict) -> bool:
@@ -150,52 +99,10 @@ def _claims_verified(out: dict, data: dict, turn: dict) -> bool:
     return False
 
 
-def _in_order(shown: list[str], signed_messages: list[dict]) -> bool:
-    """Every shown prompt is among the signed request's contents, in order."""
-    signed = iter(m.get("content") for m in signed_messages)
-    return all(any(s == c for c in signed) for s in shown)
-
-
 def _text(value: Any) -> str | None:
     if isinstance(value, list):  # nbformat may store text as a list of lines
         value = "".join(v for v in value if isinstance(v, str))
     return value if isinstance(value, str) else None
-
-
-_SECTION = '<div class="jupyter-chat-answer">'
-_TAG = re.compile(r"<[^>]*>")
-
-
-def _words(fragment: str) -> str:
-    return " ".join(html.unescape(_TAG.sub(" ", fragment)).split())
-
-
-def _markdown_differs(markdown: Any, answer: str) -> str | None:
-    """The Markdown output must show the signed answer, once, and nothing else as answer."""
-    from .formats import pretty_json
-    from .sanitize import answer_html
-
-    text = _text(markdown)
-    if text is None:
-        return None
-    if text.count(_SECTION) != 1:
-        return "the Markdown output does not show exactly one answer"
-    section = text.split(_SECTION, 1)[1].split("</div>", 1)[0]
-    shown = _words(section)
-    expected = {_words(answer_html(answer)), " ".join(answer.split())}
-    with contextlib.suppress(ValueError):
-        expected.add(" ".join(pretty_json(answer).split()))
-    return None if shown in expected else "the Markdown output shows another answer"
-
-
-def _plain_differs(plain_text: Any, answer: str) -> str | None:
-    from .._text import plain
-    from .bundle import plain_head
-
-    text = _text(plain_text)
-    if text is None or not answer or plain(plain_head(answer)) in text:
-        return None
-    return "the plain-text output shows another answer"
 
 
 # -- stores ----------------------------------------------------------------------------------

@@ -7,14 +7,19 @@ The signature is an EIP-191 ``personal_sign`` (secp256k1, Keccak-256) over
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
 from .hooks import Hooks, Verdict
 
+# The one signer table (chain id -> address): signers.json beside this module, which the
+# JupyterLab extension imports when it is built (labextension/src/signature.ts); the config
+# file's [signers] overrides it in the kernel (providers/config.py).
+SIGNERS_FILE = Path(__file__).with_name("signers.json")
 DEFAULT_SIGNERS: dict[int, str] = {
-    1: "0x7053bfb0433a16a2405de785d547b1b32cee0cf3",
-    11155111: "0xB876f1301b39c673554EE0259F11395565dCd295",
+    int(k): v for k, v in json.loads(SIGNERS_FILE.read_text(encoding="utf-8")).items()
 }
 _HEX = frozenset("0123456789abcdefABCDEF")
 
@@ -94,7 +99,7 @@ def verify(
         return nv("chain id unknown")
     expected = (DEFAULT_SIGNERS if signers is None else signers).get(chain_id)
     if not expected:
-        return nv(f"no known signer for chain {chain_id}")
+        return nv(f"unknown signer for chain {chain_id}")
     if not model:
         return nv("response model missing")
     prompts = [m.get("content") if isinstance(m, dict) else None for m in request_messages]

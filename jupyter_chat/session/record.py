@@ -124,7 +124,7 @@ def signature_state(prep: Prepared, result: Result) -> Verdict | None:
         return Verdict("not verifiable", f"not checked: {exc}")
     if v is None:
         return None
-    return bind(v, contents, [(c.answer, c.reasoning) for c in result.choices])
+    return bind(v, contents, [(c.answer, c.reasoning, c.tool_calls) for c in result.choices])
 
 
 def signed_block(prep: Prepared, result: Result) -> dict[str, Any] | None:
@@ -139,12 +139,15 @@ def signed_block(prep: Prepared, result: Result) -> dict[str, Any] | None:
     )
 
 
-def shown_differs(response_contents: list, shown: list[tuple[str, str]]) -> str | None:
-    """Why the shown answers (and reasoning) are not what the signed contents show, or None
-    when each shown choice derives from its signed content exactly."""
+def shown_differs(response_contents: list, shown: list[tuple]) -> str | None:
+    """Why the shown answers (and reasoning, and tool calls) are not what the signed contents
+    show, or None when each shown choice derives from its signed content exactly. ``shown``
+    holds ``(answer, reasoning)`` or ``(answer, reasoning, tool_calls)`` per choice: tool calls
+    are never signed (providers.md 3.4), so a turn showing any is not verified."""
     if len(shown) > len(response_contents):
         return "more answers are shown than were signed"
-    for n, ((answer, reasoning), raw) in enumerate(zip(shown, response_contents)):
+    for n, (item, raw) in enumerate(zip(shown, response_contents)):
+        answer, reasoning = item[0], item[1]
         if not isinstance(raw, str):
             return "a signed content is not a string"
         signed_answer, signed_reasoning = split(raw)
@@ -153,10 +156,12 @@ def shown_differs(response_contents: list, shown: list[tuple[str, str]]) -> str 
             return "the answer shown differs from the signed content" + which
         if reasoning != signed_reasoning:
             return "the reasoning shown differs from the signed content" + which
+        if len(item) > 2 and item[2]:
+            return "tool calls are shown, which the signature does not cover" + which
     return None
 
 
-def bind(verdict: Verdict, response_contents: list, shown: list[tuple[str, str]]) -> Verdict:
+def bind(verdict: Verdict, response_contents: list, shown: list[tuple]) -> Verdict:
     """``verified`` only when what is shown derives from the signed bytes."""
     if verdict.state != "verified":
         return verdict

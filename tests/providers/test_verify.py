@@ -236,7 +236,7 @@ def test_non_string_signature_is_invalid():
         ({"signature": None}, "no signature"),
         ({"signature": ""}, "no signature"),
         ({"chain_id": None}, "chain id unknown"),
-        ({"chain_id": 5}, "no known signer for chain 5"),
+        ({"chain_id": 5}, "unknown signer for chain 5"),
         ({"model": None}, "model missing"),
         ({"model": ""}, "model missing"),
         ({"response_contents": [None]}, "response content"),
