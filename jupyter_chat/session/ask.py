@@ -40,8 +40,8 @@ DOCS = """
     seed : sent as the ``seed`` parameter where the provider accepts it (default: derived
         from the notebook seed and the prompt).
     stream : receive the answer as server-sent events.
-    tools : Python functions (``@jupyter_chat.tool`` or plain) the model may call, or OpenAI
-        tool dicts.
+    tools : Python functions (``@jupyter_chat.tool`` or plain) the model may call, or tool
+        definitions as dicts.
     images : paths, http(s) URLs, bytes, PIL images or matplotlib figures.
     schema : a pydantic model, a JSON-schema dict or a type (``list[str]``, a ``TypedDict``):
         the answer must be JSON that matches it; ``turn.parsed`` is the validated value.

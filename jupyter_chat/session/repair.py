@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Generator
 
+from .._secrets import clip
 from ..client.request import build_request
 from ..structured.schema import SchemaError
 from .prepare import Prepared, sent_params
@@ -24,6 +25,15 @@ def repair_plan(prep: Prepared) -> Plan:
         turn = yield prep
         if prep.schema is None or not turn.schema_errors or not turn.complete:
             break
+        if turn.refusal:  # sending it back would pay again for the same refusal
+            raise SchemaError(
+                f"the model refused instead of answering with {prep.schema.name}: "
+                + clip(turn.refusal, 200),
+                provider=prep.request.provider,
+                raw=turn.refusal,
+                problems=turn.schema_errors,
+                partial=turn.result,
+            )
         if prep.repair <= 0:
             repairs = len(prep.earlier)
             raise SchemaError(

@@ -134,3 +134,23 @@ def test_achat_validates_too(server):
     server.script(completion("nope"), completion(json.dumps(["a", "b"])))
     turn = asyncio.run(jc.achat("List two letters.", model="local", schema=list[str]))
     assert turn.parsed == ["a", "b"] and turn.record["repaired"]["attempts"] == 2
+
+
+def test_a_refusal_to_a_structured_ask_fails_once_and_is_not_sent_back(server):
+    """Sending a refusal back for repair would pay again for the same refusal."""
+    from dialect_server import Reply
+
+    refused = {"role": "assistant", "content": None, "refusal": "I can't rate that."}
+    reply = Reply(
+        body={
+            "id": "r",
+            "object": "chat.completion",
+            "model": "m",
+            "choices": [{"index": 0, "message": refused, "finish_reason": "stop"}],
+        }
+    )
+    server.script(reply, reply)
+    with pytest.raises(jc.SchemaError, match="the model refused instead of answering") as e:
+        jc.chat("rate it", model="local", schema={"type": "object"}, repair=2)
+    assert e.value.raw == "I can't rate that."
+    assert len(server.requests) == 1
