@@ -79,28 +79,45 @@ def _store(args: argparse.Namespace) -> int:
         for path in args.stores:
             s = tools.stats(path)
             by = ", ".join(f"{p} {n}" for p, n in s["providers"].items()) or "none"
+            bad = s["bad"]
             print(
                 f"{path}: {s['recordings']} recordings in {s['lines']} lines "
                 f"({s['duplicates']} superseded), {s['bytes'] / 1e6:.2f} MB; "
-                f"torn last line: {'yes' if s['torn'] else 'no'}; by provider: {by}"
+                f"torn last line: {'yes' if s['torn'] else 'no'}; bad lines: {len(bad)}; "
+                f"by provider: {by}"
             )
+            for n, why in bad[: tools.SHOWN_BAD]:
+                print(f"{path}: line {n} is bad ({why})", file=sys.stderr)
+            if bad:
+                print(
+                    f"{path}: fix or delete the bad lines, or drop them: jupyter-chat store "
+                    f"compact --drop-bad {path}",
+                    file=sys.stderr,
+                )
     elif args.op == "compact":
         for path in args.stores:
-            before, after = tools.compact(path)
+            before, after, dropped = tools.compact(path, drop_bad=args.drop_bad)
+            _said(dropped)
             print(f"{path}: {before} lines -> {after}")
     elif args.op == "merge":
-        print(f"{args.out}: {tools.merge(args.out, args.stores)} recordings")
+        count, dropped = tools.merge(args.out, args.stores, drop_bad=args.drop_bad)
+        _said(dropped)
+        print(f"{args.out}: {count} recordings")
     else:
+        tools.check_prunable(args.store, writing=not args.dry_run)  # before the notebook runs
         keep = tools.used_keys(args.notebook)
         if args.dry_run:
-            from .replay.store import Store
-
-            unused = Store(args.store).keys() - keep
+            unused = set(tools.check_prunable(args.store, writing=False).records) - keep
             print(f"{args.store}: {len(unused)} recordings unused by {args.notebook}")
             return 0
         before, after = tools.prune(args.store, keep)
         print(f"{args.store}: {before} recordings -> {after} (used by {args.notebook})")
     return 0
+
+
+def _said(dropped: list[str]) -> None:
+    for line in dropped:
+        print(f"jupyter-chat: {line}", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -123,11 +140,14 @@ def main(argv: list[str] | None = None) -> int:
     ops = st.add_subparsers(dest="op", required=True)
     o = ops.add_parser("stats", help="recordings, duplicates, size, providers of each store")
     o.add_argument("stores", nargs="+")
+    drop = "drop bad lines (each is named) instead of refusing; good lines are always kept"
     o = ops.add_parser("compact", help="rewrite each store with one line per recording")
     o.add_argument("stores", nargs="+")
+    o.add_argument("--drop-bad", action="store_true", help=drop)
     o = ops.add_parser("merge", help="merge stores into OUT (the most recent recording wins)")
     o.add_argument("out")
     o.add_argument("stores", nargs="+")
+    o.add_argument("--drop-bad", action="store_true", help=drop)
     o = ops.add_parser("prune", help="keep only the recordings NOTEBOOK uses (run in replay)")
     o.add_argument("store")
     o.add_argument("--notebook", required=True, help="the notebook the store belongs to")

@@ -155,7 +155,8 @@ class Store:
     def _corrupt(self, n: int, why: str) -> ConfigError:
         return ConfigError(
             f"the replay store {self.path.name} is corrupted at line {n} ({why})",
-            hint="Fix or delete that line, then record again with %chat replay record.",
+            hint="Fix or delete that line (or drop it: jupyter-chat store compact --drop-bad "
+            f"{self.path}), then record again with %chat replay record.",
         )
 
     # -- writing -------------------------------------------------------------------------
