@@ -30,10 +30,10 @@ def check_path(path: Path) -> None:
         raise unusable(path, "not a regular file")
 
 
-def check_writable(path: Path) -> None:
-    """Refuse a store that could not be created and appended to: the permissions, then each
-    step tried for real (root passes every permission check, and /proc or /sys refuse only
-    when asked), then undone: nothing changes."""
+def check_writable(path: Path, probe: bool = True) -> None:
+    """Refuse a store that could not be created and appended to: the permissions, then (with
+    ``probe``) each step tried for real (root passes every permission check, and /proc or /sys
+    refuse only when asked), then undone: nothing changes."""
     check_path(path)
     folder = _existing_folder(path)
     exists = path.exists()
@@ -41,6 +41,8 @@ def check_writable(path: Path) -> None:
         raise unusable(path, "the file is read-only")
     if not os.access(folder, os.W_OK | os.X_OK):  # the lock file is made there
         raise unusable(path, f"{folder} is not writable")
+    if not probe:
+        return
     lock = path.with_name(path.name + ".lock")
     try:
         if exists:

@@ -60,6 +60,7 @@ class Store:
         self._lock_fd: int | None = None
         self._end = -1  # where this writer's last append ended (-1: not known)
         self._writer_lock = threading.Lock()
+        self._probed = False  # check_writable has tried creating and appending for real
 
     def __repr__(self) -> str:
         return f"Store({str(self.path)!r})"
@@ -165,8 +166,10 @@ class Store:
         check_path(self.path)
 
     def check_writable(self) -> None:
-        """Refuse, before anything is sent, a store that could not be written (place.py)."""
-        check_writable(self.path)
+        """Refuse, before anything is sent, a store that could not be written (place.py): tried
+        for real the first time, then the permissions only (before every recording)."""
+        check_writable(self.path, probe=not self._probed)
+        self._probed = True
 
     def put(self, record: dict[str, Any]) -> None:
         """Append one recording (a later one of the same key wins), under the shared lock."""
