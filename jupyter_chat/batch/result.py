@@ -107,9 +107,10 @@ class Batch(list):
 
     def to_pandas(self) -> Any:
         """One row per input: ``answer``, ``error``, ``finish_reason``, ``total_tokens``,
-        ``cost_usd``, ``replayed``, ``repaired``, ``request_hash``, ``seed``, and with a schema
+        ``cost_usd``, ``replayed``, ``repaired``, ``request_hash``, ``seed``. With a schema,
         one column per top-level field of the parsed answer (``parsed`` when it is not an
-        object). On the input frame's index when the batch ran over one."""
+        object) comes first, and the raw ``answer``, ``request_hash`` and ``seed`` last. On
+        the input frame's index when the batch ran over one."""
         try:
             import pandas as pd
         except ImportError:
@@ -146,26 +147,21 @@ class Batch(list):
         return row
 
 
-BASE_COLUMNS = [
-    "answer",
-    "error",
-    "finish_reason",
-    "total_tokens",
-    "cost_usd",
-    "replayed",
-    "repaired",
-    "request_hash",
-    "seed",
-]
+FACTS = ["error", "finish_reason", "total_tokens", "cost_usd", "replayed", "repaired"]
+BASE_COLUMNS = ["answer", *FACTS, "request_hash", "seed"]
 
 
 def _columns(rows: list[dict[str, Any]]) -> list[str]:
-    extra: dict[str, None] = {}
+    """The schema's fields first, then what happened, the raw answer, hash and seed last;
+    without a schema the answer leads."""
+    fields: dict[str, None] = {}
     for r in rows:
         for k in r:
             if k not in BASE_COLUMNS:
-                extra[k] = None
-    return [*BASE_COLUMNS, *extra]
+                fields[k] = None
+    if not fields:
+        return BASE_COLUMNS
+    return [*fields, *FACTS, "answer", "request_hash", "seed"]
 
 
 def _plain(value: Any) -> Any:

@@ -4,7 +4,6 @@ metadata; the one place an output's ``text/markdown`` is set."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from .._secrets import clip
@@ -121,22 +120,6 @@ def choice_html(c: dict[str, Any], limit: int) -> Html:
         parts.extend(tool_calls_html([t for t in c["tool_calls"] if isinstance(t, dict)]))
     return Html('<div class="jupyter-chat-choice" data-choice="{}">{}</div>').format(
         str(index), Html("").join(parts)
-    )
-
-
-def history_markdown(messages: list[dict[str, Any]]) -> Md:
-    """A thread's messages: each role, then its text rendered and sanitized like an answer
-    (prompts may hold text from anywhere: a document, a web page)."""
-    parts = []
-    for m in messages:
-        content = m.get("content")
-        if not isinstance(content, str):
-            content = json.dumps(content, ensure_ascii=False)
-        role = Html("<p><strong>{}</strong></p>").format(html_text(m.get("role", "?"), True))
-        body = html_pre(content) if m.get("role") == "tool" else answer_html(content)
-        parts.append(role + body)
-    return html_block(
-        Html('<div class="jupyter-chat-history">{}</div>').format(Html("").join(parts))
     )
 
 

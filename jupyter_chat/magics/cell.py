@@ -149,7 +149,7 @@ def _dry_run(preps: list[Prepared]) -> None:
     public = [p.request.public() for p in preps]
     shown = public[0] if len(public) == 1 else public
     text = json.dumps(shown, indent=2, ensure_ascii=False)
-    show(fence(text, "json"), text, **{"application/json": shown})
+    show(fence(text, "json"), text)  # a code block that opens whole, in every frontend
 
 
 def _compare(magics: Any, args: Any, prompt: str, params: dict[str, Any], seed_from: str) -> None:

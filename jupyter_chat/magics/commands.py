@@ -81,7 +81,7 @@ def use(args: Any) -> None:
 
 
 def provider_add(args: Any) -> None:
-    from ..providers.config import CONFIG
+    from ..providers.config import CONFIG, config_path
 
     headers = parse_headers(args.header) if args.header else None
     fields: dict[str, Any] = dict(
@@ -107,7 +107,7 @@ def provider_add(args: Any) -> None:
         Md(
             "Added provider {} for this kernel: use {}. To keep it, add this to the config file "
         ).format(code(p.name), code(f"-m {p.name}:MODEL"))
-        + Md("(`~/.config/jupyter-chat/config.toml`):\n\n")
+        + Md("({}):\n\n").format(code(_home(config_path())))
         + fence("\n".join(toml), "toml"),
         "\n".join(toml),
     )
@@ -129,10 +129,9 @@ def key(args: Any) -> None:
 def threads(args: Any) -> None:
     names = sorted(set(SESSION.threads) | {SESSION.current})
     rows = [
-        [n, len(SESSION.threads.get(n, ())), "current" if n == SESSION.current else ""]
-        for n in names
+        [n, len(SESSION.threads.get(n, ())), "yes" if n == SESSION.current else ""] for n in names
     ]
-    show_md(*_table(["thread", "turns", ""], rows))
+    show_md(*_table(["thread", "turns", "current"], rows))
 
 
 def thread(args: Any) -> None:
@@ -142,13 +141,12 @@ def thread(args: Any) -> None:
 
 def history(args: Any) -> None:
     name = check_thread(args.thread or SESSION.current)
-    msgs = SESSION.history(name)
-    if not msgs:
+    turns = [(e.record, e.messages) for e in SESSION.entries(name)]
+    if not turns:
         return show_md(Md("Thread {} is empty.").format(code(name)))
-    from ..display.bundle import history_markdown
+    from ..display.history import history_markdown, history_plain
 
-    plain = "\n\n".join(f"{x.get('role')}: {_content(x)}" for x in msgs)
-    show_md(history_markdown(msgs), plain)
+    show_md(history_markdown(turns), history_plain(turns))
 
 
 def usage(args: Any) -> None:
@@ -167,7 +165,9 @@ def usage(args: Any) -> None:
         ]
         for name, live, rp in SESSION.ledger.rows(thread)
     ]
-    header = ["thread", "sent", "tokens", "spent", "replayed", "tokens", "saved"]
+    header = ["thread", "sent", "tokens sent", "spent", "replayed", "tokens replayed", "saved"]
+    if not any(row[-1] for row in rows):  # nothing replayed was priced: no "saved" column
+        header, rows = header[:-1], [row[:-1] for row in rows]
     show_md(*_table(header, rows))
 
 
@@ -302,13 +302,16 @@ def replay_status() -> tuple[Md, str]:
     return table(["", ""], rows), plain_table(["", ""], rows)
 
 
+def _home(path: Any) -> str:
+    """``~/...`` for a path in the home folder (outputs stay the same for every user)."""
+    from pathlib import Path
+
+    home = Path.home()
+    return f"~/{path.relative_to(home)}" if path.is_relative_to(home) else str(path)
+
+
 def _toml(value: str) -> str:
     return json.dumps(value, ensure_ascii=False)  # a JSON string is a TOML basic string
-
-
-def _content(message: dict[str, Any]) -> str:
-    content = message.get("content")
-    return content if isinstance(content, str) else json.dumps(content, ensure_ascii=False)
 
 
 def _shown_path(path: Any) -> str:

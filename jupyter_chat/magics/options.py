@@ -23,8 +23,9 @@ class Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> None:  # type: ignore[override]
         hint = self._suggestion(message)
-        text = clip(" ".join(f"{self.prog}: {message}".split()), 300)  # one line
-        raise UsageError(f"{text}: {hint}" if hint else text)
+        if hint:  # the likely fix first, then what argparse said
+            message = f"{hint[0].upper()}{hint[1:]} ({message})"
+        raise UsageError(clip(" ".join(f"{self.prog}: {message}".split()), 300))  # one line
 
     def _suggestion(self, message: str) -> str:
         """The nearest option to an unknown one, or subcommand (or choice) to a wrong one."""
@@ -63,9 +64,26 @@ def cell_parser() -> Parser:
     a("-t", "--thread", help="the thread to continue (default: the notebook's current thread)")
     a("-s", "--system", help="system prompt for this turn (default: %%chat system)")
     a("--seed", type=int, help="seed to send (default: derived from the notebook seed and cell)")
-    a("--temperature", type=float)
-    a("--top-p", dest="top_p", type=float)
-    a("--max-tokens", dest="max_tokens", type=int)
+    a(
+        "--temperature",
+        type=float,
+        metavar="X",
+        help="sampling temperature: --temperature 0 for the likeliest tokens, 1 for variety",
+    )
+    a(
+        "--top-p",
+        dest="top_p",
+        type=float,
+        metavar="X",
+        help="sample only from the likeliest tokens that make up this share: --top-p 0.9",
+    )
+    a(
+        "--max-tokens",
+        dest="max_tokens",
+        type=int,
+        metavar="N",
+        help="the longest answer, in tokens: --max-tokens 500 (local sends 256 unless told)",
+    )
     a(
         "-p",
         "--param",
@@ -118,7 +136,28 @@ def cell_parser() -> Parser:
         metavar="MODEL1,MODEL2,...",
         help="send the cell to each model at once, streaming side by side (widgets)",
     )
+    for action in p._actions:  # every option that takes a value shows one
+        if action.dest in EXAMPLES:
+            action.help = f"{action.help} (e.g. {EXAMPLES[action.dest]})"
     return p
+
+
+EXAMPLES = {
+    "model": "-m local, -m eigencloud:gpt-oss-120b-f16",
+    "thread": "-t review",
+    "system": "-s 'Answer in one sentence.'",
+    "seed": "--seed 7",
+    "format": "--format code",
+    "schema": "--schema Review",
+    "repair": "--repair 2",
+    "out": "-o turn",
+    "tools": "--tools get_weather,search",
+    "tool_choice": "--tool-choice required",
+    "max_steps": "--max-steps 4",
+    "server_tools": "--server-tools web_search",
+    "image": "--image chart.png",
+    "compare": "--compare local,openai:gpt-4o",
+}
 
 
 def split(line: str) -> list[str]:

@@ -186,7 +186,8 @@ class Config:
         return p
 
     def price(self, provider: str, *models: str | None) -> Price | None:
-        """The price of the first of ``models`` that has one, else the provider's ``*``."""
+        """The price of the first of ``models`` that has one, else the provider's ``*``, else
+        the profile's own ``price``."""
         table = self._load_file().get("prices", {})
         if not isinstance(table, dict):
             raise ConfigError("[prices] must be a table of PROVIDER:MODEL = { input, output }")
@@ -196,7 +197,8 @@ class Config:
                 return self._prices[name]
             if name in table:
                 return make_price(name, table[name])
-        return None
+        own = self.profile(provider).price  # the profile's own (local: $0)
+        return make_price(f"{provider}:*", own) if own is not None else None
 
     def known_models(self, provider: str) -> list[str]:
         """The models of ``provider`` this configuration names (its default model, the

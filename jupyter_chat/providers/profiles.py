@@ -96,6 +96,8 @@ class Profile(BaseModel):
     # parameters sent unless given (local: max_tokens 256, so no cell runs unbounded)
     default_params: dict[str, Any] = {}
     stream_usage: bool = True  # ask for usage in streams (stream_options.include_usage)
+    # the server is known to send no usage in streams (llama-cpp-python): no note says so
+    silent_stream_usage: bool = False
     chain_id: int | None = None  # EigenCloud: part of the signed message
     models_path: str | None = "/models"
     hooks: str = "plain"  # behaviour beyond data (hooks.py): plain, signed, server-tools, managed
@@ -106,6 +108,8 @@ class Profile(BaseModel):
     # (llama.cpp servers: a grammar), or the schema asked for in words (no response_format)
     structured: Literal["json_schema", "json_object", "instruction"] = "json_schema"
     cost_field: str | None = None  # a top-level response field with the cost in USD (Eden AI)
+    # USD per 1M tokens when [prices] names none for the model: {"input", "output"} (local: 0)
+    price: dict[str, float] | None = None
     # limits for every request to this provider from the kernel (batches, comparisons, cells)
     rpm: int | None = Field(default=None, ge=1)  # requests started per minute
     tpm: int | None = Field(default=None, ge=1)  # tokens per minute (estimated, then counted)
@@ -391,6 +395,8 @@ BUILTIN: dict[str, dict[str, Any]] = {
         null_content_as_empty=True,
         structured="json_object",
         vision=False,  # the packaged model reads text; set vision = true for a vision GGUF
+        price={"input": 0, "output": 0},  # a server on this machine: no bill ([prices] may say)
+        silent_stream_usage=True,
     ),
 }
 

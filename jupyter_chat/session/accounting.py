@@ -79,6 +79,8 @@ def _priced(req: Any, result: Result) -> float | None:
     """The cost from ``[prices]`` and the usage reported, or None without both."""
     usage = result.usage if isinstance(result.usage, dict) else None
     price = CONFIG.price(req.provider, req.body.get("model"), result.model)
+    if price is not None and not (price.input or price.output or price.cached_input):
+        return 0.0  # free whatever the usage, reported or not
     if price is None or usage is None:
         return None
     prompt = count(usage.get("prompt_tokens"))

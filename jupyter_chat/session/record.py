@@ -67,7 +67,13 @@ def make_record(prep: Prepared, result: Result, meta: Any, replayed: bool = Fals
         record["signature"] = verdict.state
         if verdict.state != "verified":
             notes.append(f"signature {verdict.state}: {verdict.reason}")
-    if result.usage is None and result.complete and SESSION.first_time("no usage", req.url):
+    expected = not (req.stream and req.profile.silent_stream_usage)
+    if (
+        result.usage is None
+        and result.complete
+        and expected
+        and SESSION.first_time("no usage", req.url)
+    ):
         notes.append("the server reported no token usage")  # once per server in a kernel
     asked = req.body.get("n") or 1
     if isinstance(asked, int) and asked > 1 and len(result.choices) < asked:

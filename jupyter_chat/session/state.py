@@ -112,6 +112,11 @@ class Session:
         return self.replay_mode, self.store
 
     # -- threads --------------------------------------------------------------------------
+    def entries(self, thread: str) -> list[Entry]:
+        """The turns filed in ``thread``, oldest first."""
+        with self._lock:
+            return list(self.threads.get(thread, ()))
+
     def history(self, thread: str | None, key: str | None = None) -> list[dict[str, Any]]:
         """The messages a new turn of ``thread`` sees: the turns before this cell's own turn
         (all turns when the cell has none), cut to the history window."""

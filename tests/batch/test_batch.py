@@ -50,18 +50,19 @@ def test_a_frame_batch_with_failing_rows_then_the_resume_sends_only_those(server
     assert isinstance(first[2], jc.InvalidRequestError)
     frame = first.to_pandas()
     assert list(frame.index) == list(REVIEWS.index)
-    for column in (
-        "answer",
+    # the schema's fields first; the raw answer, hash and seed last
+    assert list(frame.columns) == [
+        "label",
         "error",
         "finish_reason",
         "total_tokens",
         "cost_usd",
         "replayed",
+        "repaired",
+        "answer",
         "request_hash",
         "seed",
-        "label",
-    ):
-        assert column in frame.columns
+    ]
     assert frame.loc["r1", "label"] == "positive" and frame.loc["r2", "label"] == "negative"
     assert "breaks the server" in frame.loc["r3", "error"] and pd.isna(frame.loc["r3", "label"])
     assert frame["request_hash"].notna().all()  # failed rows say which request failed
@@ -184,3 +185,11 @@ def test_a_row_whose_stream_is_cut_is_retried_within_the_retry_budget(server):
     server.script(cut, whole)
     (again,) = jc.imap(["q3"], model="local", stream=True)
     assert again.text == "all of q3" and len(server.requests) == 2
+
+
+def test_without_a_schema_the_answer_leads_the_frame(server):
+    frame = jc.map(["a", "b"], model="local", progress=False).to_pandas()
+    assert list(frame.columns)[0] == "answer" and list(frame.columns)[-2:] == [
+        "request_hash",
+        "seed",
+    ]

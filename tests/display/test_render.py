@@ -7,8 +7,9 @@ import pytest
 from hostile import TERMINAL, corpus, live_parts
 from markdown_it import MarkdownIt
 
-from jupyter_chat.display.bundle import bundle, history_markdown
+from jupyter_chat.display.bundle import bundle
 from jupyter_chat.display.footer import footer
+from jupyter_chat.display.history import history_markdown, history_plain
 from jupyter_chat.display.sanitize import answer_html
 
 # CommonMark with raw HTML on: a renderer that trusts the output, as JupyterLab does
@@ -75,15 +76,41 @@ def test_a_model_name_cannot_pose_as_part_of_the_footer():
 
 
 def test_history_is_rendered_like_an_answer():
+    record = {"provider": "<b>p</b>", "served_model": HOSTILE[:40], "params": {"seed": "<i>"}}
     md = history_markdown(
         [
-            {"role": "user", "content": HOSTILE},
-            {"role": "assistant", "content": HOSTILE},
-            {"role": "tool", "content": HOSTILE},
-            {"role": "<b>x</b>", "content": [{"type": "text", "text": "<script>"}]},
+            (
+                record,
+                [
+                    {"role": "user", "content": HOSTILE},
+                    {"role": "assistant", "content": HOSTILE},
+                    {"role": "tool", "content": HOSTILE},
+                    {"role": "<b>x</b>", "content": [{"type": "text", "text": "<script>"}]},
+                ],
+            )
         ]
     )
     assert "\n" not in md and live_parts(TRUSTING.render(md)) == []
+
+
+def test_history_heads_each_turn_with_its_model_and_seed_and_folds_long_ones():
+    turns = [
+        (
+            {
+                "provider": "local",
+                "model": "default",
+                "served_model": "gemma-3",
+                "params": {"seed": 7},
+            },
+            [{"role": "user", "content": "short"}, {"role": "assistant", "content": "x\n" * 40}],
+        ),
+        ({"provider": "openai", "model": "m", "params": {}}, [{"role": "user", "content": "hi"}]),
+    ]
+    md = history_markdown(turns)
+    assert "turn 1 · local:gemma-3 · seed 7" in md and "turn 2 · openai:m · no seed" in md
+    assert md.count("<details>") == 1 and "(80 characters)" in md  # only the long one folds
+    plain = history_plain(turns)
+    assert plain.startswith("-- turn 1 · local:gemma-3 · seed 7\n\nuser: short")
 
 
 def test_a_long_answer_is_shown_as_escaped_text():

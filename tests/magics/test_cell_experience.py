@@ -51,7 +51,7 @@ def test_a_cell_with_no_body_gets_the_magics_own_line(server, k):
 def test_typos_suggest_the_nearest_valid_name(server, k, code, hint):
     k.run("%chat provider add mock --base-url http://127.0.0.1:9/v1 --no-key")
     line = failure(k.run(code))
-    assert hint in line and "Traceback" not in line
+    assert hint.lower() in line.lower() and "Traceback" not in line
     assert server.requests == []
 
 
@@ -114,14 +114,16 @@ def test_the_footer_names_the_model_that_answered_and_says_cut_at_the_token_limi
 
 
 def test_no_token_usage_is_noted_once_per_server(server, k):
-    def notes() -> list:
+    def notes(model: str) -> list:
         server.script(Reply(events=sse(chunk("a"), chunk(finish="stop"))))  # no usage
-        ran = k.run("%%chat -m local\nhi")
+        ran = k.run(f"%%chat -m {model}\nhi")
         return ran.final["metadata"]["jupyter_chat"].get("notes", [])
 
-    assert notes() == ["the server reported no token usage"]
-    assert notes() == []  # said once in this kernel, not under every turn
-    assert notes() == []
+    assert notes("openai:m") == ["the server reported no token usage"]
+    assert notes("openai:m") == []  # said once in this kernel, not under every turn
+    assert notes("openai:m") == []
+    # llama-cpp-python is known to send none in streams: nothing to say under a local turn
+    assert notes("local") == []
 
 
 # -- leaner saved notebooks ---------------------------------------------------------------------

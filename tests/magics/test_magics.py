@@ -410,7 +410,11 @@ def test_format_code_offers_the_next_cell_and_out_stores_the_turn(server, k):
 
 def test_dry_run_shows_the_request_without_key_and_sends_nothing(server, k):
     ran = k.run("%%chat -m edenai:openai/gpt-4o --dry-run -p 'fallbacks=[\"a/b\"]'\nhi")
-    req = ran.final["data"]["application/json"]
+    # shown as a JSON code block that opens whole (no application/json: Lab's JSON viewer
+    # opens it folded)
+    assert "application/json" not in ran.final["data"]
+    req = json.loads(ran.final["data"]["text/plain"])
+    assert "```json" in ran.final["data"]["text/markdown"]
     assert req["headers"]["Authorization"] == "***"
     assert req["body"]["fallbacks"] == ["a/b"]
     assert server.requests == []

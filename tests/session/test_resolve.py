@@ -101,7 +101,7 @@ def test_a_comparison_builds_no_request_for_a_model_it_does_not_compare(server, 
         assert ran.reply["status"] == "ok", ran.error
         assert sorted(r.dialect for r in server.requests) == ["eigencloud", "openai"]
         ran = k.run("%%chat --compare openai:m1,eigencloud:m2 --dry-run\nCompare")
-        shown = ran.final["data"]["application/json"]
+        shown = json.loads(ran.final["data"]["text/plain"])
         assert [s["provider"] for s in shown] == ["openai", "eigencloud"]
     finally:
         k.run("os.environ['EDENAI_API_KEY'] = _eden")
