@@ -37,6 +37,8 @@ def footer(record: dict[str, Any], status: str, elapsed: float | None = None) ->
     cost = record.get("cost") if isinstance(record.get("cost"), dict) else {}
     if isinstance(cost.get("usd"), (int, float)) and not isinstance(cost["usd"], bool):
         parts.append(usd(cost["usd"]))
+    elif cost.get("note"):  # reported, but not believed (the note says why)
+        parts.append("cost unknown")
     ms = record.get("latency_ms")
     if not isinstance(ms, (int, float)) and elapsed is not None:
         ms = elapsed * 1000

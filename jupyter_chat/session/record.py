@@ -62,6 +62,8 @@ def make_record(prep: Prepared, result: Result, meta: Any, replayed: bool = Fals
     if prep.earlier:  # the answers sent back for repair before this one
         record["repaired"] = {"attempts": len(prep.earlier) + 1, "earlier": prep.earlier}
     notes = list(prep.notes)
+    if isinstance(record.get("cost"), dict) and record["cost"].get("note"):
+        notes.append(record["cost"]["note"])  # an implausible cost, said where notes are shown
     verdict = signature_state(prep, result)
     if verdict is not None:
         record["signature"] = verdict.state

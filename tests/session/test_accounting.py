@@ -154,14 +154,17 @@ def test_in_a_kernel_hostile_costs_leave_the_footer_and_usage_sane(server, k):
         completion("two", cost="1e400"),
         completion("three", cost=1e308),
     )
-    footers = []
+    footers, notes = [], []
     for n in range(4):
         ran = k.run(f"%%chat -m edenai:openai/gpt-4o --no-stream -t costs\ncell {n}")
         assert ran.reply["status"] == "ok"
         footers.append(ran.final["data"]["text/plain"].splitlines()[-1])
-    assert "· $0.25 ·" in footers[0]
-    for shown in footers[1:]:
+        notes.append(ran.final["metadata"]["jupyter_chat"].get("notes", []))
+    assert "· $0.25 ·" in footers[0] and notes[0] == []
+    for shown, said in zip(footers[1:], notes[1:]):
         assert "$" not in shown and "inf" not in shown.lower()
+        assert "· cost unknown ·" in shown  # with the note saying why, where notes are shown
+        assert [n for n in said if n.startswith("cost unknown: the provider reported ")]
     text = re.sub(r"\\(.)", r"\1", k.run("%chat usage").final["data"]["text/markdown"])
     rows = {
         line.split("|")[1].strip(): [c.strip() for c in line.split("|")[2:-1]]
