@@ -6,19 +6,10 @@ import json
 
 from browser_lab import write_notebook
 from kernel import kernel_env
+from store_lines import rec
 
 from jupyter_chat.cli import main as cli
 from jupyter_chat.replay.store import Store
-
-
-def rec(key: str, answer: str, when: str = "2026-01-01T00:00:00+00:00") -> dict:
-    return {
-        "key": key,
-        "request": {"provider": "local"},
-        "response": {"choices": [{"answer": answer}]},
-        "deltas": [],
-        "recorded_at": when,
-    }
 
 
 def test_stats_counts_recordings_superseded_lines_and_a_torn_tail(tmp_path, capsys):

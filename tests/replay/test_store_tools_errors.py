@@ -12,20 +12,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from store_lines import rec
 
 from jupyter_chat.replay.store import Store
 
 JUNK = [b"junk line", b'{"key": "x", "response": {"choices": 5}, "deltas": []}', b"[[[[[["]
-
-
-def rec(key: str, answer: str, when: str = "2026-01-01T00:00:00+00:00") -> dict:
-    return {
-        "key": key,
-        "request": {"provider": "local"},
-        "response": {"choices": [{"answer": answer}]},
-        "deltas": [],
-        "recorded_at": when,
-    }
 
 
 def line(key: str, answer: str, when: str = "2026-01-01T00:00:00+00:00") -> bytes:
