@@ -10,8 +10,10 @@ import traitlets
 
 
 class Composer(anywidget.AnyWidget):
-    """A message box: Enter sends, Shift+Enter adds a line; it keeps the panel's transcript
-    following a streaming answer."""
+    """A message box: Enter sends, Shift+Enter adds a line, the focus stays in it while the
+    answer streams. Its script also keeps the panel's transcript following a streaming answer
+    and one Tab stop, and names the panel's labelled controls (ipywidgets' labels are not tied
+    to their inputs)."""
 
     _esm = """
     function render({ model, el }) {
@@ -19,6 +21,7 @@ class Composer(anywidget.AnyWidget):
       ta.className = "jp-ChatPanel-composer";
       ta.rows = 3;
       ta.placeholder = "Message (Enter sends, Shift+Enter adds a line)";
+      ta.setAttribute("aria-label", "Message");
       ta.value = model.get("value");
       ta.dataset.lmSuppressShortcuts = "true";  // keep JupyterLab's Shift+Enter out of it
       ta.addEventListener("input", () => { model.set("value", ta.value); model.save_changes(); });
@@ -26,6 +29,7 @@ class Composer(anywidget.AnyWidget):
         e.stopPropagation();
         if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
           e.preventDefault();
+          if (ta.readOnly) return;  // an answer is on its way
           model.set("value", ta.value);
           model.set("submits", model.get("submits") + 1);
           model.save_changes();
@@ -34,24 +38,40 @@ class Composer(anywidget.AnyWidget):
       model.on("change:value", () => {
         if (ta.value !== model.get("value")) ta.value = model.get("value");
       });
-      const setDisabled = () => { ta.disabled = model.get("disabled"); };
-      model.on("change:disabled", setDisabled);
-      setDisabled();
+      // busy: read-only, not disabled, so the focus stays in the box after Enter
+      const setBusy = () => {
+        ta.readOnly = model.get("disabled");
+        ta.setAttribute("aria-busy", String(model.get("disabled")));
+      };
+      model.on("change:disabled", setBusy);
+      setBusy();
       el.appendChild(ta);
-      follow(el, 0);
+      wire(el, 0);
     }
-    // The panel's transcript (above this box) stays at its end while an answer streams,
-    // unless the user scrolled up; back at the end, it follows again. Found once this
-    // view is on the page, in whatever frontend renders the widgets.
-    function follow(el, tries) {
+    const FOCUSABLE = 'a[href], button, input, select, textarea, summary, iframe, ' +
+      '[contenteditable="true"], [tabindex]:not([tabindex="-1"])';
+    // Once this view is on the page (in whatever frontend renders the widgets): the
+    // transcript follows a streaming answer, is one Tab stop, and every control is named.
+    function wire(el, tries) {
       const panel = el.closest(".jp-ChatPanel");
       const box = panel && panel.querySelector(".jp-ChatPanel-transcript");
       if (!box) {
-        if (tries < 600) requestAnimationFrame(() => follow(el, tries + 1));
+        if (tries < 600) requestAnimationFrame(() => wire(el, tries + 1));
         return;
       }
       if (box.dataset.follow) return;
       box.dataset.follow = "on";
+      follow(box);
+      oneStop(box);
+      const name = () => nameControls(panel);
+      new MutationObserver(name).observe(panel, {
+        childList: true, subtree: true, attributes: true, attributeFilter: ["class"],
+      });
+      name();
+    }
+    // The transcript stays at its end while an answer streams, unless the user scrolled
+    // up; back at the end, it follows again.
+    function follow(box) {
       let pinned = true;
       box.addEventListener("scroll", () => {
         pinned = box.scrollHeight - box.scrollTop - box.clientHeight < 32;
@@ -59,6 +79,69 @@ class Composer(anywidget.AnyWidget):
       const stick = () => { if (pinned) box.scrollTop = box.scrollHeight; };
       new MutationObserver(stick).observe(box, { childList: true, subtree: true, characterData: true });
       new ResizeObserver(stick).observe(box);
+    }
+    // The past answers are one Tab stop (the transcript, which scrolls with the arrow
+    // keys); Enter goes into them (Tab then walks their Copy, Insert and links), Escape or
+    // Tab out of the last one comes back.
+    function oneStop(box) {
+      box.tabIndex = 0;
+      box.setAttribute("role", "log");
+      box.setAttribute("aria-label", "Transcript");
+      box.title = "Enter: into the answers (Copy, Insert, links); Escape: back";
+      let inside = false;
+      const park = () => {
+        if (inside) return;
+        for (const n of box.querySelectorAll(FOCUSABLE)) {
+          if (n === box || n.dataset.chatTab !== undefined) continue;
+          n.dataset.chatTab = n.getAttribute("tabindex") ?? "";
+          n.setAttribute("tabindex", "-1");
+        }
+      };
+      const enter = () => {
+        inside = true;
+        box.dataset.inside = "on";
+        for (const n of box.querySelectorAll("[data-chat-tab]")) {
+          if (n.dataset.chatTab) n.setAttribute("tabindex", n.dataset.chatTab);
+          else n.removeAttribute("tabindex");
+          delete n.dataset.chatTab;
+        }
+      };
+      const leave = () => { inside = false; delete box.dataset.inside; park(); };
+      box.addEventListener("keydown", (e) => {
+        if (e.key === "Enter" && e.target === box) {
+          e.preventDefault();
+          e.stopPropagation();
+          enter();
+          const first = box.querySelector(FOCUSABLE);
+          if (first) first.focus();
+        } else if (e.key === "Escape" && inside) {
+          e.preventDefault();
+          e.stopPropagation();
+          leave();
+          box.focus();
+        }
+      });
+      box.addEventListener("focusout", (e) => {
+        if (inside && !box.contains(e.relatedTarget)) leave();
+      });
+      new MutationObserver(park).observe(box, { childList: true, subtree: true });
+      park();
+    }
+    // Each labelled control gets its label as its accessible name; the Parameters toggle
+    // says whether it is open.
+    function nameControls(panel) {
+      for (const row of panel.querySelectorAll(".widget-inline-hbox")) {
+        const label = row.querySelector(":scope > label.widget-label");
+        const control = row.querySelector("input, select, textarea");
+        const text = label && label.textContent.trim();
+        if (text && control && !control.hasAttribute("aria-label")) {
+          control.setAttribute("aria-label", text.charAt(0).toUpperCase() + text.slice(1));
+        }
+      }
+      for (const b of panel.querySelectorAll(".jp-ChatPanel-paramsToggle")) {
+        const open = String(b.classList.contains("mod-active"));
+        if (b.getAttribute("aria-expanded") !== open) b.setAttribute("aria-expanded", open);
+      }
     }
     export default { render };
     """
@@ -84,10 +167,11 @@ class KeyField(anywidget.AnyWidget):
       input.autocomplete = "off";
       input.placeholder = "API key";
       input.className = "jp-ChatPanel-key";
+      input.setAttribute("aria-label", "API key");
       input.dataset.lmSuppressShortcuts = "true";
       const button = document.createElement("button");
       button.textContent = "Set key";
-      button.className = "jp-ChatPanel-setKey jupyter-button";
+      button.className = "jp-ChatPanel-setKey jp-ChatPanel-button jupyter-button";
       const send = () => {
         if (input.value) { model.send({ type: "key", value: input.value }); }
         input.value = "";

@@ -24,10 +24,25 @@ from ..session.resolve import Ask, answerable_models, opening_model, resolve_mod
 from ..session.state import SESSION
 from ..structured.schema import as_schema
 from .composer import Composer, KeyField
+from .saved import Shown, saved_bundle
 from .transcript import Transcript
 from .turn import StreamedTurn
 
 NUMBERS = (("temperature", float, 0, 2), ("top_p", float, 0, 1), ("max_tokens", int, 1, None))
+LABEL = {"description_width": "initial"}  # labels as wide as their words, never cut
+
+
+def row() -> w.Layout:
+    return w.Layout(flex_flow="row wrap", width="100%", align_items="center")
+
+
+def button(text: str, tooltip: str, primary: bool = False) -> w.Button:
+    """A button sized to its label, looking like JupyterLab's (the extension's panel.css)."""
+    b = w.Button(description=text, tooltip=tooltip, layout=w.Layout(width="auto"))
+    b.add_class("jp-ChatPanel-button")
+    if primary:
+        b.add_class("jp-mod-accept")
+    return b
 
 
 class ChatPanel(w.VBox):
@@ -48,55 +63,70 @@ class ChatPanel(w.VBox):
             options=opts if start in opts else [start, *opts],
             description="Model",
             ensure_option=False,
-            layout=w.Layout(flex="1 1 14em"),
+            style=LABEL,
+            layout=w.Layout(flex="1 1 15em", width="auto", min_width="12em"),
         )
         thread = thread or SESSION.current
         self.thread = w.Dropdown(
             options=sorted({*self._threads(), thread}),
             value=thread,
             description="Thread",
-            layout=w.Layout(flex="1 1 12em"),
+            style=LABEL,
+            layout=w.Layout(flex="0 1 11em", width="auto", min_width="8em"),
         )
-        self.new_btn = w.Button(description="New", tooltip="start a new thread")
-        self.clear_btn = w.Button(description="Clear", tooltip="empty this thread")
-        self.export_btn = w.Button(description="Export", tooltip="write THREAD.md here")
+        self.new_btn = button("New", "start a new thread")
+        self.clear_btn = button("Clear", "empty this thread")
+        self.export_btn = button("Export", "write THREAD.md here")
         self.export_note = w.HTML()
         self.numbers = {name: self._number(name) for name, *_ in NUMBERS}
-        self.seed = w.IntText(value=SESSION.seed or 0, description="seed")
-        self.seed_fixed = w.ToggleButton(
-            value=False,
-            description="fixed",
-            tooltip="fixed: send this seed; off: derived per prompt",
+        notebook_seed = f" (notebook seed {SESSION.seed})" if SESSION.seed is not None else ""
+        self.seed = w.Text(
+            value="",
+            placeholder="derived per prompt" + notebook_seed,
+            description="seed",
+            style=LABEL,
+            layout=w.Layout(width="22em"),
         )
+        self.seed_sent = w.HTML()  # the seed the last request sent, derived or typed
+        self.seed_sent.add_class("jp-ChatPanel-seedSent")
         self.system = w.Textarea(
             value=SESSION.system or "",
             placeholder="none",
             description="system",
+            style=LABEL,
             layout=w.Layout(width="100%"),
         )
         self.extra = w.Text(
             value="",
             description="extra",
             placeholder='{"top_k": 40}',
+            style=LABEL,
             layout=w.Layout(width="100%"),
         )
-        params = w.VBox(
+        self.params = w.VBox(
             [
                 *self.numbers.values(),
-                w.HBox([self.seed, self.seed_fixed]),
+                w.HBox([self.seed, self.seed_sent], layout=row()),
                 self.system,
                 self.extra,
-            ]
+            ],
+            layout=w.Layout(display="none", width="100%"),
         )
-        self.params = w.Accordion(children=[params], titles=("Parameters",))
-        self.params.selected_index = None
+        self.params.add_class("jp-ChatPanel-params")
+        self.params_btn = w.ToggleButton(
+            description="Parameters",
+            tooltip="temperature, top_p, max tokens, seed, system prompt, extra parameters",
+            layout=w.Layout(width="auto"),
+        )
+        self.params_btn.add_class("jp-ChatPanel-button")
+        self.params_btn.add_class("jp-ChatPanel-paramsToggle")
         self.transcript = Transcript()
         self.composer = Composer(layout=w.Layout(width="100%"))
-        self.send_btn = w.Button(description="Send", button_style="primary")
-        self.stop_btn = w.Button(description="Stop", disabled=True)
+        self.send_btn = button("Send", "send the message (Enter in the box)", primary=True)
+        self.stop_btn = button("Stop", "stop the answer; the partial answer stays")
+        self.stop_btn.disabled = True
         self.status = w.HTML()
         self.key_field = KeyField(self._set_key, layout=w.Layout(display="none"))
-        wrap = w.Layout(flex_flow="row wrap", width="100%", align_items="center")
         super().__init__(
             [
                 w.HBox(
@@ -108,12 +138,15 @@ class ChatPanel(w.VBox):
                         self.export_btn,
                         self.export_note,
                     ],
-                    layout=wrap,
+                    layout=row(),
                 ),
-                self.params,
                 self.transcript,
                 self.composer,
-                w.HBox([self.send_btn, self.stop_btn, self.status, self.key_field], layout=wrap),
+                w.HBox(
+                    [self.send_btn, self.stop_btn, self.params_btn, self.status, self.key_field],
+                    layout=row(),
+                ),
+                self.params,
             ],
             layout=w.Layout(width="100%", max_width="60em"),
         )
@@ -127,6 +160,10 @@ class ChatPanel(w.VBox):
         self.export_btn.on_click(lambda _: self._export())
         self.thread.observe(lambda _: self.refresh(), "value")
         self.model.observe(lambda ch: setattr(SESSION, "model", ch["new"] or None), "value")
+        self.params_btn.observe(
+            lambda ch: setattr(self.params.layout, "display", "" if ch["new"] else "none"), "value"
+        )
+        self.shown = Shown()
         self.refresh()
 
     # -- actions --------------------------------------------------------------------------
@@ -140,7 +177,7 @@ class ChatPanel(w.VBox):
                 model=self.model.value or None,
                 thread=self.thread.value,
                 system=self._system(),
-                seed=self.seed.value if self.seed_fixed.value else None,
+                seed=self._seed(),
                 params=self._params(),
                 seed_from="panel:" + text,
             )
@@ -153,6 +190,7 @@ class ChatPanel(w.VBox):
         place = self.transcript.answer()
         self._set_busy(True)
         self.busy = StreamedTurn(place, prep, lambda s: self._finished(s, text, bubble, place))
+        self._show_seed(self.busy.early.get("params") or {})
 
     def stop(self) -> None:
         """Cancel the running request; the partial answer stays, marked interrupted."""
@@ -170,6 +208,26 @@ class ChatPanel(w.VBox):
         self.transcript.clear()
         for entry in SESSION.threads.get(self.thread.value, []):
             self.transcript.past(entry.messages, entry.record)
+        self._save()
+
+    def saved(self) -> dict[str, Any]:
+        """The transcript as a static bundle (what a saved notebook shows without the widget)."""
+        return saved_bundle(self.transcript.children, self.thread.value)
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+        """The widget view, and the transcript for whatever cannot show the widget (its
+        ``text/plain`` too: never the widget's repr)."""
+        super()._repr_mimebundle_(**kwargs)  # the widget's on-displayed callbacks
+        return self._bundle()
+
+    def _bundle(self) -> dict[str, Any]:
+        view = {"version_major": 2, "version_minor": 0, "model_id": self.model_id}
+        return {**self.saved(), "application/vnd.jupyter.widget-view+json": view}
+
+    def _ipython_display_(self) -> None:
+        """Shown in a cell: one output, the widget view and the static transcript, updated as
+        turns finish (see saved.py)."""
+        self.shown.show(self._repr_mimebundle_())
 
     # -- internals ------------------------------------------------------------------------
     def _number(self, name: str) -> w.Text:
@@ -178,8 +236,28 @@ class ChatPanel(w.VBox):
             value="",
             placeholder="default" if known is None else f"default: {known}",
             description=name.replace("_", " "),
-            layout=w.Layout(width="18em"),
+            style=LABEL,
+            layout=w.Layout(width="22em"),
         )
+
+    def _seed(self) -> int | None:
+        """The seed typed in (sent as is), or None: derived per prompt."""
+        raw = self.seed.value.strip()
+        if not raw:
+            return None
+        try:
+            return int(raw)
+        except ValueError:
+            raise ConfigError(f"seed: {raw!r} is not a whole number") from None
+
+    def _show_seed(self, sent: dict[str, Any]) -> None:
+        """Beside the seed field: the seed this request sent, and where it came from."""
+        seed = sent.get("seed")
+        if seed is None:
+            self.seed_sent.value = note_html("no seed sent")
+            return
+        how = "typed" if self.seed.value.strip() else "derived from the prompt"
+        self.seed_sent.value = note_html(f"sent: {seed} ({how})")
 
     def _system(self) -> str | None:
         """The system prompt shown (it opens on the notebook's); emptied: none."""
@@ -214,9 +292,15 @@ class ChatPanel(w.VBox):
     def _finished(self, stream: StreamedTurn, text: str, bubble: Any, place: Any) -> None:
         try:
             self._ended(stream, text, bubble, place)
-        finally:  # usable again once the outcome is shown
+            self._save()
+        finally:  # usable again once the outcome is shown (and saved)
             self.busy = None
             self._set_busy(False)
+
+    def _save(self) -> None:
+        """Bring the saved transcript in every output showing this panel up to date."""
+        if getattr(self, "shown", None) is not None and self.shown.displays:
+            self.shown.update(self._bundle())
 
     def _ended(self, stream: StreamedTurn, text: str, bubble: Any, place: Any) -> None:
         if stream.error is not None:
@@ -245,7 +329,7 @@ class ChatPanel(w.VBox):
             self.composer.value = ""
         self.send(text)
 
-    def _set_busy(self, busy: bool) -> None:
+    def _set_busy(self, busy: bool) -> None:  # the box keeps focus (read-only while busy)
         self.send_btn.disabled = self.composer.disabled = busy
         self.stop_btn.disabled = not busy
 

@@ -1,7 +1,7 @@
 """The panel's transcript: the thread's turns in a box that scrolls (the composer keeps it at
 the end while an answer streams, unless the user scrolled up), each prompt as a sanitized
 bubble and each answer as a cell's output bundle (turn.py); an error shows in the answer's
-place with Retry."""
+place with Retry. Kept as a static transcript in the panel's output by saved.py."""
 
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ class Transcript(w.VBox):
     def prompt(self, text: str) -> w.HTML:
         bubble = w.HTML(message_html("user", text), layout=w.Layout(width="100%"))
         bubble.add_class("jp-ChatPanel-user")
+        bubble.chat_text = text  # what the saved transcript (saved.py) shows as the prompt
         self.children = (*self.children, bubble)
         return bubble
 
@@ -68,6 +69,7 @@ class Transcript(w.VBox):
             layout=w.Layout(flex_flow="row wrap", align_items="center"),
         )
         box.add_class("jp-ChatPanel-error")
+        box.chat_error = str(err)
         kids = list(self.children)
         at = kids.index(place) if place in kids else len(kids) - 1
         if place.outputs:

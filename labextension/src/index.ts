@@ -15,6 +15,7 @@ import { highlightChatCells } from './chatcell';
 import { setChatActions } from './codeblocks';
 import { watchSession } from './comm';
 import { addCommands, CommandIDs } from './commands';
+import { panelOutputPlugin } from './panelview';
 import { streamRegistry } from './registry';
 
 export { CommandIDs };
@@ -74,4 +75,4 @@ function mentionsChat(panel: NotebookPanel): boolean {
   );
 }
 
-export default [commandsPlugin, commPlugin];
+export default [commandsPlugin, commPlugin, panelOutputPlugin];

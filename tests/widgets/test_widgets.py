@@ -7,6 +7,8 @@ import json
 import pytest
 from dialect_server import DIALECTS, Reply, chunk, sse
 
+MIME = "application/vnd.jupyter-chat+json"
+
 KEYS = [k for (*_x, k) in DIALECTS.values() if k]
 
 
@@ -121,17 +123,71 @@ def test_a_cut_answer_says_so(server, k):
     assert "cut at the token limit (3 tokens)" in value(k, "p.status.value")
 
 
-def test_fixed_seed_and_extra_parameters(server, k):
+def test_the_seed_shown_is_the_seed_sent_and_extra_parameters(server, k):
     k.run(
-        "p = jupyter_chat.panel(model='eigenai'); p.seed_fixed.value = False; "
+        "p = jupyter_chat.panel(model='eigenai'); "
         "p.extra.value = '{\"top_k\": 40}'; p.send('x'); p.wait()"
     )
     assert server.requests[-1].body["top_k"] == 40
-    k.run(
-        "p = jupyter_chat.panel(model='eigencloud'); p.seed.value = 31; "
-        "p.seed_fixed.value = True; p.send('x'); p.wait()"
-    )
+    assert "seed" not in server.requests[-1].body  # a provider without seeds: none, and said
+    assert "no seed sent" in value(k, "p.seed_sent.value")
+    k.run("p = jupyter_chat.panel(model='eigencloud'); p.send('x'); p.wait()")
+    body = server.requests[-1].body
+    assert value(k, "p.seed.value") == ""  # nothing typed: derived per prompt, and it says so
+    assert value(k, "p.seed.placeholder").startswith("derived per prompt")
+    assert f"sent: {body['seed']} (derived from the prompt)" in value(k, "p.seed_sent.value")
+    k.run("p = jupyter_chat.panel(model='eigencloud'); p.seed.value = '31'; p.send('x'); p.wait()")
     assert server.requests[-1].body["seed"] == 31
+    assert "sent: 31 (typed)" in value(k, "p.seed_sent.value")
+    k.run("p.seed.value = 'seven'; p.send('y')")
+    assert "seed: &#x27;seven&#x27; is not a whole number" in value(k, "p.status.value")
+
+
+WIDGET = "application/vnd.jupyter.widget-view+json"
+PANEL = "application/vnd.jupyter-chat-panel+json"
+
+
+def test_a_shown_panel_keeps_its_transcript_in_its_output(server, k):
+    """One output: the widget view, and the transcript as a cell's turns (Markdown, plain
+    text, the structured turns), updated in that output as turns finish."""
+    ran = k.run("p = jupyter_chat.panel(model='local'); p")
+    (shown,) = ran.displays
+    data, display_id = shown["content"]["data"], shown["content"]["transient"]["display_id"]
+    assert {WIDGET, PANEL, "text/markdown", "text/plain"} <= set(data)
+    assert data["text/plain"] == "[chat panel · thread default · 0 turns]"  # not the repr
+    model_id = data[WIDGET]["model_id"]
+    # a turn finishing while another cell runs is not shown in that cell
+    ran = k.run("p.send('Hello panel'); p.wait()")
+    assert not ran.of("update_display_data")
+    # shown again here: this output is updated too, in place
+    ran = k.run("display(p); p.send('Again *please*'); p.wait()")
+    second = ran.of("display_data")[0]["content"]["transient"]["display_id"]
+    assert second != display_id
+    updates = ran.of("update_display_data")
+    assert [u["content"]["transient"]["display_id"] for u in updates] == [second]
+    data = updates[-1]["content"]["data"]
+    assert data[WIDGET]["model_id"] == model_id  # the same live panel
+    turns = data[PANEL]["turns"]
+    assert [t["data"][MIME]["messages"][0]["content"] for t in turns] == [
+        "Hello panel",
+        "Again *please*",
+    ]
+    assert all(t["data"][MIME]["answer"] == "Hello from local." for t in turns)
+    assert turns[0]["metadata"]["jupyter_chat"]["provider"] == "local"  # the run record
+    md, text = data["text/markdown"], data["text/plain"]
+    assert md.count("Hello from local.") == 2 and "<em>please</em>" in md and "ChatPanel" not in md
+    assert text.startswith("[chat panel · thread default · 2 turns]")
+    assert "user: Again *please*" in text and "assistant: " in text and "ChatPanel(" not in text
+
+
+def test_a_failed_turn_is_kept_in_the_saved_transcript(server, k):
+    server.script(Reply(status=400, body={"error": {"message": "the model is busy"}}))
+    ran = k.run("p = jupyter_chat.panel(model='local'); display(p); p.send('Try me'); p.wait()")
+    data = ran.of("update_display_data")[-1]["content"]["data"]
+    (turn,) = data[PANEL]["turns"]
+    assert turn["data"][MIME]["status"] == "error"
+    assert "the model is busy" in turn["data"][MIME]["error"]
+    assert "the model is busy" in data["text/plain"] and "Try me" in data["text/markdown"]
 
 
 def test_errors_show_in_place_with_retry_and_the_prompt_is_kept(server, k):
