@@ -30,6 +30,7 @@ from .turn import StreamedTurn
 
 NUMBERS = (("temperature", float, 0, 2), ("top_p", float, 0, 1), ("max_tokens", int, 1, None))
 LABEL = {"description_width": "initial"}  # labels as wide as their words, never cut
+FIELD = {"description_width": "7em"}  # the parameters' labels: aligned, "temperature" whole
 
 
 def row() -> w.Layout:
@@ -84,7 +85,7 @@ class ChatPanel(w.VBox):
             value="",
             placeholder="derived per prompt" + notebook_seed,
             description="seed",
-            style=LABEL,
+            style=FIELD,
             layout=w.Layout(width="22em"),
         )
         self.seed_sent = w.HTML()  # the seed the last request sent, derived or typed
@@ -93,14 +94,14 @@ class ChatPanel(w.VBox):
             value=SESSION.system or "",
             placeholder="none",
             description="system",
-            style=LABEL,
+            style=FIELD,
             layout=w.Layout(width="100%"),
         )
         self.extra = w.Text(
             value="",
             description="extra",
             placeholder='{"top_k": 40}',
-            style=LABEL,
+            style=FIELD,
             layout=w.Layout(width="100%"),
         )
         self.params = w.VBox(
@@ -236,7 +237,7 @@ class ChatPanel(w.VBox):
             value="",
             placeholder="default" if known is None else f"default: {known}",
             description=name.replace("_", " "),
-            style=LABEL,
+            style=FIELD,
             layout=w.Layout(width="22em"),
         )
 
