@@ -6,7 +6,9 @@ comm when it connects to a kernel that has loaded jupyter_chat (again after a pa
 per window), saying ``{"type": "hello", "version": 1}``. While one is open, a streamed turn
 shows one display whose structured part says ``status: "streaming"`` and a ``turn_id``, sends
 ``{"type": "delta", "turn", "answer", "reasoning"}`` messages carrying only the new text (and
-``{"type": "tool_calls", ...}``), then one final full update for the saved notebook. Without
+``{"type": "tool_calls", ...}``), then one final full update for the saved notebook. In reply
+to hello it sends ``{"type": "signers", "signers": {chain id: address}}``, the signer table its
+config trusts, so the extension's badge never says more than this kernel would. Without
 one (classic notebook, VS Code, nbclient) the display falls back to throttled updates.
 """
 
@@ -39,6 +41,10 @@ class Frontend:
             return
         self.comms.append(comm)
         comm.on_close(lambda _msg: self._closed(comm))
+        signers = _signers()
+        if signers is not None:
+            with contextlib.suppress(Exception):
+                comm.send({"type": "signers", "signers": signers})
 
     def _closed(self, comm: Any) -> None:
         with contextlib.suppress(ValueError):
@@ -54,6 +60,18 @@ class Frontend:
                 comm.send(data)
             except Exception:  # a window that went away
                 self._closed(comm)
+
+
+def _signers() -> dict[str, str] | None:
+    """The signer table this kernel trusts (the package's, with the config's [signers]), for the
+    extension's own checks; None when the config's table does not read."""
+    from ..errors import ConfigError
+    from ..providers.config import CONFIG
+
+    try:
+        return {str(k): v for k, v in CONFIG.signers().items()}
+    except ConfigError:
+        return None
 
 
 FRONTEND = Frontend()

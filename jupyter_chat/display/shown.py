@@ -157,7 +157,8 @@ def _messages_differ(messages: Any, prompts: list[str]) -> str | None:
     for m in messages:
         if not isinstance(m, dict) or set(m) - {"role", "content"}:
             return "the prompt shown holds more than roles and text"
-        if m.get("role") not in ROLES or not isinstance(m.get("content"), str):
+        role, content = m.get("role"), m.get("content")
+        if not isinstance(role, str) or role not in ROLES or not isinstance(content, str):
             return "the prompt shown is malformed"
     shown = [m["content"] for m in messages]
     if len(shown) > len(prompts) or (shown and prompts[len(prompts) - len(shown) :] != shown):
@@ -226,17 +227,20 @@ def _number(x: float) -> float:
         return float("inf") if x > 0 else float("-inf")
 
 
-def parsed_text(value: Any) -> str:
-    """The text of the parsed value as the kernel's table or JSON tree shows it."""
+def parsed_shown(shown: str, value: Any) -> bool:
+    """``shown`` (visible text) is the parsed value as the kernel draws it: a JSON tree that
+    reads back as the value (key order aside), or a table with the kernel's cells in order."""
     from .structured import parsed_rows
 
     shape = parsed_rows(value)
     if shape is None:
-        return json.dumps(value, ensure_ascii=False, indent=2)
+        with contextlib.suppress(ValueError, RecursionError):
+            return same_json(json.loads(shown, parse_constant=_no_constant), value)
+        return False
     header, rows = shape
     more = len(value) - MAX_ROWS if isinstance(value, list) and len(value) > MAX_ROWS else 0
     cells = [*header, *(c for row in rows for c in row)]
-    return " ".join(cells) + (f" ... and {more} more" if more else "")
+    return same_text(shown, " ".join(cells) + (f" ... and {more} more" if more else ""))
 
 
 # -- the text renderings -----------------------------------------------------------------------
@@ -300,7 +304,7 @@ def _markdown_differs(markdown: Any, answer: str, reasoning: str, parsed: Any) -
     if parsed is not None:
         cap = f"<p><strong>{parsed['schema']}</strong></p>"
         i = head.rfind(cap)
-        if i < 0 or not same_text(visible(head[i + len(cap) :]), parsed_text(parsed["value"])):
+        if i < 0 or not parsed_shown(visible(head[i + len(cap) :]), parsed["value"]):
             return "the Markdown output shows another parsed value"
         head = head[:i]
         if not (section.startswith(RAW_OPEN) and section.endswith(RAW_CLOSE)):
@@ -318,14 +322,12 @@ def _markdown_differs(markdown: Any, answer: str, reasoning: str, parsed: Any) -
     return None
 
 
-def plain_expected(answer: str, reasoning: str, parsed: Any) -> str:
-    """``text/plain`` of the turn up to its footer (bundle.turn_plain)."""
+def plain_expected(answer: str, reasoning: str) -> str:
+    """``text/plain`` of a turn without a parsed value, up to its footer (bundle.turn_plain)."""
     parts = []
     if reasoning:
         parts.append(f"[reasoning: {len(reasoning)} characters, hidden]")
-    if parsed is not None:
-        parts.append(f"{parsed['schema']}: {parsed_text(parsed['value'])}")
-    elif answer:
+    if answer:
         head = answer[:PLAIN_HEAD]
         more = len(answer) - len(head)
         parts.append(f"{head}… [{more:,} more characters]" if more else answer)
@@ -333,16 +335,21 @@ def plain_expected(answer: str, reasoning: str, parsed: Any) -> str:
 
 
 def _plain_differs(plain_text: Any, answer: str, reasoning: str, parsed: Any) -> str | None:
-    """``text/plain``: the reasoning's size, the answer (its start), the footer; no more."""
+    """``text/plain``: the reasoning's size, the answer (its start) or the parsed value, the
+    footer; no more."""
     text = _text(plain_text)
     if text is None:
         return None
     foot = _FOOT_PLAIN.search(text)
-    if foot is None or not same_text(
-        text[: foot.start()], plain_expected(answer, reasoning, parsed)
-    ):
-        return "the plain-text output shows another answer"
-    return None
+    body = text[: foot.start()] if foot else None
+    if body is not None and parsed is None and same_text(body, plain_expected(answer, reasoning)):
+        return None
+    if body is not None and parsed is not None:
+        head = plain_expected("", reasoning)
+        head += ("\n\n" if head else "") + f"{parsed['schema']}:\n"
+        if body.startswith(head) and parsed_shown(body[len(head) :], parsed["value"]):
+            return None
+    return "the plain-text output shows another answer"
 
 
 __all__ = ["check_output", "same_json", "same_text", "signed_kwargs"]

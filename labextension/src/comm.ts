@@ -3,7 +3,8 @@
  * target `jupyter_chat` in the kernel; this extension opens a comm to it, saying
  * `{"type": "hello", "version": 1}`, and from then on the kernel streams a turn's text as
  * `delta` / `tool_calls` comm messages, which land in the stream registry where the turn's
- * renderer picks them up.
+ * renderer picks them up. In reply to hello the kernel sends `{"type": "signers", "signers":
+ * {chain id: address}}`, the signer table its config trusts (signature.ts checks with it).
  *
  * When to open: on connecting to a kernel of a notebook that mentions jupyter_chat (a page
  * reload, a second window), and after a cell that mentions it has run. A kernel without the
@@ -13,6 +14,7 @@ import { ISessionContext } from '@jupyterlab/apputils';
 import { Kernel, KernelMessage } from '@jupyterlab/services';
 
 import { streamRegistry } from './registry';
+import { forgetSigners, learnSigners } from './signature';
 import { COMM_TARGET, PROTOCOL_VERSION } from './types';
 
 interface IState {
@@ -75,8 +77,10 @@ function watchKernel(kernel: Kernel.IKernelConnection): void {
   kernel.statusChanged.connect((_, status) => {
     if (status === 'restarting' || status === 'autorestarting') {
       state.comm = null; // the kernel's comms are gone with it (a reconnect keeps them)
+      forgetSigners(kernel.id);
     }
   });
+  kernel.disposed.connect(() => forgetSigners(kernel.id));
 }
 
 /** Open our comm to the kernel unless one is open (the kernel closes it if it lacks us). */
@@ -100,14 +104,18 @@ function openComm(kernel: Kernel.IKernelConnection): void {
   state.comm = comm;
   const registry = streamRegistry();
   comm.onMsg = (msg: KernelMessage.ICommMsgMsg) => {
-    registry.apply(
-      msg.header.msg_id,
-      msg.content.data as Record<string, unknown>
-    );
+    const data = msg.content.data as Record<string, unknown>;
+    if (data.type === 'signers') {
+      // the kernel's signer table (its config's [signers] included), sent on hello
+      learnSigners(kernel.id, data.signers);
+      return;
+    }
+    registry.apply(msg.header.msg_id, data);
   };
   comm.onClose = () => {
     if (state.comm === comm) {
       state.comm = null;
+      forgetSigners(kernel.id);
     }
   };
   comm.open({ type: 'hello', version: PROTOCOL_VERSION });

@@ -122,10 +122,13 @@ export function footerItems(
           : 'jp-mod-unknown';
     const node = item(
       `jp-ChatTurn-signature ${mod}`,
-      `signature ${signature.state}`,
+      `signature ${signature.label || signature.state}`,
       signature.reason
     );
     node.dataset.checked = 'browser';
+    if (signature.signers) {
+      node.dataset.signers = signature.signers; // whose signer table decided
+    }
     items.push(node);
   }
   return items;

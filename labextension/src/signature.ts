@@ -1,41 +1,96 @@
 /**
  * EigenCloud signatures checked in the browser (providers.md 3), so a saved notebook's badge
- * is true on any machine, with no kernel: EIP-191 over chain id + model + prompts + outputs,
- * Keccak-256, secp256k1 public-key recovery (the audited @noble libraries), and the recovered
- * address compared with the network's known signer. A turn is "verified" only when, besides,
- * the answer and reasoning it shows derive exactly from the signed content. The record's own
- * `signature` field is never believed.
+ * is true on any machine: EIP-191 over chain id + model + prompts + outputs, Keccak-256,
+ * secp256k1 public-key recovery (the audited @noble libraries), the recovered address
+ * compared with the network's signer, then the one rule on everything the output shows
+ * (shown.ts, as the kernel's jupyter_chat/display/shown.py).
+ *
+ * Never more than the kernel says: the signer table is the package's one file
+ * (jupyter_chat/providers/signers.json, imported at build time); a kernel attached over the
+ * comm sends its own table (the config's [signers] included), and then its table decides;
+ * without one, the verdict is at most the one the kernel wrote into the output. A chain
+ * without a known signer is "unknown signer", never verified.
  */
 import { keccak_256 } from '@noble/hashes/sha3';
 import { Signature } from '@noble/secp256k1';
 
-import { derive } from './harmony';
+import BUILT_IN from '../../jupyter_chat/providers/signers.json';
+import { decode, ISignedParts, MIME, shownProblem } from './shown';
 
-/** The signer of each network (jupyter_chat/verify.py DEFAULT_SIGNERS). */
-export const SIGNERS: Record<number, string> = {
-  1: '0x7053bfb0433a16a2405de785d547b1b32cee0cf3',
-  11155111: '0xb876f1301b39c673554ee0259f11395565dcd295'
-};
+type Table = Record<number, string>;
+type Json = Record<string, unknown>;
+
+function table(value: unknown): Table | null {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return null;
+  }
+  const out: Table = {};
+  for (const [chain, address] of Object.entries(value as Json)) {
+    if (!/^[0-9]+$/.test(chain) || typeof address !== 'string') {
+      return null;
+    }
+    out[Number(chain)] = address.toLowerCase();
+  }
+  return out;
+}
+
+/** The signer of each network, from the package's one table. */
+export const SIGNERS: Table = table(BUILT_IN) || {};
+
+const learned = new Map<string, Table>(); // kernel id -> the signers its config names
+const listeners = new Set<() => void>();
+
+/** A kernel's signer table (comm message `signers`); verdicts are checked again. */
+export function learnSigners(kernel: string, signers: unknown): void {
+  const t = table(signers);
+  if (t) {
+    learned.set(kernel, t);
+  } else {
+    learned.delete(kernel); // a table that does not read is no table
+  }
+  listeners.forEach(f => f());
+}
+
+/** A kernel went away: its table no longer counts. */
+export function forgetSigners(kernel: string): void {
+  if (learned.delete(kernel)) {
+    listeners.forEach(f => f());
+  }
+}
+
+/** Call `f` whenever the signer tables change; returns the unsubscribe. */
+export function onSignersChanged(f: () => void): () => void {
+  listeners.add(f);
+  return () => listeners.delete(f);
+}
 
 export type SignatureState = 'verified' | 'invalid' | 'not verifiable';
 
 export interface IVerdict {
   state: SignatureState;
   reason: string;
+  /** Shown instead of the state ("unknown signer"). */
+  label?: string;
+  /** Whose signer table decided: the kernel's, or the package's (capped by the output). */
+  signers?: 'kernel' | 'package';
 }
 
-/** What a turn shows that a signature must cover. */
-export interface IShownTurn {
-  answer: string;
-  reasoning: string;
-  model?: string;
+const RANK: Record<SignatureState, number> = {
+  invalid: 0,
+  'not verifiable': 1,
+  verified: 2
+};
+
+/** The less favourable of two verdicts (the first on a tie). */
+function lower(a: IVerdict | null, b: IVerdict | null): IVerdict | null {
+  if (!a || !b) {
+    return a || b;
+  }
+  return RANK[b.state] < RANK[a.state] ? b : a;
 }
 
-interface ISigned {
+interface ISigned extends ISignedParts {
   chain_id: number;
-  model: string;
-  request_contents: string[];
-  response_contents: string[];
   signature: string;
 }
 
@@ -92,17 +147,30 @@ export function recoverSigner(message: string, signature: string): string {
   return '0x' + hex(keccak_256(point.toRawBytes(false).slice(1)).slice(-20));
 }
 
-/** Check a turn's signed block against the network's signer and against what it shows. */
-export function verifyTurn(signed: unknown, shown: IShownTurn): IVerdict {
+/** Check a signed block against a signer table, then the rule on what the output shows. */
+export function verifyOutput(
+  data: Json,
+  metadata: Json,
+  signers: Table
+): IVerdict {
+  const turn = (data[MIME] || {}) as Json;
+  const signed = turn.signed;
   if (!isSigned(signed)) {
     return { state: 'invalid', reason: 'the signed block is malformed' };
   }
-  const expected = SIGNERS[signed.chain_id];
+  if (!signed.signature) {
+    return { state: 'not verifiable', reason: 'no signature' };
+  }
+  const expected = signers[signed.chain_id];
   if (!expected) {
     return {
       state: 'not verifiable',
-      reason: `no known signer for chain ${signed.chain_id}`
+      reason: `unknown signer for chain ${signed.chain_id}`,
+      label: 'unknown signer'
     };
+  }
+  if (!signed.model) {
+    return { state: 'not verifiable', reason: 'response model missing' };
   }
   const message =
     `${signed.chain_id}${signed.model}` +
@@ -123,27 +191,9 @@ export function verifyTurn(signed: unknown, shown: IShownTurn): IVerdict {
       reason: `signed by ${signer}, not the chain's signer ${expected}`
     };
   }
-  if (signed.response_contents.length === 0) {
-    return { state: 'invalid', reason: 'nothing was signed' };
-  }
-  const derived = derive(signed.response_contents[0]);
-  if (derived.answer !== shown.answer) {
-    return {
-      state: 'invalid',
-      reason: 'the answer shown differs from the signed content'
-    };
-  }
-  if (derived.reasoning !== shown.reasoning) {
-    return {
-      state: 'invalid',
-      reason: 'the reasoning shown differs from the signed content'
-    };
-  }
-  if (shown.model !== undefined && shown.model !== signed.model) {
-    return {
-      state: 'invalid',
-      reason: 'the model shown differs from the signed model'
-    };
+  const problem = shownProblem(data, metadata || {}, signed);
+  if (problem) {
+    return problem;
   }
   return {
     state: 'verified',
@@ -151,26 +201,81 @@ export function verifyTurn(signed: unknown, shown: IShownTurn): IVerdict {
   };
 }
 
-/**
- * The badge of a turn: the browser's own verdict when it holds a signed block; a record that
- * claims "verified" without one is invalid; other states are shown as the kernel said.
- */
-export function badge(
-  signed: unknown,
-  claimed: unknown,
-  shown: IShownTurn
-): IVerdict | null {
-  if (signed !== undefined && signed !== null) {
-    return verifyTurn(signed, shown);
+function claimOf(metadata: Json, turn: Json): string[] {
+  const claims: string[] = [];
+  for (const record of [(metadata || {})['jupyter_chat'], turn.record]) {
+    if (record && typeof record === 'object') {
+      const s = (record as Json).signature;
+      if (typeof s === 'string') {
+        claims.push(s);
+      }
+    }
   }
-  if (claimed === 'verified') {
+  return claims;
+}
+
+/** At most what the kernel that wrote the output said (when no kernel is attached). */
+function cap(claims: string[]): IVerdict | null {
+  if (!claims.length) {
     return {
-      state: 'invalid',
-      reason: 'the output claims a verified signature; nothing signed'
+      state: 'not verifiable',
+      reason:
+        'the output holds no verdict of the kernel, and no kernel is attached to say ' +
+        'which signers it trusts'
     };
   }
-  if (claimed === 'invalid' || claimed === 'not verifiable') {
-    return { state: claimed, reason: 'as the kernel reported' };
+  let worst: IVerdict | null = null;
+  for (const c of claims) {
+    worst = lower(
+      worst,
+      c === 'verified'
+        ? null
+        : {
+            state: c === 'invalid' ? 'invalid' : 'not verifiable',
+            reason: `the kernel that wrote this output found it ${c === 'invalid' ? 'invalid' : 'not verifiable'}`
+          }
+    );
   }
-  return null;
+  return worst;
+}
+
+const CLAIM = 'signature verified';
+
+function textOf(value: unknown): string {
+  return Array.isArray(value) ? value.join('') : String(value ?? '');
+}
+
+/**
+ * The badge of an output: the browser's own verdict when it holds a signed block (under every
+ * attached kernel's signer table, else the package's, capped by the output's own verdict); an
+ * output that claims "verified" without one is invalid; other states as the kernel said.
+ */
+export function badge(data: Json, metadata: Json): IVerdict | null {
+  const turn = (data[MIME] || {}) as Json;
+  const claims = claimOf(metadata, turn);
+  if (turn.signed === undefined || turn.signed === null) {
+    const text = ['text/plain', 'text/markdown'].some(m =>
+      decode(textOf(data[m])).includes(CLAIM)
+    );
+    if (claims.includes('verified') || text) {
+      return {
+        state: 'invalid',
+        reason: 'the output claims a verified signature; nothing signed'
+      };
+    }
+    const said = claims.find(c => c === 'invalid' || c === 'not verifiable');
+    return said
+      ? { state: said as SignatureState, reason: 'as the kernel reported' }
+      : null;
+  }
+  if (learned.size) {
+    let worst: IVerdict | null = null;
+    for (const t of learned.values()) {
+      worst = lower(worst, verifyOutput(data, metadata, t));
+    }
+    return worst && { ...worst, signers: 'kernel' };
+  }
+  const own = verifyOutput(data, metadata, SIGNERS);
+  const v = lower(own, cap(claims)) || own;
+  return { ...v, signers: 'package' };
 }

@@ -15,7 +15,7 @@ import { copyText, flashLabel } from './clipboard';
 import { footerItems } from './footer';
 import { renderParsed } from './parsed';
 import { IStreamState, streamRegistry } from './registry';
-import { badge } from './signature';
+import { badge, onSignersChanged } from './signature';
 import {
   IChatMessage,
   IRunRecord,
@@ -45,6 +45,8 @@ export class ChatTurnWidget extends Widget implements IRenderMime.IRenderer {
     this._options = options;
     this.addClass('jp-ChatTurn');
     this._build();
+    // a kernel that says which signers it trusts: check this turn's signature again
+    this._unsigners = onSignersChanged(() => this._refreshFooter());
   }
 
   /** The answer shown now (what the copy button copies). */
@@ -63,6 +65,7 @@ export class ChatTurnWidget extends Widget implements IRenderMime.IRenderer {
       this._unsubscribe();
     }
     this._turn = turn;
+    this._model = model;
     this._status = status;
     this.node.dataset.status = status;
     this._renderPrompt(turn.messages || []);
@@ -95,6 +98,7 @@ export class ChatTurnWidget extends Widget implements IRenderMime.IRenderer {
   }
 
   dispose(): void {
+    this._unsigners();
     this._unsubscribe();
     if (this._timer !== null) {
       window.clearTimeout(this._timer);
@@ -378,21 +382,37 @@ export class ChatTurnWidget extends Widget implements IRenderMime.IRenderer {
     status: TurnStatus,
     usage: ITurn['usage']
   ): void {
-    // checked here, from what the output holds: never the record's word alone
+    // checked here, from everything the output holds: never the record's word alone
+    const model = this._model;
     const signature =
-      status === 'streaming'
+      status === 'streaming' || !model
         ? null
-        : badge(turn.signed, record.signature, {
-            answer: turn.answer || '',
-            reasoning: turn.reasoning || '',
-            model: shownModel(record)
-          });
+        : badge(
+            model.data as Record<string, unknown>,
+            (model.metadata || {}) as Record<string, unknown>
+          );
     this._meta.replaceChildren(
       ...footerItems(record, status, usage, signature)
     );
     const notes = Array.isArray(record.notes) ? record.notes.map(String) : [];
     this._notes.textContent = notes.join(' · ');
     this._notes.hidden = notes.length === 0;
+  }
+
+  /** The footer again, as the output now reads (a signer table arrived). */
+  private _refreshFooter(): void {
+    const turn = this._turn;
+    const model = this._model;
+    if (!turn || !model || this.isDisposed) {
+      return;
+    }
+    const run = ((model.metadata || {})['jupyter_chat'] || {}) as IRunRecord;
+    this._renderFooter(
+      turn,
+      { ...(turn.record || {}), ...run },
+      this._status,
+      turn.usage
+    );
   }
 
   private async _copyAnswer(): Promise<void> {
@@ -403,6 +423,8 @@ export class ChatTurnWidget extends Widget implements IRenderMime.IRenderer {
 
   private _options: IRenderMime.IRendererOptions;
   private _turn: ITurn | null = null;
+  private _model: IRenderMime.IMimeModel | null = null;
+  private _unsigners: () => void;
   private _status: TurnStatus = 'complete';
   private _turnId = '';
   private _stop: (() => void) | null = null;
@@ -433,12 +455,6 @@ export class ChatTurnWidget extends Widget implements IRenderMime.IRenderer {
   private _meta!: HTMLElement;
   private _copy!: HTMLButtonElement;
   private _notes!: HTMLElement;
-}
-
-/** The model that answered, else the one asked for. */
-function shownModel(record: IRunRecord): string | undefined {
-  const model = record.served_model || record.model;
-  return typeof model === 'string' ? model : undefined;
 }
 
 function el<K extends keyof HTMLElementTagNameMap>(
