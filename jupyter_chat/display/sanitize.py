@@ -1,5 +1,8 @@
 """A model's answer (untrusted Markdown) as safe HTML: markdown-it-py parses, nh3 sanitizes.
 
+Math is kept away from the parser, as JupyterLab does (math.py), so MathJax gets it whole.
+Code blocks are highlighted by Pygments (which IPython brings) into the classes nbconvert's
+HTML styles (``.highlight .k``...); no style attribute is made (none passes the sanitizer).
 The answer is parsed as CommonMark (with GFM tables and strikethrough) with raw HTML off, so
 HTML in an answer is shown as text. Images are never loaded: each becomes a marker naming it.
 Links keep only http(s) and mailto targets and open in a new tab. Headings are demoted two
@@ -17,12 +20,13 @@ from functools import lru_cache
 from typing import Any
 
 from .markup import Html, html_text
+from .math import remove_math, replace_math
 
 # Larger answers are shown as escaped text: markdown-it-py parses about 1 MB/s.
 MARKDOWN_LIMIT = 256 * 1024
 
 _TAGS = {
-    "a", "abbr", "b", "blockquote", "br", "code", "del", "em", "h1", "h2", "h3", "h4", "h5",
+    "a", "abbr", "div", "b", "blockquote", "br", "code", "del", "em", "h1", "h2", "h3", "h4", "h5",
     "h6", "hr", "i", "kbd", "li", "ol", "p", "pre", "s", "span", "strong", "sub", "sup",
     "table", "tbody", "td", "th", "thead", "tr", "ul",
 }  # fmt: skip
@@ -31,14 +35,22 @@ _ATTRIBUTES = {
     "a": {"href", "title"},
     "ol": {"start"},
     "code": {"class"},
+    "div": {"class"},
     "span": {"class", "title"},
     **{tag: {"class"} for tag in _HEADINGS},
 }
-_CLASS = re.compile(r"language-[A-Za-z0-9_+-]{1,32}|jupyter-chat-blocked|jp-toc-ignore")
+# Pygments' token classes are short (k, nf, s1, cpf...): only our fence renderer makes spans
+# with them, since raw HTML in an answer is text
+_CLASS = re.compile(
+    r"language-[A-Za-z0-9_+-]{1,32}|jupyter-chat-blocked|jp-toc-ignore|[a-z]{1,3}[0-9]?"
+)
+
 HEADING_OFFSET = 2  # an answer's h1 is shown as h3, h2 as h4, ...; h6 stays h6
 
 
 def _keep(tag: str, attr: str, value: str) -> str | None:
+    if tag == "div" and attr == "class":
+        return value if value == "highlight jupyter-chat-code" else None
     if attr == "class":
         if tag in _HEADINGS and value != "jp-toc-ignore":
             return None
@@ -63,6 +75,8 @@ def _tools() -> tuple[Any, Any]:
     md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
     md.enable(["table", "strikethrough"])
     md.add_render_rule("image", _image)
+    md.add_render_rule("fence", _fence)
+    md.add_render_rule("code_block", _fence)
     md.core.ruler.push("demote_headings", _demote_headings)
     cleaner = nh3.Cleaner(
         tags=_TAGS,
@@ -88,6 +102,46 @@ def _image(self: Any, tokens: list, idx: int, options: Any, env: Any) -> str:
     )
 
 
+def _fence(self: Any, tokens: list, idx: int, options: Any, env: Any) -> str:
+    """A code block highlighted into Pygments' classes, in a ``highlight`` div (nbconvert's
+    HTML gives it the editor's background and colours)."""
+    token = tokens[idx]
+    lang = token.info.strip().split(maxsplit=1)[0] if token.info.strip() else ""
+    lang = lang if re.fullmatch(r"[A-Za-z0-9_+-]{1,32}", lang) else ""
+    cls = f' class="language-{lang}"' if lang else ""
+    return (
+        f'<div class="highlight jupyter-chat-code"><pre><code{cls}>'
+        f"{highlight(token.content, lang)}</code></pre></div>\n"
+    )
+
+
+def highlight(code: str, lang: str) -> str:
+    """``code`` as HTML: Pygments' token spans when ``lang`` names a lexer, else escaped."""
+    lexer = _lexer(lang.lower()) if lang else None
+    if lexer is None:
+        return str(html_text(code))
+    from pygments import format as pyg
+    from pygments.formatters import HtmlFormatter
+    from pygments.token import Name, Text, Whitespace
+
+    # names and blanks take the block's own colour: no span (the HTML stays small)
+    plain = [(Text if t in Name or t in Whitespace else t, v) for t, v in lexer.get_tokens(code)]
+    return pyg(plain, HtmlFormatter(nowrap=True))
+
+
+@lru_cache(maxsize=64)
+def _lexer(lang: str) -> Any:
+    try:
+        from pygments.lexers import get_lexer_by_name
+        from pygments.util import ClassNotFound
+    except ImportError:  # pragma: no cover - IPython brings Pygments
+        return None
+    try:
+        return get_lexer_by_name(lang, stripnl=False, ensurenl=False)
+    except ClassNotFound:
+        return None
+
+
 def answer_html(markdown: str, limit: int = MARKDOWN_LIMIT) -> Html:
     """The answer rendered and sanitized; over ``limit`` characters, escaped text."""
     if not markdown:
@@ -95,7 +149,9 @@ def answer_html(markdown: str, limit: int = MARKDOWN_LIMIT) -> Html:
     if len(markdown) > limit:
         return Html('<pre class="jupyter-chat-long">{}</pre>').format(html_text(markdown))
     md, cleaner = _tools()
-    return _trusted(cleaner.clean(md.render(markdown)))
+    text, math = remove_math(markdown)
+    clean = cleaner.clean(md.render(text))
+    return _trusted(replace_math(clean, math) if math else clean)
 
 
 def _trusted(html: str) -> Html:

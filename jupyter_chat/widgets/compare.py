@@ -1,18 +1,21 @@
 """The comparison: the same prompt to several models (or seeds, temperatures) at once, in a
 grid of columns that wrap at narrow widths, each streaming as it arrives. Shown in a cell, it
-runs until every column has finished, then leaves a static output (display/compare.py), so a
-saved notebook shows it without a kernel or widget state."""
+runs until every column has finished (the cell busy all along), then leaves a static output
+(display/compare.py) with each column's structured turn beside it, so a saved notebook shows
+it as it was shown live: through the JupyterLab extension without a kernel or widget state,
+and as sanitized HTML elsewhere."""
 
 from __future__ import annotations
 
 import concurrent.futures
 import contextlib
 import dataclasses
+import time
 from typing import Any
 
 import ipywidgets as w
 
-from ..display.bundle import note_html
+from ..display.bundle import MIME, bundle, note_html
 from ..display.compare import compare_bundle, label_html, totals_line
 from ..display.markup import GRID_COLUMNS
 from ..session.prepare import prepare
@@ -21,6 +24,23 @@ from ..session.run import will_replay
 from ..session.state import SESSION
 from ..structured.schema import as_schema
 from .turn import StreamedTurn
+
+COMPARE_MIME = "application/vnd.jupyter-chat.compare+json"
+BUSY_EVERY = 0.5  # seconds between two reminders that the cell still runs (see _busy)
+
+
+class Column(StreamedTurn):
+    """One column's turn: while it streams, its footer names the model that will answer (the
+    one the finished footer names: the managed local server's model, not ``default``)."""
+
+    def view(self, status: str) -> dict[str, Any]:
+        shown = super().view(status)
+        if self.turn is None:
+            req = self.prep.request
+            asked = req.body.get("model")
+            named = req.profile.quirks.served_model(req.url, asked, None) or asked
+            shown["record"] = {**shown["record"], "served_model": named}
+        return shown
 
 
 class Compare(w.VBox):
@@ -41,7 +61,7 @@ class Compare(w.VBox):
         self.totals = w.HTML()
         super().__init__([self.grid, self.totals], layout=w.Layout(width="100%"))
         self.add_class("jp-ChatCompare")
-        self.streams: list[StreamedTurn] = []
+        self.streams: list[Column] = []
         schema = as_schema(schema)
         preps = [  # all checked first
             prepare(prompt, ask, stream=True, schema=schema, repair=repair) for ask in asks
@@ -50,7 +70,7 @@ class Compare(w.VBox):
         # other runners that ignore display updates see the same output)
         self.replayed = all(will_replay(p) for p in preps) and not SESSION.pace
         for col, prep in zip(self.columns, preps):
-            self.streams.append(StreamedTurn(col, prep, self._column_done, errors_inline=True))
+            self.streams.append(Column(col, prep, self._column_done, errors_inline=True))
 
     @property
     def turns(self) -> list[Any]:
@@ -64,7 +84,7 @@ class Compare(w.VBox):
             for s in self.streams:
                 # errors are kept in the column and in .turns; an interrupt is not swallowed
                 with contextlib.suppress(Exception, concurrent.futures.CancelledError):
-                    s.fut.result(timeout)
+                    _result(s.fut, timeout)
                 s.ended.wait(5)  # its done callback has kept the turn
         except KeyboardInterrupt:
             self.stop()
@@ -76,8 +96,21 @@ class Compare(w.VBox):
             s.fut.cancel()
 
     def static(self) -> dict[str, Any]:
-        """The finished comparison as an output bundle every frontend renders."""
-        return compare_bundle(self.prompt, self.labels, self.streams)
+        """The finished comparison as an output bundle every frontend renders: the sanitized
+        HTML grid, its plain text, and for the JupyterLab extension each column's structured
+        turn and run record, so it renders as the live columns did."""
+        data = compare_bundle(self.prompt, self.labels, self.streams)
+        columns = []
+        for label, s in zip(self.labels, self.streams):
+            turn, meta = bundle(**s.view(s.status), messages=[])
+            columns.append({"label": label, "turn": turn[MIME], "record": meta["jupyter_chat"]})
+        data[COMPARE_MIME] = {
+            "version": 1,
+            "prompt": self.prompt,
+            "totals": totals_line(self.streams),
+            "columns": columns,
+        }
+        return data
 
     def _ipython_display_(self) -> None:
         """Shown as a cell's output: the live grid, then, once every column has finished
@@ -99,6 +132,35 @@ class Compare(w.VBox):
     def _column_done(self, stream: StreamedTurn) -> None:
         if all(s.fut.done() for s in self.streams):
             self.totals.value = note_html(totals_line(self.streams))
+
+
+def _result(fut: Any, timeout: float) -> Any:
+    """``fut.result(timeout)``, telling the frontend now and then that the cell still runs.
+
+    JupyterLab (4.6) shows the kernel's state from the last status message on IOPub, whatever
+    it answered: the control messages it sends while a comparison streams (a subshell for the
+    widgets' comms, the debugger's questions) each end in ``idle``, so the status bar said Idle
+    while the cell ran. The kernel is busy: it says so again until the columns end."""
+    deadline = time.monotonic() + timeout
+    while True:
+        left = deadline - time.monotonic()
+        try:
+            return fut.result(max(0.0, min(BUSY_EVERY, left)))
+        except concurrent.futures.TimeoutError:
+            if fut.done() or left <= BUSY_EVERY:
+                raise
+            _busy()
+
+
+def _busy() -> None:
+    """Publish ``busy`` for the running cell (nothing outside a kernel)."""
+    from IPython import get_ipython
+
+    kernel = getattr(get_ipython(), "kernel", None)
+    publish = getattr(kernel, "_publish_status", None)
+    if publish is not None:
+        with contextlib.suppress(Exception):
+            publish("busy", "shell")
 
 
 def compare(

@@ -1,0 +1,130 @@
+/**
+ * The renderer of a finished comparison (`application/vnd.jupyter-chat.compare+json`, made by
+ * jupyter_chat/widgets/compare.py): the prompt, the totals, and the columns in a grid that
+ * wraps at narrow widths, each column's turn rendered by the turn renderer, as the live
+ * columns were (code framed and highlighted with Copy and Insert below, math, the footer and
+ * its Copy). Saved notebooks render it the same without a kernel or widget state; other
+ * frontends show the bundle's sanitized `text/markdown`.
+ */
+import { IRenderMime } from '@jupyterlab/rendermime-interfaces';
+import { Panel, Widget } from '@lumino/widgets';
+
+import { ChatTurnWidget } from './turn';
+import { IRunRecord, ITurn, MIME_TYPE } from './types';
+
+/** The MIME type of a finished comparison. */
+export const COMPARE_MIME_TYPE = 'application/vnd.jupyter-chat.compare+json';
+
+export interface ICompareColumn {
+  /** What tells this column apart: the model, `seed 2`, `T=0.7`. */
+  label?: string;
+  /** The column's structured turn, as a turn's output carries it. */
+  turn?: ITurn;
+  /** Its run record (a turn's output keeps it in the metadata). */
+  record?: IRunRecord;
+}
+
+export interface ICompare {
+  version?: number;
+  prompt?: string | null;
+  totals?: string;
+  columns?: ICompareColumn[];
+}
+
+export class ChatCompareWidget extends Panel implements IRenderMime.IRenderer {
+  constructor(options: IRenderMime.IRendererOptions) {
+    super();
+    this._options = options;
+    this.addClass('jp-ChatCompare-static');
+    this.addClass('jupyter-chat-compare');
+  }
+
+  async renderModel(model: IRenderMime.IMimeModel): Promise<void> {
+    const data = (model.data[COMPARE_MIME_TYPE] || {}) as unknown as ICompare;
+    for (const child of Array.from(this.widgets)) {
+      child.dispose();
+    }
+    const head = new Widget();
+    head.addClass('jp-ChatCompare-head');
+    if (typeof data.prompt === 'string' && data.prompt) {
+      const prompt = el('details', 'jp-ChatCompare-prompt');
+      const summary = el('summary', 'jp-ChatTurn-summary');
+      summary.append(
+        el('span', 'jp-ChatTurn-label', 'Prompt'),
+        el('span', 'jp-ChatTurn-preview', preview(data.prompt))
+      );
+      prompt.append(
+        summary,
+        el('div', 'jp-ChatCompare-promptText', data.prompt)
+      );
+      head.node.append(prompt);
+    }
+    if (typeof data.totals === 'string' && data.totals) {
+      head.node.append(
+        el('div', 'jp-ChatCompare-totals jupyter-chat-note', data.totals)
+      );
+    }
+    this.addWidget(head);
+
+    const grid = new Panel();
+    grid.addClass('jp-ChatCompare-grid');
+    grid.addClass('jupyter-chat-grid');
+    this.addWidget(grid);
+    const columns = Array.isArray(data.columns) ? data.columns : [];
+    const rendered: Promise<void>[] = [];
+    for (const column of columns) {
+      const box = new Panel();
+      box.addClass('jp-ChatCompare-column');
+      box.addClass('jupyter-chat-column');
+      const label = new Widget();
+      label.addClass('jp-ChatCompare-label');
+      const strong = document.createElement('strong');
+      strong.textContent = String(column.label ?? '');
+      label.node.append(strong);
+      box.addWidget(label);
+      const turn = new ChatTurnWidget({
+        ...this._options,
+        mimeType: MIME_TYPE
+      });
+      turn.addClass('jp-OutputArea-output'); // as a turn sits in a cell's output
+      box.addWidget(turn);
+      grid.addWidget(box);
+      rendered.push(turn.renderModel(columnModel(column, model.trusted)));
+    }
+    await Promise.all(rendered);
+  }
+
+  private _options: IRenderMime.IRendererOptions;
+}
+
+/** A column's turn as the model the turn renderer takes. */
+function columnModel(
+  column: ICompareColumn,
+  trusted: boolean
+): IRenderMime.IMimeModel {
+  type Json = IRenderMime.IMimeModel['data'];
+  return {
+    trusted,
+    data: { [MIME_TYPE]: (column.turn || {}) as unknown as Json },
+    metadata: { jupyter_chat: (column.record || {}) as unknown as Json },
+    setData: () => undefined
+  };
+}
+
+function preview(text: string): string {
+  const line = text.replace(/\s+/g, ' ').trim();
+  return line.length > 80 ? line.slice(0, 79) + '…' : line;
+}
+
+function el<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  className: string,
+  text?: string
+): HTMLElementTagNameMap[K] {
+  const node = document.createElement(tag);
+  node.className = className;
+  if (text !== undefined) {
+    node.textContent = text;
+  }
+  return node;
+}
