@@ -137,8 +137,8 @@ def _check_recording(rec: dict, signers: dict[int, str]) -> Verdict:
         signature=extras.get("signature"),
         signers=signers,
     )
-    shown = [(c.get("answer"), c.get("reasoning") or "") for c in choices]
-    if not all(isinstance(a, str) and isinstance(r, str) for a, r in shown):
+    shown = [(c.get("answer"), c.get("reasoning") or "", c.get("tool_calls")) for c in choices]
+    if not all(isinstance(a, str) and isinstance(r, str) for a, r, _ in shown):
         return Verdict("invalid", "the recording's answer is not text")
     return bind(v, contents, shown)
 

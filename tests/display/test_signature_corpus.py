@@ -8,9 +8,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
-from signature_edits import EDITS, GENUINE, ROTATED_CONFIG
+from signature_edits import EDITS, GENUINE, ROTATED_CONFIG, ROTATED_SIGNER
 from signed import FIXTURE, fixture_reply, write_nb
 
 import jupyter_chat as jc
@@ -130,3 +131,65 @@ def test_text_is_compared_by_tokens(a, b, same):
 )
 def test_json_values_are_compared_with_their_types(a, b, same):
     assert same_json(a, b) is same
+
+
+# -- the rule at run time, the signer table, the comm ---------------------------------------------
+def test_a_signed_answer_that_also_carries_tool_calls_is_invalid_at_run_time(server):
+    """The signature covers the content, never tool calls: a response whose signed content
+    holds but which also carries a tool call is not verified when it arrives either."""
+    reply = fixture_reply()
+    reply.body["choices"][0]["message"]["tool_calls"] = [
+        {"id": "c1", "type": "function", "function": {"name": "sell", "arguments": "{}"}}
+    ]
+    server.script(reply)
+    turn = jc.chat(FIXTURE["request"]["messages"], model="eigencloud:gpt-oss-120b-f16")
+    assert turn.record["signature"] == "invalid"
+    assert "tool calls are shown" in turn.record["notes"][0]
+
+
+def test_the_signer_table_is_one_file_that_the_extension_imports():
+    from pathlib import Path
+
+    from jupyter_chat.providers.eigencloud import DEFAULT_SIGNERS, SIGNERS_FILE
+
+    table = json.loads(SIGNERS_FILE.read_text())
+    assert {int(k): v for k, v in table.items()} == DEFAULT_SIGNERS
+    assert DEFAULT_SIGNERS[1] == FIXTURE["expected_signer"]
+    src = Path(__file__).resolve().parents[2] / "labextension" / "src"
+    ts = (src / "signature.ts").read_text()
+    assert "from '../../jupyter_chat/providers/signers.json'" in ts
+    for path in src.glob("*.ts"):  # no second copy of an address anywhere in the extension
+        text = path.read_text().lower()
+        assert not any(a[2:].lower() in text for a in table.values()), path.name
+
+
+def test_the_kernel_sends_its_signer_table_on_hello(env):
+    """In reply to the extension's hello, the comm carries the config's signer table."""
+    from jupyter_chat.display.comm import Frontend
+
+    env.write_text(env.read_text() + ROTATED_CONFIG)
+    CONFIG.__init__()
+
+    class Comm:
+        sent: list = []
+
+        def send(self, data):
+            self.sent.append(data)
+
+        def on_close(self, f):
+            pass
+
+        def close(self):
+            raise AssertionError("a hello is never refused")
+
+    comm = Comm()
+    Frontend()._opened(comm, {"content": {"data": {"type": "hello", "version": 1}}})
+    [msg] = comm.sent
+    assert msg["type"] == "signers"
+    assert msg["signers"]["1"] == ROTATED_SIGNER
+    assert (
+        msg["signers"]["11155111"]
+        == json.loads((Path(jc.__file__).parent / "providers" / "signers.json").read_text())[
+            "11155111"
+        ]
+    )

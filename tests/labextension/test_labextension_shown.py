@@ -1,0 +1,96 @@
+"""The extension's rule (labextension/src/shown.ts, run in Node) compares text and JSON exactly
+as the kernel's (jupyter_chat/display/shown.py): the same tokens, the same verdict on the same
+pair, the same JSON found in an answer, the same text/plain expected of a turn."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from jupyter_chat.display import shown
+
+LIB = Path(__file__).resolve().parents[2] / "labextension" / "lib"
+PIECES = [
+    "0", "1.0", "-5", "12.959", "1e3", "-", ".", ",", "{", "}", "[", "]", '"', ":", " ", "\n",
+    "\t", "\u00a0", "\u2028", "\x1c", "\x85", "\ufeff", "\u202e", "é", "→", "😀", "a", "true",
+    "null", "```", "```json\n", "~~~", "value", "&amp;",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def lib(tmp_path_factory) -> Path:
+    """shown.js and what it imports, as Node can load them (the build leaves imports without
+    their .js)."""
+    assert (LIB / "shown.js").exists(), f"{LIB} is missing: build the extension (make test does)"
+    out = tmp_path_factory.mktemp("lib")
+    for name in ("shown", "harmony", "parsed"):
+        text = (LIB / f"{name}.js").read_text()
+        (out / f"{name}.js").write_text(re.sub(r"from '\./(\w+)'", r"from './\1.js'", text))
+    (out / "package.json").write_text('{"type": "module"}')
+    return out
+
+
+def node(lib: Path, call: str, args: list) -> list:
+    exe = shutil.which("node")
+    assert exe, "Node.js is needed to build and test the extension"
+    script = (
+        f"import * as m from {json.dumps((lib / 'shown.js').as_uri())};"
+        "let s = ''; process.stdin.on('data', d => s += d);"
+        "process.stdin.on('end', () => process.stdout.write(JSON.stringify("
+        f"JSON.parse(s).map(a => ({call})(...a)))));"
+    )
+    out = subprocess.run(
+        [exe, "--input-type=module", "-e", script],
+        input=json.dumps(args),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(out.stdout)
+
+
+texts = st.lists(st.sampled_from(PIECES), max_size=12).map("".join)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(texts, texts), min_size=8, max_size=8))
+def test_tokens_and_same_text_agree(lib, pairs):
+    got = node(lib, "(a, b) => [m.tokens(a), m.sameText(a, b), m.sameText(a, a)]", pairs)
+    assert got == [[shown.tokens(a), shown.same_text(a, b), True] for a, b in pairs]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(texts, min_size=8, max_size=8))
+def test_the_json_an_answer_holds_agrees(lib, answers):
+    got = node(lib, "(a) => m.jsonCandidates(a)", [[a] for a in answers])
+    for answer, js in zip(answers, got):
+        py = shown.json_candidates(answer)
+        assert len(js) == len(py) and all(shown.same_json(a, b) for a, b in zip(js, py)), answer
+
+
+def test_json_values_compare_alike(lib):
+    pairs = [
+        ({"a": [1, 2.0]}, {"a": [1.0, 2]}),
+        (True, 1),
+        (None, 0),
+        ("1", 1),
+        ({"a": 1}, {"a": 1, "b": 2}),
+        ([], {}),
+        ({"b": 1, "a": 2}, {"a": 2, "b": 1}),
+    ]
+    got = node(lib, "(a, b) => m.sameJson(a, b)", [list(p) for p in pairs])
+    assert got == [shown.same_json(a, b) for a, b in pairs]
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.tuples(st.text(max_size=260), st.text(max_size=30)), min_size=6, max_size=6))
+def test_the_plain_text_expected_agrees(lib, turns):
+    got = node(lib, "(a, r) => m.plainExpected(a, r)", [list(t) for t in turns])
+    assert got == [shown.plain_expected(a, r) for a, r in turns]
