@@ -193,3 +193,17 @@ def test_the_kernel_sends_its_signer_table_on_hello(env):
             "11155111"
         ]
     )
+
+
+def test_a_chat_cell_in_a_real_kernel_saves_an_output_the_rule_verifies(server, kernels, tmp_path):
+    """The genuine output is what a real %%chat cell displays, not only what the test builds."""
+    system, user = (m["content"] for m in FIXTURE["request"]["messages"])
+    server.script(fixture_reply())
+    k = kernels(cwd=tmp_path)
+    ran = k.run(f'%%chat -m eigencloud:gpt-oss-120b-f16 -s "{system}"\n{user}')
+    assert ran.reply["status"] == "ok", ran.error
+    out = ran.final
+    assert out["metadata"]["jupyter_chat"]["signature"] == "verified"
+    output = {"output_type": "display_data", "data": out["data"], "metadata": out["metadata"]}
+    [(_, v)] = audit(write_nb(tmp_path / "cell.ipynb", output))
+    assert v.state == "verified", v.reason
