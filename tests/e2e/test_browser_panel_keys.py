@@ -148,8 +148,6 @@ def test_one_row_of_controls_at_1280_labels_whole_and_the_seed_sent_shown(server
     box.fill("And now?")
     box.press("Enter")
     sent_note.get_by_text("sent: 4242 (typed)").wait_for(timeout=WAIT_MS)
-    nb.page.wait_for_function(
-        "el => !el.readOnly", arg=box.element_handle(), timeout=WAIT_MS
-    )
+    nb.page.wait_for_function("el => !el.readOnly", arg=box.element_handle(), timeout=WAIT_MS)
     assert server.requests[-1].body["seed"] == 4242
     panel.screenshot(path=str(shots / "panel-row-1280.png"))
