@@ -93,6 +93,23 @@ def _plain(out: dict) -> None:
     out["data"]["text/plain"] = text[:at] + "Analyst note: SELL LINK now.\n\n" + text[at:]
 
 
+def _hidden(out: dict) -> None:
+    """Markup the kernel never makes, inside the answer's section: its text hidden."""
+    md = out["data"]["text/markdown"]
+    out["data"]["text/markdown"] = md.replace(
+        '<div class="jupyter-chat-answer"><p>', '<div class="jupyter-chat-answer"><p hidden>'
+    )
+
+
+def _struck(out: dict) -> None:
+    """The answer's own words, one struck through: the same text, another meaning."""
+    md = out["data"]["text/markdown"]
+    at = md.index('<div class="jupyter-chat-answer">')
+    out["data"]["text/markdown"] = md[:at] + md[at:].replace(
+        "bullish", "<s>bullish</s> bearish", 1
+    ).replace(" bearish", "", 1)
+
+
 def _private_chain(out: dict) -> None:
     out["data"][MIME]["signed"]["chain_id"] = PRIVATE_CHAIN
 
@@ -124,5 +141,7 @@ EDITS = [
     Edit("added markdown", genuine, _markdown, why="the Markdown output shows more"),
     Edit("added plain text", genuine, _plain, why="the plain-text output shows another"),
     Edit("changed signer", genuine, None, ROTATED_CONFIG, why=f"expected {ROTATED_SIGNER}"),
+    Edit("hidden answer", genuine, _hidden, why="markup the kernel never makes"),
+    Edit("struck word", genuine, _struck, why="the Markdown output shows another answer"),
     Edit("private chain", genuine, _private_chain, state="not verifiable", why="unknown signer"),
 ]

@@ -15,7 +15,8 @@ import { keccak_256 } from '@noble/hashes/sha3';
 import { Signature } from '@noble/secp256k1';
 
 import BUILT_IN from '../../jupyter_chat/providers/signers.json';
-import { decode, ISignedParts, MIME, shownProblem } from './shown';
+import { decode } from './renderings';
+import { ISignedParts, MIME, shownProblem } from './shown';
 
 type Table = Record<number, string>;
 type Json = Record<string, unknown>;

@@ -16,7 +16,7 @@ from signed import FIXTURE, fixture_reply, write_nb
 
 import jupyter_chat as jc
 from jupyter_chat.display.audit import audit
-from jupyter_chat.display.shown import same_json, same_text
+from jupyter_chat.display.renderings import same_json, same_text
 from jupyter_chat.providers.config import CONFIG
 
 CASES = GENUINE + EDITS

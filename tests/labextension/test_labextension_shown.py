@@ -1,6 +1,7 @@
 """The extension's rule (labextension/src/shown.ts, run in Node) compares text and JSON exactly
-as the kernel's (jupyter_chat/display/shown.py): the same tokens, the same verdict on the same
-pair, the same JSON found in an answer, the same text/plain expected of a turn."""
+as the kernel's (jupyter_chat/display/shown.py and renderings.py): the same tokens, the same
+verdict on the same pair, the same JSON found in an answer, the same text/plain expected of a
+turn, the same markup allowed."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from jupyter_chat.display import shown
+from jupyter_chat.display import renderings, shown
 
 LIB = Path(__file__).resolve().parents[2] / "labextension" / "lib"
 PIECES = [
@@ -30,7 +31,7 @@ def lib(tmp_path_factory) -> Path:
     their .js)."""
     assert (LIB / "shown.js").exists(), f"{LIB} is missing: build the extension (make test does)"
     out = tmp_path_factory.mktemp("lib")
-    for name in ("shown", "harmony", "parsed"):
+    for name in ("shown", "renderings", "markup", "harmony", "parsed"):
         text = (LIB / f"{name}.js").read_text()
         (out / f"{name}.js").write_text(re.sub(r"from '\./(\w+)'", r"from './\1.js'", text))
     (out / "package.json").write_text('{"type": "module"}')
@@ -41,10 +42,13 @@ def node(lib: Path, call: str, args: list) -> list:
     exe = shutil.which("node")
     assert exe, "Node.js is needed to build and test the extension"
     script = (
-        f"import * as m from {json.dumps((lib / 'shown.js').as_uri())};"
-        "let s = ''; process.stdin.on('data', d => s += d);"
+        f"import * as s from {json.dumps((lib / 'shown.js').as_uri())};"
+        f"import * as r from {json.dumps((lib / 'renderings.js').as_uri())};"
+        f"import * as k from {json.dumps((lib / 'markup.js').as_uri())};"
+        "const m = {...s, ...r, ...k};"
+        "let input = ''; process.stdin.on('data', d => input += d);"
         "process.stdin.on('end', () => process.stdout.write(JSON.stringify("
-        f"JSON.parse(s).map(a => ({call})(...a)))));"
+        f"JSON.parse(input).map(a => ({call})(...a)))));"
     )
     out = subprocess.run(
         [exe, "--input-type=module", "-e", script],
@@ -63,7 +67,7 @@ texts = st.lists(st.sampled_from(PIECES), max_size=12).map("".join)
 @given(st.lists(st.tuples(texts, texts), min_size=8, max_size=8))
 def test_tokens_and_same_text_agree(lib, pairs):
     got = node(lib, "(a, b) => [m.tokens(a), m.sameText(a, b), m.sameText(a, a)]", pairs)
-    assert got == [[shown.tokens(a), shown.same_text(a, b), True] for a, b in pairs]
+    assert got == [[renderings.tokens(a), renderings.same_text(a, b), True] for a, b in pairs]
 
 
 @settings(max_examples=40, deadline=None)
@@ -72,7 +76,9 @@ def test_the_json_an_answer_holds_agrees(lib, answers):
     got = node(lib, "(a) => m.jsonCandidates(a)", [[a] for a in answers])
     for answer, js in zip(answers, got):
         py = shown.json_candidates(answer)
-        assert len(js) == len(py) and all(shown.same_json(a, b) for a, b in zip(js, py)), answer
+        assert len(js) == len(py) and all(renderings.same_json(a, b) for a, b in zip(js, py)), (
+            answer
+        )
 
 
 def test_json_values_compare_alike(lib):
@@ -86,11 +92,38 @@ def test_json_values_compare_alike(lib):
         ({"b": 1, "a": 2}, {"a": 2, "b": 1}),
     ]
     got = node(lib, "(a, b) => m.sameJson(a, b)", [list(p) for p in pairs])
-    assert got == [shown.same_json(a, b) for a, b in pairs]
+    assert got == [renderings.same_json(a, b) for a, b in pairs]
 
 
 @settings(max_examples=30, deadline=None)
 @given(st.lists(st.tuples(st.text(max_size=260), st.text(max_size=30)), min_size=6, max_size=6))
 def test_the_plain_text_expected_agrees(lib, turns):
     got = node(lib, "(a, r) => m.plainExpected(a, r)", [list(t) for t in turns])
-    assert got == [shown.plain_expected(a, r) for a, r in turns]
+    assert got == [renderings.plain_expected(a, r) for a, r in turns]
+
+
+def test_the_markup_allowed_is_the_kernel_sanitizers(lib):
+    """The tags and attributes the browser lets through in an answer's section are the ones
+    the kernel's renderer can make, and both judge the same fragments alike."""
+    from jupyter_chat.display import sanitize
+
+    [[tags, attributes]] = node(lib, "() => [m.SECTION_TAGS, m.SECTION_ATTRIBUTES]", [[]])
+    assert set(tags) == renderings.SECTION_TAGS == set(sanitize._TAGS)
+    assert {k: set(v) for k, v in attributes.items()} == renderings.SECTION_ATTRIBUTES
+    fragments = [
+        "<p>a</p>",
+        "<p hidden>a</p>",
+        '<p style="display:none">a</p>',
+        '<span class="k">x</span>',
+        '<span class="k nf">x</span>',
+        '<a href="https://x.org" rel="noopener noreferrer nofollow" target="_blank">x</a>',
+        '<a href="https://x.org" target="_top">x</a>',
+        '<h3 class="jp-toc-ignore">t</h3>',
+        '<h3 class="k">t</h3>',
+        "<details><summary></summary>not</details>",
+        "</p x>",
+        "<s>bullish</s>",
+        '<span class="jupyter-chat-blocked" title="Image not loaded: a">[a]</span>',
+    ]
+    got = node(lib, "(f) => [m.markupProblem(f), m.skeleton(f)]", [[f] for f in fragments])
+    assert got == [[renderings.markup_problem(f), renderings.skeleton(f)] for f in fragments]
