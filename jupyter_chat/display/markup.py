@@ -41,8 +41,13 @@ _CONTROLS, _BIDI = CONTROLS, BIDI
 _ENTITIES = {ord("<"): "&lt;", ord(">"): "&gt;", ord("&"): "&amp;", ord('"'): "&quot;"}
 _PUNCT = "!#$%'()*+,-./:;=?@[\\]^_`{|}~"
 _MD_TABLE = str.maketrans({**_CONTROLS, **_BIDI, **{ord(c): "\\" + c for c in _PUNCT}, **_ENTITIES})
-_HTML_TABLE = str.maketrans({**_ENTITIES, ord("'"): "&#x27;", **_BIDI})
-_HTML_LINE_TABLE = str.maketrans({**_CONTROLS, **_BIDI, **_ENTITIES, ord("'"): "&#x27;"})
+# "$" as a reference too: JupyterLab's Markdown renderer (no extension) reads any two dollars
+# in an output's source as math and takes everything between them, tags and all (a cost in
+# one footer and a dollar in the next column); the page still shows "$", and MathJax reads it
+_HTML_TABLE = str.maketrans({**_ENTITIES, ord("'"): "&#x27;", ord("$"): "&#36;", **_BIDI})
+_HTML_LINE_TABLE = str.maketrans(
+    {**_CONTROLS, **_BIDI, **_ENTITIES, ord("'"): "&#x27;", ord("$"): "&#36;"}
+)
 _LANG = re.compile(r"[A-Za-z0-9_+-]{0,32}")
 _DATA_IMAGE = re.compile(r"data:image/(?:png|jpeg|gif|webp);base64,[A-Za-z0-9+/]+={0,2}")
 _SAFE_URL = re.compile(r"(?:https?://|mailto:)[^\s<>\"'`\\]+", re.IGNORECASE)

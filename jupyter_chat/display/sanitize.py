@@ -151,7 +151,9 @@ def answer_html(markdown: str, limit: int = MARKDOWN_LIMIT) -> Html:
     md, cleaner = _tools()
     text, math = remove_math(markdown)
     clean = cleaner.clean(md.render(text))
-    return _trusted(replace_math(clean, math) if math else clean)
+    clean = replace_math(clean, math) if math else clean
+    # every "$" as a reference (see markup._HTML_TABLE): the page shows the same text
+    return _trusted(clean.replace("$", "&#36;"))
 
 
 def _trusted(html: str) -> Html:

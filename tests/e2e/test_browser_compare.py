@@ -222,3 +222,37 @@ def test_the_cell_stays_busy_while_the_comparison_streams(server, nb, shots):
     nb.wait_cell_done(1)
     nb.wait_idle()
     assert "Idle" in nb.page.evaluate(STATUS)["bar"]
+
+
+def test_without_the_extension_the_comparison_is_clean_html_with_its_math(server, nb_plain, shots):
+    """JupyterLab without jupyter-chat's extension renders the output's ``text/markdown``: a
+    dollar in one column's footer (its cost) and math in the next column are not read as one
+    formula swallowing the HTML between them; the math is typeset, the code highlighted."""
+    nb = nb_plain
+    answer = "Code:\n\n```python\ndef f(x):\n    return x + 1\n```\n\nMath $x^2$."
+    server.script(reply(answer), reply(answer))
+    open_chat_notebook(
+        nb,
+        "plain.ipynb",
+        "import jupyter_chat\n"
+        "jupyter_chat.compare('Same prompt', models=['local', 'openai:gpt-test'])",
+    )
+    nb.run(1)
+    cell = nb.cell(1)
+    cols = cell.locator(".jupyter-chat-grid .jupyter-chat-column")
+    cols.nth(1).wait_for(timeout=WAIT_MS)
+    nb.page.wait_for_function(
+        "(c) => c.querySelectorAll('mjx-container').length >= 2",
+        arg=cell.element_handle(),
+        timeout=WAIT_MS,
+    )
+    text = cell.inner_text()
+    assert "<div" not in text and "</sub>" not in text  # no markup shown as text
+    assert "$0" in cols.nth(0).inner_text()  # the local model's cost, as written
+    assert [cols.nth(i).locator("strong").first.inner_text() for i in range(2)] == [
+        "local",
+        "openai:gpt-test",
+    ]
+    assert cell.locator("mjx-container").count() == 2  # each column's x^2, typeset
+    assert cell.locator(".jupyter-chat-code pre code span.k").count() == 4  # def, return x2
+    cell.screenshot(path=str(shots / "compare-without-extension.png"))
