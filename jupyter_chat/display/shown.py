@@ -2,9 +2,9 @@
 in every MIME type, derives from the signed bytes or sits plainly outside the signature (the
 footer's run record); labextension/src/shown.ts applies the same rule, step for step.
 
-Text is compared as tokens (numbers by value, every other visible character as itself, white
-space ignored), so both checkers compare the same way whatever made the HTML; the kernel also
-accepts the answer as its own Markdown renderer shows it, which the browser cannot reproduce.
+Here: the signature under the signer table, the MIME types, every field of the structured
+turn (answer, reasoning, prompt, model, parsed value, tool calls, images, error, status); the
+text renderings (``text/markdown``, ``text/plain``) are held to the same text in renderings.py.
 """
 
 from __future__ import annotations
