@@ -95,22 +95,25 @@ class Compare(w.VBox):
         for s in self.streams:
             s.fut.cancel()
 
-    def static(self) -> dict[str, Any]:
-        """The finished comparison as an output bundle every frontend renders: the sanitized
-        HTML grid, its plain text, and for the JupyterLab extension each column's structured
-        turn and run record, so it renders as the live columns did."""
+    def static(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The finished comparison as an output every frontend renders: the sanitized HTML
+        grid and its plain text, and for the JupyterLab extension each column's structured
+        turn, so it renders as the live columns did. The columns' run records are in the
+        metadata (``jupyter_chat_columns``), as a turn's record is: what varies between a run
+        and its replay (times, the replay flag) stays out of the compared data."""
         data = compare_bundle(self.prompt, self.labels, self.streams)
-        columns = []
+        columns, records = [], []
         for label, s in zip(self.labels, self.streams):
             turn, meta = bundle(**s.view(s.status), messages=[])
-            columns.append({"label": label, "turn": turn[MIME], "record": meta["jupyter_chat"]})
+            columns.append({"label": label, "turn": turn[MIME]})
+            records.append(meta["jupyter_chat"])
         data[COMPARE_MIME] = {
             "version": 1,
             "prompt": self.prompt,
             "totals": totals_line(self.streams),
             "columns": columns,
         }
-        return data
+        return data, {"jupyter_chat_columns": records}
 
     def _ipython_display_(self) -> None:
         """Shown as a cell's output: the live grid, then, once every column has finished
@@ -119,7 +122,8 @@ class Compare(w.VBox):
 
         if self.replayed:
             self.wait()
-            display(self.static(), raw=True)
+            data, metadata = self.static()
+            display(data, metadata=metadata, raw=True)
             return
         handle = display(self._repr_mimebundle_(), raw=True, display_id=True)
         try:
@@ -127,7 +131,8 @@ class Compare(w.VBox):
         finally:
             for s in self.streams:  # the columns' last updates come from the loop thread
                 s.ended.wait(5)
-            handle.update(self.static(), raw=True)
+            data, metadata = self.static()
+            handle.update(data, metadata=metadata, raw=True)
 
     def _column_done(self, stream: StreamedTurn) -> None:
         if all(s.fut.done() for s in self.streams):

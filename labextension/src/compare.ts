@@ -3,7 +3,7 @@
  * jupyter_chat/widgets/compare.py): the prompt, the totals, and the columns in a grid that
  * wraps at narrow widths, each column's turn rendered by the turn renderer, as the live
  * columns were (code framed and highlighted with Copy and Insert below, math, the footer and
- * its Copy). Saved notebooks render it the same without a kernel or widget state; other
+ * its Copy). Each column's run record is in the output's metadata (`jupyter_chat_columns`). Saved notebooks render it the same without a kernel or widget state; other
  * frontends show the bundle's sanitized `text/markdown`.
  */
 import { IRenderMime } from '@jupyterlab/rendermime-interfaces';
@@ -20,9 +20,10 @@ export interface ICompareColumn {
   label?: string;
   /** The column's structured turn, as a turn's output carries it. */
   turn?: ITurn;
-  /** Its run record (a turn's output keeps it in the metadata). */
-  record?: IRunRecord;
 }
+
+/** The output's metadata key holding each column's run record, in order. */
+export const COLUMNS_KEY = 'jupyter_chat_columns';
 
 export interface ICompare {
   version?: number;
@@ -71,8 +72,12 @@ export class ChatCompareWidget extends Panel implements IRenderMime.IRenderer {
     grid.addClass('jupyter-chat-grid');
     this.addWidget(grid);
     const columns = Array.isArray(data.columns) ? data.columns : [];
+    const meta = (model.metadata || {})[COLUMNS_KEY];
+    const records = Array.isArray(meta)
+      ? (meta as unknown as IRunRecord[])
+      : [];
     const rendered: Promise<void>[] = [];
-    for (const column of columns) {
+    for (const [i, column] of columns.entries()) {
       const box = new Panel();
       box.addClass('jp-ChatCompare-column');
       box.addClass('jupyter-chat-column');
@@ -89,7 +94,11 @@ export class ChatCompareWidget extends Panel implements IRenderMime.IRenderer {
       turn.addClass('jp-OutputArea-output'); // as a turn sits in a cell's output
       box.addWidget(turn);
       grid.addWidget(box);
-      rendered.push(turn.renderModel(columnModel(column, model.trusted)));
+      const record =
+        records[i] && typeof records[i] === 'object' ? records[i] : {};
+      rendered.push(
+        turn.renderModel(columnModel(column, record, model.trusted))
+      );
     }
     await Promise.all(rendered);
   }
@@ -100,13 +109,14 @@ export class ChatCompareWidget extends Panel implements IRenderMime.IRenderer {
 /** A column's turn as the model the turn renderer takes. */
 function columnModel(
   column: ICompareColumn,
+  record: IRunRecord,
   trusted: boolean
 ): IRenderMime.IMimeModel {
   type Json = IRenderMime.IMimeModel['data'];
   return {
     trusted,
     data: { [MIME_TYPE]: (column.turn || {}) as unknown as Json },
-    metadata: { jupyter_chat: (column.record || {}) as unknown as Json },
+    metadata: { jupyter_chat: record as unknown as Json },
     setData: () => undefined
   };
 }

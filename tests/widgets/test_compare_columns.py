@@ -91,7 +91,11 @@ def test_the_finished_comparison_carries_each_columns_turn(server, k):
     assert [c["label"] for c in grid["columns"]] == ["local", "openai:gpt-test"]
     ok, failed = grid["columns"]
     assert ok["turn"]["status"] == "complete" and ok["turn"]["answer"].startswith("```python")
-    assert ok["record"]["provider"] == "local" and ok["record"]["complete"] is not False
+    # the run records in the metadata, as a turn's: what a replay changes is not compared data
+    records = ran.final["metadata"]["jupyter_chat_columns"]
+    assert [r["provider"] for r in records] == ["local", "openai"]
+    assert records[0]["complete"] is not False and "record" not in ok
+    assert "jupyter_chat" not in ran.final["metadata"]  # not one turn's record
     assert failed["turn"]["status"] == "error" and "no such model" in failed["turn"]["error"]
     assert "1 answer" in grid["totals"] and "1 failed" in grid["totals"]
     # the sanitized HTML for other frontends: the code highlighted into Pygments' classes
