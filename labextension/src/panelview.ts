@@ -13,6 +13,7 @@ import {
 import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { IRenderMimeRegistry, MimeModel } from '@jupyterlab/rendermime';
 import { IRenderMime } from '@jupyterlab/rendermime-interfaces';
+import { KernelMessage } from '@jupyterlab/services';
 import { Panel, Widget } from '@lumino/widgets';
 
 import { MIME_TYPE } from './types';
@@ -26,6 +27,17 @@ const RANK = -11;
 interface ISavedTurn {
   data?: { [mime: string]: unknown };
   metadata?: { [key: string]: unknown };
+}
+
+/** What is used here of a code cell's output list (@jupyterlab/outputarea's model). */
+interface IOutputs {
+  readonly length: number;
+  get(index: number): {
+    type: string;
+    data: { [mime: string]: unknown };
+    executionCount?: number | null;
+  };
+  set(index: number, output: { [key: string]: unknown }): void;
 }
 
 interface ISavedPanel {
@@ -49,18 +61,12 @@ export class ChatPanelOutput extends Panel implements IRenderMime.IRenderer {
     const id = (model.trusted && view && view.model_id) || '';
     this._data = (model.data[PANEL_MIME] || {}) as ISavedPanel;
     this._dirty = true;
+    this._liveModel = id ? model : null;
     if (id !== this._modelId) {
       this._dropLive();
       this._modelId = id;
-      if (id && this._rendermime.getFactory(WIDGET_MIME)) {
-        const live = this._rendermime.createRenderer(WIDGET_MIME);
-        live.addClass('jp-ChatPanelOutput-live');
-        this.insertWidget(0, live);
-        this._live = live;
-        this._observer = new MutationObserver(() => void this._sync());
-        this._observer.observe(live.node, { childList: true, subtree: true });
-        // not awaited: with no kernel the widget manager may never answer
-        void live.renderModel(model).then(() => this._sync());
+      if (id) {
+        this._createLive();
       }
     }
     await this._sync();
@@ -68,13 +74,71 @@ export class ChatPanelOutput extends Panel implements IRenderMime.IRenderer {
 
   dispose(): void {
     this._dropLive();
+    if (this._timer !== null) {
+      window.clearTimeout(this._timer);
+      this._timer = null;
+    }
     super.dispose();
+  }
+
+  /** The widget view, through this notebook's widget renderer (once there is one). */
+  private _createLive(): void {
+    const factory = this._rendermime.getFactory(WIDGET_MIME);
+    if (!factory || !this._liveModel) {
+      this._watch();
+      return;
+    }
+    this._factory = factory;
+    this._wait = 125;
+    const live = this._rendermime.createRenderer(WIDGET_MIME);
+    live.addClass('jp-ChatPanelOutput-live');
+    this.insertWidget(0, live);
+    this._live = live;
+    this._observer = new MutationObserver(() => void this._sync());
+    this._observer.observe(live.node, { childList: true, subtree: true });
+    // not awaited: with no kernel the widget manager may never answer
+    void live.renderModel(this._liveModel).then(() => this._sync());
+  }
+
+  /**
+   * While the view waits for a widget manager: the widget extension hands its manager only
+   * to the renderers it finds directly in output areas, then registers a renderer bound to
+   * it; once that is there, the view is made again with it.
+   */
+  private _watch(): void {
+    if (this._timer !== null || this.isDisposed) {
+      return;
+    }
+    this._wait = Math.min(this._wait * 2, 4000);
+    this._timer = window.setTimeout(() => {
+      this._timer = null;
+      if (this.isDisposed || !this._liveModel || this._isLive()) {
+        return;
+      }
+      const factory = this._rendermime.getFactory(WIDGET_MIME);
+      if (factory && factory !== this._factory) {
+        this._dropLive();
+        this._createLive();
+      } else if (!this._live || this._waiting()) {
+        this._watch();
+      }
+    }, this._wait);
+  }
+
+  private _isLive(): boolean {
+    return !!this._live && !!this._live.node.querySelector('.jp-ChatPanel');
+  }
+
+  private _waiting(): boolean {
+    return !!this._live?.node.textContent?.startsWith('Loading widget');
   }
 
   /** Show the live panel if it rendered, else the transcript (rendered when first shown). */
   private async _sync(): Promise<void> {
-    const live =
-      !!this._live && !!this._live.node.querySelector('.jp-ChatPanel');
+    const live = this._isLive();
+    if (!live && this._waiting()) {
+      this._watch();
+    }
     this._live?.setHidden(!live);
     this._saved.setHidden(live);
     if (!live && this._dirty) {
@@ -124,6 +188,10 @@ export class ChatPanelOutput extends Panel implements IRenderMime.IRenderer {
   private _live: IRenderMime.IRenderer | null = null;
   private _observer: MutationObserver | null = null;
   private _modelId = '';
+  private _liveModel: IRenderMime.IMimeModel | null = null;
+  private _factory: IRenderMime.IRendererFactory | undefined = undefined;
+  private _timer: number | null = null;
+  private _wait = 125;
   private _data: ISavedPanel = {};
   private _dirty = false;
 }
@@ -145,6 +213,55 @@ function addTo(panel: NotebookPanel): void {
   );
 }
 
+/**
+ * An update of a panel's transcript reaches the output area of the cell that showed it
+ * (while that page holds the cell's execution); after a reload, or if it went astray, it is
+ * applied here to every output of that panel whose transcript differs.
+ */
+function followUpdates(panel: NotebookPanel): void {
+  panel.sessionContext.iopubMessage.connect((_, msg) => {
+    if (msg.header.msg_type !== 'update_display_data') {
+      return;
+    }
+    const content =
+      msg.content as KernelMessage.IUpdateDisplayDataMsg['content'];
+    const data = content.data || {};
+    const view = data[WIDGET_MIME] as { model_id?: string } | undefined;
+    if (!data[PANEL_MIME] || !view || !view.model_id) {
+      return;
+    }
+    const saved = JSON.stringify(data[PANEL_MIME]);
+    // after the output area has handled it (it may be the one that shows the panel)
+    window.setTimeout(() => {
+      for (const cell of panel.content.widgets) {
+        if (cell.model.type !== 'code') {
+          continue;
+        }
+        const outputs = (cell.model as unknown as { outputs: IOutputs })
+          .outputs;
+        for (let i = 0; i < outputs.length; i++) {
+          const out = outputs.get(i);
+          const shown = out.data[WIDGET_MIME] as
+            { model_id?: string } | undefined;
+          if (
+            shown?.model_id === view.model_id &&
+            JSON.stringify(out.data[PANEL_MIME]) !== saved
+          ) {
+            outputs.set(i, {
+              output_type: out.type,
+              data,
+              metadata: content.metadata || {},
+              ...(out.type === 'execute_result'
+                ? { execution_count: out.executionCount }
+                : {})
+            });
+          }
+        }
+      }
+    }, 0);
+  });
+}
+
 /** The chat panel's output in every notebook: live, or its saved transcript. */
 export const panelOutputPlugin: JupyterFrontEndPlugin<void> = {
   id: 'jupyter-chat:panel-output',
@@ -153,7 +270,11 @@ export const panelOutputPlugin: JupyterFrontEndPlugin<void> = {
   autoStart: true,
   requires: [INotebookTracker],
   activate: (_app: JupyterFrontEnd, tracker: INotebookTracker) => {
-    tracker.forEach(addTo);
-    tracker.widgetAdded.connect((_, panel) => addTo(panel));
+    const add = (panel: NotebookPanel) => {
+      addTo(panel);
+      followUpdates(panel);
+    };
+    tracker.forEach(add);
+    tracker.widgetAdded.connect((_, panel) => add(panel));
   }
 };

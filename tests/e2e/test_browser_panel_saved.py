@@ -134,3 +134,36 @@ def test_the_html_export_of_a_panel_shows_its_transcript(server, nb, shots):
     assert page.locator(".jupyter-chat-turn").count() == 2
     assert page.locator(".jupyter-chat-turn strong").first.inner_text() == "first"
     page.screenshot(path=str(shots / "panel-saved-export.png"), full_page=True)
+
+
+def test_a_reloaded_page_shows_the_live_panel_once(server, nb, shots):
+    """The kernel still holds the widget: after a reload the live panel shows, alone, goes on
+    working (the saved transcript stays hidden) and its new turns are saved."""
+    saved_panel(nb, server, "panel-reload.ipynb")
+    nb.reload()
+    cell = nb.cell(1)
+    cell.locator(f"{PANEL} textarea.jp-ChatPanel-composer").wait_for(timeout=WAIT_MS)
+    assert cell.locator(".jp-ChatPanel").count() == 1
+    assert cell.locator(".jp-ChatPanelOutput-saved").is_hidden()
+    assert cell.inner_text().count("Second question") == 1
+    box = cell.locator("textarea.jp-ChatPanel-composer")
+    box.fill("After the reload")
+    box.press("Enter")
+    cell.locator(PANEL).get_by_text("Hello from local.").first.wait_for(timeout=WAIT_MS)
+    assert cell.locator(".jp-ChatPanelOutput-saved").is_hidden()
+    nb.page.screenshot(path=str(shots / "panel-reloaded.png"))
+    # this page never ran the cell: the kernel's update still reaches the panel's output
+    nb.page.wait_for_function(
+        """(mime) => {
+            const cell = window.jupyterapp.shell.currentWidget.content.widgets[1];
+            const out = cell.model.outputs.toJSON()[0];
+            return out.data[mime].turns.length === 3;
+        }""",
+        arg=SAVED,
+        timeout=WAIT_MS,
+    )
+    nb.command("docmanager:save")
+    nb.page.wait_for_function("() => !window.jupyterapp.shell.currentWidget.context.model.dirty")
+    saved = json.loads((nb.lab.root / "panel-reload.ipynb").read_text())
+    (out,) = saved["cells"][1]["outputs"]
+    assert "After the reload" in "".join(out["data"]["text/markdown"])
