@@ -278,7 +278,12 @@ def test_compare_streams_columns_concurrently(server, k):
     ran = k.run("c")
     assert "application/vnd.jupyter.widget-view+json" in ran.displays[0]["content"]["data"]
     final = ran.final["data"]
-    assert set(final) == {"text/markdown", "text/plain"}
+    # the static grid: Markdown and plain text, and the columns' turns for the extension
+    assert set(final) == {
+        "text/markdown",
+        "text/plain",
+        "application/vnd.jupyter-chat.compare+json",
+    }
     assert "jupyter-chat-grid" in final["text/markdown"]
     assert "== local ==" in final["text/plain"] and "answer 0" in final["text/plain"]
 
