@@ -127,6 +127,30 @@ def test_one_row_of_controls_at_1280_labels_whole_and_the_seed_sent_shown(server
     for name in ("New", "Clear", "Export"):
         tops.append(panel.get_by_role("button", name=name, exact=True).bounding_box()["y"])
     assert max(tops) - min(tops) < 8  # Export on the same row as the model picker
+    # the buttons in JupyterLab's colours: Send the brand colour, the others the layout's
+    colors = panel.evaluate(
+        """el => {
+            const as = (prop, value) => {
+                const probe = document.createElement('div');
+                probe.style[prop] = value;
+                el.appendChild(probe);
+                const got = getComputedStyle(probe)[prop];
+                probe.remove();
+                return got;
+            };
+            const button = name => [...el.querySelectorAll('button')]
+                .find(b => b.textContent.trim() === name);
+            const bg = name => getComputedStyle(button(name)).backgroundColor;
+            return {
+                send: bg('Send'), brand: as('backgroundColor', 'var(--jp-brand-color1)'),
+                export: bg('Export'), layout: as('backgroundColor', 'var(--jp-layout-color1)'),
+                radius: getComputedStyle(button('Export')).borderTopLeftRadius,
+                lab: as('borderTopLeftRadius', 'var(--jp-border-radius)'),
+            };
+        }"""
+    )
+    assert colors["send"] == colors["brand"] and colors["export"] == colors["layout"]
+    assert colors["radius"] == colors["lab"]
     panel.get_by_role("button", name="Parameters").click()
     panel.get_by_role("textbox", name="Temperature").wait_for()
     cut = panel.evaluate(

@@ -180,6 +180,14 @@ def test_a_shown_panel_keeps_its_transcript_in_its_output(server, k):
     assert "user: Again *please*" in text and "assistant: " in text and "ChatPanel(" not in text
 
 
+def test_the_panel_magic_shows_the_same_output(server, k):
+    k.run("%load_ext jupyter_chat")
+    (shown,) = k.run("%chat panel -m local -t magic").displays
+    data = shown["content"]["data"]
+    assert {WIDGET, PANEL} <= set(data) and data[PANEL]["thread"] == "magic"
+    assert data["text/plain"] == "[chat panel · thread magic · 0 turns]"
+
+
 def test_a_failed_turn_is_kept_in_the_saved_transcript(server, k):
     server.script(Reply(status=400, body={"error": {"message": "the model is busy"}}))
     ran = k.run("p = jupyter_chat.panel(model='local'); display(p); p.send('Try me'); p.wait()")
