@@ -11,8 +11,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
-from .._version import __version__
 from .._secrets import Secret, clip, public_url
+from .._version import __version__
 from ..errors import AuthenticationError, ChatError, ConfigError, InvalidRequestError
 from ..providers.config import CONFIG
 from ..providers.profiles import Profile

@@ -37,7 +37,9 @@ def test_the_bar_ends_as_the_summary_in_the_same_output(server, k, tmp_path):
     assert updates and updates[-1]["content"]["transient"]["display_id"] == display_id
     summary = updates[-1]["content"]
     assert WIDGET not in summary["data"]
-    assert summary["data"]["text/plain"] == "batch: 6 items · 6 answered · 0 failed · 48 tokens · $0"
+    assert (
+        summary["data"]["text/plain"] == "batch: 6 items · 6 answered · 0 failed · 48 tokens · $0"
+    )
     facts = summary["metadata"]["jupyter_chat_batch"]
     assert (facts["sent"], facts["replayed"]) == (6, 0)
     # the bar counted as it went: its label said how many were done
