@@ -10,6 +10,7 @@ from ..client.runtime import RUNTIME
 from .ask import Options, prepare_call, takes_ask
 from .loop import ask_before_call
 from .runner import aanswer, answer, one_line_errors
+from .samples import asample, prepare_samples, sample
 from .turn import Turn
 
 
@@ -31,6 +32,8 @@ def chat(
         at most.
     confirm : True to ask before each tool call, or a function ``call -> bool``."""
     prep = prepare_call(prompt, options)
+    if options.samples is not None:
+        return sample(prepare_samples(prep, options.samples), options.pick).finish()
     confirm = ask_before_call if confirm is True else confirm or None
     return answer(prep, max_steps=max_steps, confirm=confirm)
 
@@ -41,4 +44,8 @@ async def achat(prompt: str | list[dict], options: Options) -> Turn:
     """``chat`` for async code: awaits the shared client's loop from any event loop (one
     request: tool calls come back in ``turn.tool_calls``, they are not run)."""
     prep = prepare_call(prompt, options)
+    if options.samples is not None:
+        preps = prepare_samples(prep, options.samples)
+        done = await asyncio.wrap_future(RUNTIME.submit(asample(preps, options.pick)))
+        return done.finish()
     return await asyncio.wrap_future(RUNTIME.submit(aanswer(prep)))

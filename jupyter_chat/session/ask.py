@@ -29,6 +29,8 @@ class Options:
     images: list | None = None
     schema: Any = None
     repair: int = 1
+    samples: int | None = None
+    pick: int | str | None = None
     params: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
@@ -47,6 +49,11 @@ DOCS = """
         the answer must be JSON that matches it; ``turn.parsed`` is the validated value.
     repair : times an answer that does not match is sent back with what is wrong (0: none);
         then a ``SchemaError`` that keeps the raw answer.
+    samples : ask K times at once, sample ``i`` with the seed derived from the ask's seed and
+        ``i`` (sample 0 keeps it); each recorded; ``turn.samples`` holds all of them and
+        ``turn.agreement`` how far they agree (session/samples.py).
+    pick : the sample the thread files: ``"common"`` (default: the first sample of the most
+        common answer) or a sample's index.
     **params : any parameter the provider accepts (checked before sending), such as
         ``temperature``, ``tool_choice`` and ``parallel_tool_calls``; they add to
         ``%chat defaults``.
@@ -103,6 +110,9 @@ def takes_ask(fn: Any) -> Any:
 
 def prepare_call(prompt: Any, options: Options) -> Prepared:
     """The request for one prompt (checked; nothing is sent)."""
+    from .samples import check_samples
+
+    check_samples(options.samples, options.pick, stream=options.stream, tools=options.tools)
     params = dict(options.params)
     server_tools = params.pop("server_tools", None)
     ask = Ask(

@@ -11,6 +11,7 @@ from typing import Any
 from ..client.request import Request, build_request
 from ..errors import ConfigError
 from ..providers.config import CONFIG
+from .logprobs import ask_logprobs
 from .resolve import Ask, resolve
 from .state import SESSION
 
@@ -57,6 +58,9 @@ def prepare(
     r = resolve(ask)
     profile = CONFIG.profile(r.provider)
     params = dict(r.params)
+    mode = SESSION.replay_state()[0]
+    replaying = mode in ("replay", "auto")  # no key needed: missing is an error only if sent
+    ask_logprobs(params, profile, sending=mode != "replay")
     schema = as_schema(schema)
     if schema is not None:
         _check_structured(params, tools, repair)
@@ -78,8 +82,6 @@ def prepare(
     messages += ([] if fresh else SESSION.history(r.thread, key)) + new
     if schema is not None and profile.structured == "instruction":
         messages[-1] = _with_text(messages[-1], schema.instruction())
-    # replaying needs no key: a missing one is an error only if the request is sent
-    replaying = SESSION.replay_state()[0] in ("replay", "auto")
     need_key = not (dry_run or replaying)
     req = build_request(r.provider, r.model, messages, params, stream, need_key=need_key)
     wrapped = schema is not None and profile.structured == "json_schema" and not schema.is_object
@@ -198,8 +200,17 @@ def request_hash(req: Request) -> str:
     cached = req.__dict__.get("_hash")
     if cached is not None:
         return cached
-    blob = json.dumps(
-        canonical_request(req), sort_keys=True, separators=(",", ":"), ensure_ascii=False
-    )
+    keyed = canonical_request(req)
+    if req.__dict__.get("_draw"):
+        keyed["draw"] = req.__dict__["_draw"]
+    blob = json.dumps(keyed, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     req.__dict__["_hash"] = key = "sha256:" + hashlib.sha256(blob.encode()).hexdigest()
     return key
+
+
+def set_draw(req: Request, draw: int) -> None:
+    """Mark ``req`` as draw ``draw`` of one unseeded request asked several times (samples
+    without a seed): its key in records and stores carries the draw's number, so each draw is
+    recorded and replayed apart (draw 0 keeps the request's own key). Nothing sent changes."""
+    req.__dict__.pop("_hash", None)
+    req.__dict__["_draw"] = draw

@@ -13,6 +13,7 @@ from ..providers.config import CONFIG
 from ..providers.hooks import Verdict
 from ..stream import Choice, Result, compact_logprobs, split
 from .accounting import cost_of
+from .agreement import summarize
 from .prepare import Prepared, request_hash, sent_params
 from .state import SESSION
 
@@ -55,6 +56,7 @@ def make_record(prep: Prepared, result: Result, meta: Any, replayed: bool = Fals
         record["logprobs"] = compact_logprobs(first.logprobs)
     if len(result.choices) > 1:  # n > 1: every choice paid for is shown and kept
         record["choices"] = [choice_record(c) for c in result.choices[1:]]
+        record["agreement"] = summarize([c.answer for c in result.choices])
     if prep.images:
         record["images"] = prep.images
     if prep.schema is not None:
@@ -80,6 +82,8 @@ def make_record(prep: Prepared, result: Result, meta: Any, replayed: bool = Fals
     asked = req.body.get("n") or 1
     if isinstance(asked, int) and asked > 1 and len(result.choices) < asked:
         notes.append(f"n={asked} asked, the server returned {len(result.choices)} choice(s)")
+    if req.body.get("logprobs") and not first.logprobs and result.complete and first.answer:
+        notes.append("token log-probabilities were asked for; the server sent none")
     if first.refusal:
         notes.append("the model refused: " + clip(first.refusal, 200))
     if notes:

@@ -44,6 +44,8 @@ RESERVED = {
     "confirm": "--confirm or confirm=",
     "schema": "--schema NAME or schema=",
     "repair": "--repair N or repair=",
+    "samples": "--samples K or samples=",
+    "pick": "--pick N or pick=",
 }
 
 

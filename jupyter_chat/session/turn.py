@@ -23,6 +23,8 @@ class Turn:
     signed: dict[str, Any] | None = field(repr=False, default=None)  # to verify later
     parsed: Any = field(repr=False, default=None)  # with schema=: the validated answer
     schema_errors: list[str] = field(repr=False, default_factory=list)  # why it did not match
+    # samples=K: every sample's Turn in index order (this one is the sample the thread filed)
+    samples: list[Turn] = field(repr=False, default_factory=list)
 
     @property
     def complete(self) -> bool:
@@ -48,6 +50,17 @@ class Turn:
         "bytes", "top_logprobs"}, ...]}``, the pieces of a stream joined; None when none
         came back."""
         return self.result.logprobs
+
+    @property
+    def agreement(self) -> dict | None:
+        """How far the samples (``samples=K``) or the choices (``n`` > 1) agree, by
+        session/agreement.py: ``k``, ``answered``, ``distinct``, ``common`` (``count``,
+        ``share``, ``members``), ``groups`` (each one's answer group); for samples also
+        ``picked`` (the one filed), ``why`` and ``seeds``, and for a structured answer
+        ``fields`` (per field ``common``, ``share``, and ``mean``, ``sd``, ``min``, ``max``
+        for numbers). None for a single answer."""
+        found = self.record.get("agreement")
+        return found if isinstance(found, dict) else None
 
     def __repr__(self) -> str:
         text = self.text or (f"refused: {self.refusal}" if self.refusal else "")
