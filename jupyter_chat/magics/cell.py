@@ -66,7 +66,7 @@ def run_cell_turn(magics: Any, args: Any, line: str, cell: str) -> None:
     if not prompt:
         raise UsageError("%%chat: the cell is empty: write the message below the %%chat line")
     params = parse_params(args.param)
-    for name in ("temperature", "top_p", "max_tokens"):
+    for name in ("temperature", "top_p", "max_tokens", "logprobs"):
         if getattr(args, name) is not None:
             params[name] = getattr(args, name)
     if args.tool_choice:

@@ -94,6 +94,15 @@ def cell_parser() -> Parser:
         "-p 'fallbacks=[\"a/b\"]'), else a string",
     )
     a("--no-stream", action="store_true", help="wait for the whole answer, then show it")
+    a(
+        "--logprobs",
+        nargs="?",
+        const=True,
+        type=int,
+        metavar="K",
+        help="ask for each token's probability and its top K alternatives (default 5 where "
+        "the provider gives alternatives); shown shaded, kept in the turn",
+    )
     a("--new", action="store_true", help="start the thread afresh with this turn")
     a(
         "--format",
@@ -157,6 +166,7 @@ EXAMPLES = {
     "server_tools": "--server-tools web_search",
     "image": "--image chart.png",
     "compare": "--compare local,openai:gpt-4o",
+    "logprobs": "--logprobs, --logprobs 3",
 }
 
 

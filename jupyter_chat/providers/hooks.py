@@ -40,6 +40,14 @@ class Hooks:
         """Parameters sent unless the call, the notebook's defaults or the config say else."""
         return dict(profile.default_params)
 
+    def logprobs_refusal(self, profile: Any) -> tuple[str, str] | None:
+        """Why asking this provider for token log-probabilities would bring none, and what
+        to do instead (empty: the session names the providers that give them); None when
+        it gives them."""
+        if profile.gives_logprobs:
+            return None
+        return f"{profile.name} does not give token log-probabilities", ""
+
     def served_model(self, url: str, asked: Any, served: str | None) -> str | None:
         """The name of the model that answered, as records and footers say it."""
         return served

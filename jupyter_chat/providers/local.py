@@ -260,6 +260,18 @@ class ManagedHooks(Hooks):
     def shown_url(self, url: str) -> str:
         return url.replace(MANAGED_BASE, "http://127.0.0.1:<port>/v1", 1)
 
+    def logprobs_refusal(self, profile: Any) -> tuple[str, str] | None:
+        """The kernel's own server gives them only when started with them (``--logits_all``:
+        about 3 GB of memory instead of 470 MB); a server at a base URL as its profile says."""
+        if os.environ.get(profile.url_var) or profile.base_url or SERVER.settings.logprobs:
+            return super().logprobs_refusal(profile)
+        return (
+            "the local server runs without token log-probabilities",
+            "Start it with them first: %chat local start --logprobs (or "
+            "jupyter_chat.local.start(logprobs=True)); it then takes about 3 GB of memory "
+            "instead of 470 MB.",
+        )
+
     def served_model(self, url: str, asked: Any, served: str | None) -> str | None:
         """llama.cpp echoes the model asked for (``default``): the managed server's answers
         are named after its GGUF file instead (``gemma-3-270m-q4_k_m``)."""

@@ -102,6 +102,8 @@ class Profile(BaseModel):
     models_path: str | None = "/models"
     hooks: str = "plain"  # behaviour beyond data (hooks.py): plain, signed, server-tools, managed
     vision: bool = True  # accepts image parts
+    # gives token log-probabilities when asked; None: when it accepts the logprobs parameter
+    logprobs: bool | None = None
     data_url_images: bool = False  # images only as data: URLs (Adaptive)
     null_content_as_empty: bool = False  # llama-cpp-python answers 500 to content: null
     # structured answers: response_format json_schema (OpenAI), json_object with a schema
@@ -177,7 +179,14 @@ class Profile(BaseModel):
         return url
 
     def accepts(self, param: str) -> bool:
+        if param == "logprobs" and self.logprobs is not None:
+            return self.logprobs
         return self.params is None or param in self.params or param in self.extra_params
+
+    @property
+    def gives_logprobs(self) -> bool:
+        """Whether answers come with token log-probabilities when asked (``logprobs``)."""
+        return self.accepts("logprobs")
 
     # -- request checks (before anything is sent) ---------------------------------------
     def check_model(self, model: str) -> str:
