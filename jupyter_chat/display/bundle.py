@@ -42,11 +42,13 @@ def turn_markdown(
     parsed: tuple[str, Any] | None = None,
     refusal: str | None = None,
     choices: list[dict[str, Any]] | None = None,
+    mark: Any = None,
 ) -> Md:
     """A turn as one HTML block: the model's Markdown rendered and sanitized (sanitize.py),
     everything else escaped. The answer sits in its own ``jupyter-chat-answer`` div, so a
     verifier can compare it with what was signed; a refusal is shown as plain text, and the
-    choices after the first (``n`` > 1) each in a ``jupyter-chat-choice`` div."""
+    choices after the first (``n`` > 1) each in a ``jupyter-chat-choice`` div. ``mark``: the
+    answer's changed words in a comparison (``answer_html``)."""
     limit = STREAM_MARKDOWN_LIMIT if streaming else MARKDOWN_LIMIT
     parts: list[Html] = []
     thumbs = [
@@ -65,7 +67,7 @@ def turn_markdown(
     if fmt in ("text", "html", "json"):  # html: the source, shown, never rendered from a model
         body = html_pre(answer, "" if fmt == "text" else fmt) if answer else Html("")
     else:
-        body = answer_html(answer, limit)
+        body = answer_html(answer, limit, mark)
     if parsed is not None:  # the validated value, the answer it came from folded below it
         parts.append(parsed_html(parsed[1], parsed[0]))
         body = Html("<details><summary>Raw answer</summary>{}</details>").format(

@@ -1,6 +1,8 @@
 """A finished comparison as one static output: the prompt, then each column's turn under its
 label, in a grid that wraps at narrow widths (``text/markdown``, one sanitized HTML block that
-JupyterLab, VS Code and GitHub render without a kernel), and the same as plain text."""
+JupyterLab, VS Code and GitHub render without a kernel), and the same as plain text. With the
+columns' diffs (worddiff.py), each column after the first has its changed words marked and
+its label says ``same as column 1`` or how many words differ."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from ..session.accounting import usd
 from .bundle import markdown_bundle, turn_footer, turn_markdown, turn_plain
 from .markup import Html, grid_block, html_text
 from .sanitize import answer_html
+from .worddiff import diff_note, marker
 
 
 def label_html(text: str) -> str:
@@ -19,10 +22,11 @@ def label_html(text: str) -> str:
     return str(shown.format(html_text(text, True)))
 
 
-def _column(view: dict[str, Any]) -> tuple[Any, str]:
+def _column(view: dict[str, Any], diff: dict[str, Any] | None = None) -> tuple[Any, str]:
     foot = turn_footer(view["record"], view["status"], view.get("error"))
     args = (view["answer"], view["reasoning"], view["tool_calls"], foot)
-    md = turn_markdown(*args, parsed=view.get("parsed"))
+    mark = marker(view["answer"], diff)
+    md = turn_markdown(*args, parsed=view.get("parsed"), mark=mark)
     return md, turn_plain(*args, parsed=view.get("parsed"))
 
 
@@ -46,9 +50,17 @@ def totals_line(streams: list[Any]) -> str:
     return " · ".join(parts)
 
 
-def compare_bundle(prompt: str | None, labels: list[str], streams: list[Any]) -> dict[str, Any]:
-    """``text/markdown`` and ``text/plain`` of the comparison as it stands."""
-    columns = [_column(s.view(s.status)) for s in streams]
+def compare_bundle(
+    prompt: str | None,
+    labels: list[str],
+    streams: list[Any],
+    diffs: list[dict[str, Any] | None] | None = None,
+) -> dict[str, Any]:
+    """``text/markdown`` and ``text/plain`` of the comparison as it stands; ``diffs``: each
+    column's against the first (worddiff.column_diffs)."""
+    diffs = diffs or [None] * len(streams)
+    columns = [_column(s.view(s.status), d) for s, d in zip(streams, diffs)]
+    notes = [diff_note(d) for d in diffs]
     names = labels or [""] * len(streams)
     head = Html("")
     if prompt is not None:
@@ -58,6 +70,9 @@ def compare_bundle(prompt: str | None, labels: list[str], streams: list[Any]) ->
         '<p class="jupyter-chat-note" style="color:var(--jp-ui-font-color2);font-size:smaller">'
         "{}</p>"
     ).format(html_text(total, True))
-    md = grid_block([(n, c[0]) for n, c in zip(names, columns)], head)
-    text = "\n\n".join(f"== {n} ==\n{c[1]}" if n else c[1] for n, c in zip(names, columns))
+    md = grid_block([(n, c[0]) for n, c in zip(names, columns)], head, notes)
+    text = "\n\n".join(
+        (f"== {n} ==" + (f" ({note})" if note else "") + f"\n{c[1]}") if n else c[1]
+        for n, c, note in zip(names, columns, notes)
+    )
     return markdown_bundle(md, plain(f"[{total}]\n\n{text}"))

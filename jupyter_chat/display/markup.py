@@ -176,17 +176,22 @@ GRID_COLUMNS = "repeat(auto-fit,minmax(min(100%,18em),1fr))"
 GRID = f"display:grid;grid-template-columns:{GRID_COLUMNS};gap:8px;width:100%"
 
 
-def grid_block(columns: Iterable[tuple[Any, Md]], head: Html | None = None) -> Md:
+def grid_block(
+    columns: Iterable[tuple[Any, Md]], head: Html | None = None, notes: list[Any] | None = None
+) -> Md:
     """Blocks made by ``html_block`` side by side in one HTML block (columns that wrap at
-    narrow widths), each under its label (escaped); ``head`` above them."""
+    narrow widths), each under its label (escaped) and its note (``same as column 1``, in
+    ``notes`` by column); ``head`` above them."""
     cells = []
-    for label, block in columns:
+    for i, (label, block) in enumerate(columns):
         if not isinstance(block, Md) or not block.startswith("<div"):
             raise TypeError("grid_block() takes blocks made by html_block()")
+        note = notes[i] if notes and i < len(notes) else ""
+        shown = Html(' <em class="jupyter-chat-diffnote">{}</em>').format(html_text(note, True))
         cells.append(
             Html(
-                '<div class="jupyter-chat-column" style="min-width:0"><p><strong>{}</strong></p>'
-            ).format(html_text(label, True))
+                '<div class="jupyter-chat-column" style="min-width:0"><p><strong>{}</strong>{}</p>'
+            ).format(html_text(label, True), shown if note else "")
             + Html(str(block))  # already one line of safe HTML (html_block)
             + Html("</div>")
         )

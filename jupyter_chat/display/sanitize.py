@@ -142,8 +142,10 @@ def _lexer(lang: str) -> Any:
         return None
 
 
-def answer_html(markdown: str, limit: int = MARKDOWN_LIMIT) -> Html:
-    """The answer rendered and sanitized; over ``limit`` characters, escaped text."""
+def answer_html(markdown: str, limit: int = MARKDOWN_LIMIT, mark: Any = None) -> Html:
+    """The answer rendered and sanitized; over ``limit`` characters, escaped text. ``mark``:
+    a function of the sanitized HTML (math still out of it) that only wraps text in
+    ``<mark>`` elements and escapes it again (worddiff.marker: a comparison's changed words)."""
     if not markdown:
         return Html("")
     if len(markdown) > limit:
@@ -151,6 +153,7 @@ def answer_html(markdown: str, limit: int = MARKDOWN_LIMIT) -> Html:
     md, cleaner = _tools()
     text, math = remove_math(markdown)
     clean = cleaner.clean(md.render(text))
+    clean = mark(clean) if mark is not None else clean
     clean = replace_math(clean, math) if math else clean
     # every "$" as a reference (see markup._HTML_TABLE): the page shows the same text
     return _trusted(clean.replace("$", "&#36;"))

@@ -1,9 +1,11 @@
-"""The comparison: the same prompt to several models (or seeds, temperatures) at once, in a
-grid of columns that wrap at narrow widths, each streaming as it arrives. Shown in a cell, it
-runs until every column has finished (the cell busy all along), then leaves a static output
-(display/compare.py) with each column's structured turn beside it, so a saved notebook shows
-it as it was shown live: through the JupyterLab extension without a kernel or widget state,
-and as sanitized HTML elsewhere."""
+"""The comparison: the same prompt to several models (or seeds, temperatures, a sweep of one
+parameter) at once, in a grid of columns that wrap at narrow widths, each streaming as it
+arrives. Shown in a cell, it runs until every column has finished (the cell busy all along),
+then leaves a static output (display/compare.py) with each column's structured turn beside it,
+so a saved notebook shows it as it was shown live: through the JupyterLab extension without a
+kernel or widget state, and as sanitized HTML elsewhere. Once every column has finished, what
+differs from the first column is marked word by word (display/worddiff.py), in the widget and
+in the output alike."""
 
 from __future__ import annotations
 
@@ -18,12 +20,14 @@ import ipywidgets as w
 from ..display.bundle import MIME, bundle, note_html
 from ..display.compare import compare_bundle, label_html, totals_line
 from ..display.markup import GRID_COLUMNS
+from ..display.worddiff import column_diffs
 from ..session.prepare import prepare
 from ..session.resolve import Ask, resolve_model, seed_source
 from ..session.run import will_replay
 from ..session.state import SESSION
+from ..session.sweep import label_value, sweep_asks
 from ..structured.schema import as_schema
-from .turn import StreamedTurn
+from .turn import StreamedTurn, show_bundle
 
 COMPARE_MIME = "application/vnd.jupyter-chat.compare+json"
 BUSY_EVERY = 0.5  # seconds between two reminders that the cell still runs (see _busy)
@@ -62,6 +66,7 @@ class Compare(w.VBox):
         super().__init__([self.grid, self.totals], layout=w.Layout(width="100%"))
         self.add_class("jp-ChatCompare")
         self.streams: list[Column] = []
+        self._static: tuple[dict[str, Any], dict[str, Any]] | None = None
         schema = as_schema(schema)
         preps = [  # all checked first
             prepare(prompt, ask, stream=True, schema=schema, repair=repair) for ask in asks
@@ -100,12 +105,21 @@ class Compare(w.VBox):
         grid and its plain text, and for the JupyterLab extension each column's structured
         turn, so it renders as the live columns did. The columns' run records are in the
         metadata (``jupyter_chat_columns``), as a turn's record is: what varies between a run
-        and its replay (times, the replay flag) stays out of the compared data."""
-        data = compare_bundle(self.prompt, self.labels, self.streams)
+        and its replay (times, the replay flag) stays out of the compared data. Each column
+        after the first carries its diff against the first (``diff``), worked out here once,
+        so the extension marks the words the HTML marks."""
+        done = all(s.ended.is_set() for s in self.streams)
+        if done and self._static is not None:
+            return self._static
+        answers = [s.turn.text if s.turn is not None else None for s in self.streams]
+        diffs = column_diffs(answers) if done else [None] * len(self.streams)
+        data = compare_bundle(self.prompt, self.labels, self.streams, diffs)
         columns, records = [], []
-        for label, s in zip(self.labels, self.streams):
+        for label, s, diff in zip(self.labels, self.streams, diffs):
             turn, meta = bundle(**s.view(s.status), messages=[])
             columns.append({"label": label, "turn": turn[MIME]})
+            if diff is not None:
+                columns[-1]["diff"] = diff
             records.append(meta["jupyter_chat"])
         data[COMPARE_MIME] = {
             "version": 1,
@@ -113,7 +127,10 @@ class Compare(w.VBox):
             "totals": totals_line(self.streams),
             "columns": columns,
         }
-        return data, {"jupyter_chat_columns": records}
+        shown = data, {"jupyter_chat_columns": records}
+        if done:
+            self._static = shown
+        return shown
 
     def _ipython_display_(self) -> None:
         """Shown as a cell's output: the live grid, then, once every column has finished
@@ -135,8 +152,13 @@ class Compare(w.VBox):
             handle.update(data, metadata=metadata, raw=True)
 
     def _column_done(self, stream: StreamedTurn) -> None:
-        if all(s.fut.done() for s in self.streams):
+        """Once every column has ended: the widget shows the finished comparison (the diffs
+        marked, the totals), as the cell's output will."""
+        if len(self.streams) == len(self.columns) and all(s.ended.is_set() for s in self.streams):
             self.totals.value = note_html(totals_line(self.streams))
+            final = w.Output(layout=w.Layout(width="100%"))
+            show_bundle(final, *self.static())
+            self.children = [final]
 
 
 def _result(fut: Any, timeout: float) -> Any:
@@ -177,20 +199,47 @@ def compare(
     seed_from: str | None = None,
     schema: Any = None,
     repair: int = 1,
+    *,
+    sweep: Any = None,
+    seed: int | None = None,
     **params: Any,
 ) -> Compare:
-    """Stream ``prompt`` to each model (or each seed / temperature) in parallel columns.
+    """Stream ``prompt`` to each model (or each seed / temperature / value of a sweep) in
+    parallel columns.
 
-    With one model and several seeds or temperatures, each column varies that. Requests run
-    concurrently: N columns take about as long as the slowest. Each column goes through the
-    session's one resolution rule: without ``seeds`` every column gets the seed derived from
-    the prompt (``seed_from``: what it is derived from, the cell's text for ``%%chat
-    --compare``), so the columns differ only in what is compared. ``schema``: each column's
-    answer is validated (and repaired), as with ``chat``. Shown as a cell's value, the cell
-    runs until every column has finished and leaves a static comparison."""
+    With one model and several seeds or temperatures, each column varies that. ``sweep``: one
+    parameter across values, a column each, labelled by the value: ``{"temperature": [0, 0.7,
+    1.2]}`` (or ``"temperature=0,0.7,1.2"``, as ``%%chat --sweep`` takes it), any parameter
+    the provider takes, or ``{"seed": [1, 2, 3]}``; checked before anything is sent. Requests
+    run concurrently: N columns take about as long as the slowest. Each column goes through
+    the session's one resolution rule: without ``seed`` or ``seeds`` every column gets the
+    seed derived from the prompt (``seed_from``: what it is derived from, the cell's text for
+    ``%%chat --compare``), so the columns differ only in what is compared. ``schema``: each
+    column's answer is validated (and repaired), as with ``chat``. Once all have finished,
+    each column after the first has the words that differ from the first marked, or says it
+    is the same. Shown as a cell's value, the cell runs until every column has finished and
+    leaves a static comparison."""
+    asks = compare_asks(prompt, models, seeds, temperatures, system, seed_from, sweep, seed, params)
+    return Compare(prompt, asks, schema, repair)
+
+
+def compare_asks(
+    prompt: Any,
+    models: list[str] | None = None,
+    seeds: list[int] | None = None,
+    temperatures: list[float] | None = None,
+    system: str | None = None,
+    seed_from: str | None = None,
+    sweep: Any = None,
+    seed: int | None = None,
+    params: dict[str, Any] | None = None,
+) -> list[Ask]:
+    """The columns' asks, in order: each model, across the seeds, the temperatures, then the
+    sweep's values (checked against each model's provider: session/sweep.py)."""
     source = seed_from or seed_source(prompt)
     asks = [
-        Ask(model=m, system=system, params=dict(params), seed_from=source) for m in models or [None]
+        Ask(model=m, system=system, seed=seed, params=dict(params or {}), seed_from=source)
+        for m in models or [None]
     ]
     if seeds:
         asks = [dataclasses.replace(a, seed=s) for a in asks for s in seeds]
@@ -200,28 +249,40 @@ def compare(
             for a in asks
             for t in temperatures
         ]
-    return Compare(prompt, asks, schema, repair)
+    if sweep is not None:
+        asks = sweep_asks(asks, sweep)
+    return asks
 
 
 def labels(asks: list[Ask]) -> list[str]:
-    """What tells the columns apart, and only that: ``local``, ``seed 2``, ``T=0.7``."""
+    """What tells the columns apart, and only that: ``local``, ``seed 2``, ``T=0.7``,
+    ``top_p=0.9``."""
     models = [a.model or resolve_default() for a in asks]
     seeds = [a.seed for a in asks]
-    temps = [a.params.get("temperature") for a in asks]
     systems = [a.system for a in asks]
+    names = list(dict.fromkeys(k for a in asks for k in a.params))
+    varying = [k for k in names if len({_same(a.params.get(k)) for a in asks}) > 1]
     out = []
-    for i, _ in enumerate(asks):
+    for i, a in enumerate(asks):
         parts = []
         if len(set(models)) > 1:
             parts.append(models[i])
         if len(set(seeds)) > 1 and seeds[i] is not None:
             parts.append(f"seed {seeds[i]}")
-        if len(set(temps)) > 1 and temps[i] is not None:
-            parts.append(f"T={temps[i]}")
+        for k in varying:
+            if a.params.get(k) is not None:
+                shown = label_value(a.params[k])
+                parts.append(f"T={shown}" if k == "temperature" else f"{k}={shown}")
         if len(set(systems)) > 1:
             parts.append(f"system {i + 1}")
         out.append(" · ".join(parts) or models[i])
     return out
+
+
+def _same(value: Any) -> str:
+    import json
+
+    return json.dumps(value, sort_keys=True, default=str)
 
 
 def resolve_default() -> str:

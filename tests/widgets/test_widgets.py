@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from dialect_server import DIALECTS, Reply, chunk, sse
@@ -313,7 +314,9 @@ def test_compare_over_seeds_and_the_magic(server, k):
     assert ran.reply["status"] == "ok", ran.error
     grid = ran.final["data"]["text/markdown"]
     assert "<strong>local</strong>" in grid and "<strong>edenai:openai/gpt-4o</strong>" in grid
-    assert "Hello from local." in grid and "Hello from edenai." in grid
+    shown = re.sub(r"<[^>]*>", "", grid)  # the second column's differing word is marked
+    assert "Hello from local." in shown and "Hello from edenai." in shown
+    assert '<mark class="jupyter-chat-diff">edenai</mark>' in grid
     assert "== edenai:openai/gpt-4o ==" in ran.final["data"]["text/plain"]
     assert len(server.requests) == 2
     ran = k.run("%%chat --compare local\nOne model")
