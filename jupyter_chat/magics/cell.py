@@ -1,5 +1,5 @@
 """The ``%%chat`` cell: options into the session's ask, then the session's runner with the
-cell's view (display/cell.py); ``--compare`` and ``--dry-run``."""
+cell's view (display/cell.py); ``--compare``, ``--sweep`` and ``--dry-run``."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ def check_options(magics: Any, args: Any) -> None:
             raise UsageError(f"%%chat {flag}: the value is empty")
     if args.out is not None:
         check_variable_name(magics.shell, args.out, "-o")
-    if args.compare:
+    if args.compare or args.sweep:
         unsupported = [
             flag
             for flag, used in (
@@ -46,7 +46,8 @@ def check_options(magics: Any, args: Any) -> None:
         ]
         if unsupported:
             raise UsageError(
-                f"%%chat --compare does not take {', '.join(unsupported)}: a comparison streams "
+                f"%%chat {'--compare' if args.compare else '--sweep'} does not take "
+                f"{', '.join(unsupported)}: a comparison streams "
                 "each model's answer as Markdown and files nothing in a thread"
             )
 
@@ -78,7 +79,7 @@ def run_cell_turn(magics: Any, args: Any, line: str, cell: str) -> None:
     # Seeds come from the cell's text, not its id: nbval and terminals send no id, and the
     # seed (hence the request, hence its recording) must be the same wherever the notebook runs.
     seed_from = magics.source_key(line, cell)
-    if args.compare:
+    if args.compare or args.sweep:
         return _compare(magics, args, prompt, params, seed_from)
     ask = Ask(
         model=args.model,
@@ -155,26 +156,35 @@ def _dry_run(preps: list[Prepared]) -> None:
 def _compare(magics: Any, args: Any, prompt: str, params: dict[str, Any], seed_from: str) -> None:
     """The columns stream in widget frontends; the cell ends with the static comparison
     that every frontend shows. Each column is asked as a cell would be (the same derived
-    seed); nothing else is built."""
+    seed); nothing else is built. ``--sweep``: the columns are the values of one parameter
+    (with ``--compare``, for each model), checked by the session's one rule as
+    ``compare(sweep=...)`` is."""
     from IPython.display import display
 
-    from ..widgets.compare import compare
+    from ..widgets.compare import compare, compare_asks
 
-    models = [m.strip() for m in args.compare.split(",") if m.strip()]
-    if len(models) < 2:
-        raise UsageError("%%chat --compare: give two or more models, comma-separated")
-    seeds = [args.seed] if args.seed is not None else None
+    if args.compare:
+        models = [m.strip() for m in args.compare.split(",") if m.strip()]
+        if len(models) < (1 if args.sweep else 2):
+            raise UsageError("%%chat --compare: give two or more models, comma-separated")
+    else:
+        models = [args.model]  # --sweep alone: the cell's model across the values
+    sweep = args.sweep if args.sweep else None
     if args.dry_run:
-        asks = [Ask(m, None, args.system, args.seed, params, seed_from) for m in models]
+        asks = compare_asks(
+            prompt, models, system=args.system, seed_from=seed_from, sweep=sweep,
+            seed=args.seed, params=params,
+        )  # fmt: skip
         return _dry_run([prepare(prompt, a, stream=True, dry_run=True) for a in asks])
     view = compare(
         prompt,
         models=models,
-        seeds=seeds,
         system=args.system,
         seed_from=seed_from,
         schema=_schema(magics, args.schema) if args.schema else None,
         repair=args.repair,
+        sweep=sweep,
+        seed=args.seed,
         **params,
     )
     display(view)  # runs until every column has finished, then leaves the static grid

@@ -145,6 +145,13 @@ def cell_parser() -> Parser:
         metavar="MODEL1,MODEL2,...",
         help="send the cell to each model at once, streaming side by side (widgets)",
     )
+    a(
+        "--sweep",
+        action="append",
+        metavar="NAME=V1,V2,...",
+        help="send the cell once per value of one parameter (or seed), side by side, each "
+        "column labelled by its value and what differs from the first marked",
+    )
     for action in p._actions:  # every option that takes a value shows one
         if action.dest in EXAMPLES:
             action.help = f"{action.help} (e.g. {EXAMPLES[action.dest]})"
@@ -166,6 +173,7 @@ EXAMPLES = {
     "server_tools": "--server-tools web_search",
     "image": "--image chart.png",
     "compare": "--compare local,openai:gpt-4o",
+    "sweep": "--sweep temperature=0,0.7,1.2, --sweep seed=1,2,3",
     "logprobs": "--logprobs, --logprobs 3",
 }
 

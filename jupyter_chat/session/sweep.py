@@ -28,8 +28,16 @@ class Sweep:
 
 
 def parse_sweep(spec: Any) -> Sweep:
-    """``"NAME=V1,V2,..."`` (or ``NAME=[V1, V2]``, JSON), ``{NAME: [V1, V2]}`` or a ``Sweep``;
-    a ``ConfigError`` in one line for anything else."""
+    """``"NAME=V1,V2,..."`` (or ``NAME=[V1, V2]``, JSON; in a list, as the magic's repeatable
+    option gives it), ``{NAME: [V1, V2]}`` or a ``Sweep``; a ``ConfigError`` in one line for
+    anything else."""
+    if isinstance(spec, (list, tuple)) and spec and all(isinstance(x, str) for x in spec):
+        if len(spec) != 1:  # --sweep given more than once
+            raise ConfigError(
+                f"sweep: one parameter at a time, not {len(spec)}",
+                hint="Give --sweep once, e.g. --sweep temperature=0,0.7,1.2.",
+            )
+        spec = spec[0]
     if isinstance(spec, Sweep):
         name, values = spec.name, list(spec.values)
     elif isinstance(spec, str):
