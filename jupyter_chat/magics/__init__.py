@@ -8,6 +8,7 @@ nothing else: the client, httpx and pydantic load with the first request.
 from __future__ import annotations
 
 import hashlib
+import re
 from typing import Any
 
 from IPython.core.error import UsageError
@@ -16,6 +17,8 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class
 from .._secrets import clip
 from ..errors import ChatError, calm_interrupt
 from .options import Done, cell_parser, split
+
+_SAMPLING = re.compile(r"[ \t]+--(?:samples|pick)(?:=|[ \t]+)[^ \t]+")
 
 
 @magics_class
@@ -40,8 +43,13 @@ class ChatMagics(Magics):
             self.errors[result.execution_count] = f"{type(err).__name__}: {err}"
 
     def source_key(self, line: str, cell: str) -> str:
-        """A hash of the cell's text: the same in every frontend, on every machine."""
+        """A hash of the cell's text: the same in every frontend, on every machine. How many
+        samples and which one is filed are not part of it (``--samples``, ``--pick``): more
+        samples keep the first ones, sample 0 is the cell without them, and picking another
+        sample replays the same ones."""
         source = self.raw_cell or f"%%chat {line}\n{cell}"
+        head, nl, body = source.partition("\n")
+        source = _SAMPLING.sub("", head) + nl + body
         return "src:" + hashlib.sha256(source.encode()).hexdigest()[:16]
 
     def cell_key(self, line: str, cell: str) -> str:

@@ -18,7 +18,9 @@ from ..session.loop import ask_before_call
 from ..session.prepare import Prepared, prepare
 from ..session.resolve import Ask
 from ..session.runner import answer
+from ..session.samples import prepare_samples
 from .options import parse_params
+from .samples import run_samples, samples_asked
 
 
 def check_options(magics: Any, args: Any) -> None:
@@ -79,6 +81,7 @@ def run_cell_turn(magics: Any, args: Any, line: str, cell: str) -> None:
     # Seeds come from the cell's text, not its id: nbval and terminals send no id, and the
     # seed (hence the request, hence its recording) must be the same wherever the notebook runs.
     seed_from = magics.source_key(line, cell)
+    sampled = samples_asked(args)  # (K, pick) or None, checked before anything is built
     if args.compare or args.sweep:
         return _compare(magics, args, prompt, params, seed_from)
     ask = Ask(
@@ -93,7 +96,7 @@ def run_cell_turn(magics: Any, args: Any, line: str, cell: str) -> None:
     prep = prepare(
         prompt,
         ask,
-        stream=not args.no_stream,
+        stream=not args.no_stream and sampled is None,  # samples are shown whole
         tools=[_tool(magics, name) for name in _names(args.tools)] if args.tools else None,
         images=[magics.shell.user_ns.get(x, x) for x in args.image] if args.image else None,
         server_tools=_names(args.server_tools) if args.server_tools else None,
@@ -103,6 +106,14 @@ def run_cell_turn(magics: Any, args: Any, line: str, cell: str) -> None:
         schema=_schema(magics, args.schema) if args.schema else None,
         repair=args.repair,
     )
+    if sampled is not None:
+        preps = prepare_samples(prep, sampled[0])
+        if args.dry_run:
+            return _dry_run(preps)
+        if args.format == "json":
+            for p in preps:
+                p.check = check_json
+        return run_samples(magics, args, preps, sampled[1])
     if args.dry_run:
         return _dry_run([prep])
     if args.format == "json":

@@ -152,6 +152,19 @@ def cell_parser() -> Parser:
         help="send the cell once per value of one parameter (or seed), side by side, each "
         "column labelled by its value and what differs from the first marked",
     )
+    a(
+        "--samples",
+        type=int,
+        metavar="K",
+        help="ask K times at once, each sample with its own seed derived from the cell's; "
+        "shows how far the answers agree and files one in the thread",
+    )
+    a(
+        "--pick",
+        metavar="N|common",
+        help="with --samples: the sample the thread files, by its index from 0 (default common: "
+        "the first of the most common answer)",
+    )
     for action in p._actions:  # every option that takes a value shows one
         if action.dest in EXAMPLES:
             action.help = f"{action.help} (e.g. {EXAMPLES[action.dest]})"
@@ -173,6 +186,8 @@ EXAMPLES = {
     "server_tools": "--server-tools web_search",
     "image": "--image chart.png",
     "compare": "--compare local,openai:gpt-4o",
+    "samples": "--samples 8",
+    "pick": "--pick 3",
     "sweep": "--sweep temperature=0,0.7,1.2, --sweep seed=1,2,3",
     "logprobs": "--logprobs, --logprobs 3",
 }
