@@ -81,7 +81,7 @@ def use(args: Any) -> None:
 
 
 def provider_add(args: Any) -> None:
-    from ..providers.config import CONFIG, config_path
+    from ..providers.config import CONFIG
 
     headers = parse_headers(args.header) if args.header else None
     fields: dict[str, Any] = dict(
@@ -107,7 +107,7 @@ def provider_add(args: Any) -> None:
         Md(
             "Added provider {} for this kernel: use {}. To keep it, add this to the config file "
         ).format(code(p.name), code(f"-m {p.name}:MODEL"))
-        + Md("({}):\n\n").format(code(_home(config_path())))
+        + Md("({}):\n\n").format(code(_config_named()))
         + fence("\n".join(toml), "toml"),
         "\n".join(toml),
     )
@@ -300,6 +300,16 @@ def replay_status() -> tuple[Md, str]:
     c = SESSION.replay_counts
     rows += [["replayed here", c["hits"]], ["missed", c["misses"]], ["recorded", c["recorded"]]]
     return table(["", ""], rows), plain_table(["", ""], rows)
+
+
+def _config_named() -> str:
+    """The config file in use as the user named it: ``$JUPYTER_CHAT_CONFIG`` when that says
+    where, else its path (``~/...`` in the home folder)."""
+    import os
+
+    from ..providers.config import config_path
+
+    return "$JUPYTER_CHAT_CONFIG" if os.environ.get("JUPYTER_CHAT_CONFIG") else _home(config_path())
 
 
 def _home(path: Any) -> str:
