@@ -9,11 +9,12 @@ import functools
 from collections.abc import Iterable
 from typing import Any
 
-from ..errors import ChatError
+from ..errors import ChatError, ConfigError
 from ..session.ask import Options, prepare_call, takes_ask
 from ..session.prepare import Prepared
 from ..session.run import will_replay
 from ..session.runner import one_line_errors
+from ..session.samples import SamplesError, SampleSet, prepare_samples
 from ..session.state import SESSION
 from ..structured.schema import as_schema
 from .items import is_frame, prepared, prompts_of
@@ -48,7 +49,9 @@ def map(
     a dict by key, anything else as ``{item}``, by the rules of ``%%chat`` (JSON and code pass
     through). Every request is built and checked before any is sent. ``schema``: each answer
     validated (``turn.parsed``), see ``chat``. A failed item raises its error once all have
-    finished, or stays in its place with ``return_exceptions=True``.
+    finished, or stays in its place with ``return_exceptions=True``. ``samples=K``: each item
+    asked K times (``turn.samples``, ``turn.agreement``; the K requests count against
+    ``concurrency``), and ``to_pandas()`` has one row per sample.
 
     Run a long batch with ``%chat replay auto``: each answer is recorded as it finishes, so
     running the same batch again after a crash, an interrupt or failures sends only what is
@@ -62,18 +65,26 @@ def map(
     make = functools.partial(prepare_call, options=_once(options))
     # all checked before any is sent
     preps = list(prepared(prompts_of(items, prompt), make, return_exceptions))
+    k = options.samples
+    if k is not None:  # each item's samples run as K rows of the batch, then are regrouped
+        preps = [q for p in preps for q in (prepare_samples(p, k) if ok(p) else [p] * k)]
     to_send = sum(1 for p in preps if isinstance(p, Prepared) and not will_replay(p))
     counts = Progress(total=len(preps))
     view = ProgressView(counts, progress, to_send)
     results = Results(iter(preps), concurrency, True, counts, view.tick, keep_hashes=True)
     done: list[Any] = []
+    total, hashes = len(preps) // (k or 1), results.hashes
     try:
         done.extend(results)
     except KeyboardInterrupt:
-        batch = Batch(done, index[: len(done)] if index else None, results.hashes, len(preps))
+        if k is not None:
+            done, hashes = regroup(done, preps, k, options.pick), (hashes or [])[::k]
+        batch = Batch(done, index[: len(done)] if index else None, hashes, total)
         view.end(batch)
-        raise BatchInterrupted(interrupted_message(batch, len(preps)), batch=batch) from None
-    batch = Batch(done, index, results.hashes, len(preps))
+        raise BatchInterrupted(interrupted_message(batch, total), batch=batch) from None
+    if k is not None:
+        done, hashes = regroup(done, preps, k, options.pick), (hashes or [])[::k]
+    batch = Batch(done, index, hashes, total)
     view.end(batch)
     if not return_exceptions:
         for r in batch:
@@ -97,10 +108,32 @@ def imap(
     when it is drawn. Use it in ``with``: leaving the block cancels what is in flight
     (finished answers are recorded already). No progress bar."""
     check_concurrency(concurrency)
+    if options.samples is not None:
+        raise ConfigError("imap does not take samples", hint="Use map(..., samples=K).")
     # every item asks the same: the schema built once
     make = functools.partial(prepare_call, options=_once(options))
     preps = prepared(prompts_of(items, prompt), make, return_exceptions)
     return Results(preps, concurrency, return_exceptions)
+
+
+def ok(prep: Any) -> bool:
+    return isinstance(prep, Prepared)
+
+
+def regroup(done: list[Any], preps: list[Any], k: int, pick: Any) -> list[Any]:
+    """Each item's K results as one: the filed sample's Turn holding them all, or its error
+    (session/samples.py); items whose samples did not all finish are left out."""
+    out: list[Any] = []
+    for j in range(len(done) // k):
+        group, results = preps[j * k : (j + 1) * k], done[j * k : (j + 1) * k]
+        if not ok(group[0]):
+            out.append(group[0])
+            continue
+        try:
+            out.append(SampleSet(group, results, pick).finish())
+        except SamplesError as exc:
+            out.append(exc)
+    return out
 
 
 def _once(options: Options) -> Options:

@@ -37,6 +37,11 @@ class Batch(list):
         return [r for r in self if isinstance(r, Turn)]
 
     @property
+    def draws(self) -> list[Turn]:
+        """Every answered request: each item's samples (``samples=K``), else its Turn."""
+        return [d for t in self.turns for d in (t.samples or [t])]
+
+    @property
     def answered(self) -> int:
         return len(self.turns)
 
@@ -46,16 +51,16 @@ class Batch(list):
 
     @property
     def replayed(self) -> int:
-        return sum(1 for t in self.turns if t.record.get("replayed"))
+        return sum(1 for t in self.turns if all(d.record.get("replayed") for d in t.samples or [t]))
 
     @property
     def tokens(self) -> int:
-        return sum(_tokens(t) for t in self.turns)
+        return sum(_tokens(t) for t in self.draws)
 
     def _usd(self, replayed: bool | None) -> float:
         return sum(
             _cost(t) or 0.0
-            for t in self.turns
+            for t in self.draws
             if replayed is None or bool(t.record.get("replayed")) == replayed
         )
 
@@ -73,7 +78,7 @@ class Batch(list):
 
     @property
     def unpriced(self) -> int:
-        return sum(1 for t in self.turns if _cost(t) is None)
+        return sum(1 for t in self.draws if _cost(t) is None)
 
     def summary(self) -> str:
         """One line that is the same live and replayed (how many replayed is in ``replayed``
@@ -106,7 +111,8 @@ class Batch(list):
         return f"<Batch: {self.summary().split(': ', 1)[1]}>"
 
     def to_pandas(self) -> Any:
-        """One row per input: ``answer``, ``error``, ``finish_reason``, ``total_tokens``,
+        """One row per input (per sample with ``samples=K``, plus ``sample`` and ``filed``):
+        ``answer``, ``error``, ``finish_reason``, ``total_tokens``,
         ``cost_usd``, ``replayed``, ``repaired``, ``request_hash``, ``seed``. With a schema,
         one column per top-level field of the parsed answer (``parsed`` when it is not an
         object) comes first, and the raw ``answer``, ``request_hash`` and ``seed`` last. On
@@ -117,10 +123,29 @@ class Batch(list):
             raise ConfigError(
                 "Batch.to_pandas() needs pandas", hint="pip install 'jupyter-chat[pandas]'"
             ) from None
+        if any(isinstance(r, Turn) and r.samples for r in self):
+            return self._samples_frame(pd)
         rows = [self._row(r, h) for r, h in zip(self, self.hashes)]
         frame = pd.DataFrame(rows, columns=_columns(rows))
         if self.index is not None:
             frame.index = pd.Index(self.index)
+        return frame
+
+    def _samples_frame(self, pd: Any) -> Any:
+        """One row per sample (``samples=K``): its ``sample`` index and ``seed``, and
+        ``filed`` for the one its thread filed; on the item's index label, repeated."""
+        rows, labels = [], []
+        items = self.index if self.index is not None else range(len(self))
+        for label, r, h in zip(items, self, self.hashes):
+            picked = (r.agreement or {}).get("picked") if isinstance(r, Turn) else None
+            for i, s in enumerate(r.samples if isinstance(r, Turn) else [r]):
+                row = self._row(s, h)
+                row["sample"] = i if isinstance(r, Turn) else None
+                row["filed"] = i == picked
+                rows.append(row)
+                labels.append(label)
+        frame = pd.DataFrame(rows, columns=[*_columns(rows), "sample", "filed"])
+        frame.index = pd.Index(labels)
         return frame
 
     def _row(self, result: Any, hash_: str | None) -> dict[str, Any]:
@@ -157,7 +182,7 @@ def _columns(rows: list[dict[str, Any]]) -> list[str]:
     fields: dict[str, None] = {}
     for r in rows:
         for k in r:
-            if k not in BASE_COLUMNS:
+            if k not in BASE_COLUMNS and k not in ("sample", "filed"):
                 fields[k] = None
     if not fields:
         return BASE_COLUMNS

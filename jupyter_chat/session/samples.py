@@ -155,6 +155,9 @@ class SampleSet:
         s.update(picked=picked, why=why, seeds=[p.request.body.get("seed") for p in self.preps])
         s["unseeded"] = k > 0 and all(seed is None for seed in s["seeds"])
         self.summary = s
+        for i, r in enumerate(self.results):
+            if isinstance(r, Turn):
+                r.record["sample"] = {"index": i, "of": k}
 
     @property
     def turns(self) -> list[Turn]:
@@ -193,12 +196,6 @@ class SampleSet:
         return turn
 
 
-def _mark(results: list[Any], k: int) -> None:
-    for i, r in enumerate(results):
-        if isinstance(r, Turn):
-            r.record["sample"] = {"index": i, "of": k}
-
-
 async def arun_samples(
     preps: list[Prepared],
     concurrency: int = CONCURRENCY,
@@ -221,9 +218,7 @@ async def arun_samples(
             on_result(i, result)
         return result
 
-    results = list(await asyncio.gather(*(one(i, p) for i, p in enumerate(preps))))
-    _mark(results, len(preps))
-    return results
+    return list(await asyncio.gather(*(one(i, p) for i, p in enumerate(preps))))
 
 
 async def asample(

@@ -218,3 +218,31 @@ def test_n_choices_of_one_request_get_the_same_agreement(server):
     turn = jc.chat("q", model=MODEL, n=3)
     a = turn.agreement
     assert (a["k"], a["distinct"], a["common"]["count"], a["groups"]) == (3, 2, 2, [0, 1, 0])
+
+
+def test_map_samples_each_item_and_to_pandas_has_one_row_per_sample(server):
+    import pandas as pd
+
+    server.script(*[city] * 6)
+    frame = pd.DataFrame({"q": ["Capital?", "Largest city?"]}, index=["a", "b"])
+    batch = jc.map(frame, "{q}", model=MODEL, samples=3, seed=5, progress=False)
+    assert len(server.requests) == 6 and batch.answered == 2
+    assert [len(t.samples) for t in batch] == [3, 3]
+    assert batch.tokens == 6 * 8  # every sample's tokens count
+    rows = batch.to_pandas()
+    assert list(rows.index) == ["a", "a", "a", "b", "b", "b"]
+    assert rows["sample"].tolist() == [0, 1, 2, 0, 1, 2]
+    assert rows["seed"].tolist() == sample_seeds(5, 3) * 2
+    assert rows["answer"].tolist() == [t.text for b in batch for t in b.samples]
+    filed = rows[rows["filed"]]
+    assert filed["answer"].tolist() == [t.text for t in batch]
+    with pytest.raises(jc.ConfigError, match="imap does not take samples"):
+        jc.imap(["q"], model=MODEL, samples=2)
+
+
+def test_map_keeps_a_failed_items_samples_error_in_its_place(server):
+    bad = Reply(status=400, body={"error": {"message": "nope"}})
+    server.script(city, city, bad, city)
+    batch = jc.map(["one", "two"], model=MODEL, samples=2, return_exceptions=True, progress=False)
+    assert batch.answered == 1 and batch.failed == 1
+    assert isinstance([r for r in batch if not isinstance(r, jc.Turn)][0], SamplesError)
