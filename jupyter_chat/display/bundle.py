@@ -8,6 +8,7 @@ from typing import Any
 
 from .._secrets import clip
 from .._text import one_line, plain
+from .draws import choices_agreement, group_name, head_html, head_plain
 from .footer import footer
 from .markup import Html, Md, data_image, html_block, html_pre, html_text
 from .sanitize import MARKDOWN_LIMIT, answer_html
@@ -77,8 +78,11 @@ def turn_markdown(
     if refusal:
         parts.append(refusal_html(refusal))
     parts.extend(tool_calls_html(tool_calls))
-    for c in choices or ():
-        parts.append(choice_html(c, limit))
+    agreement = choices_agreement(answer, choices) if choices else None
+    if agreement:  # n > 1: how far the choices agree, then each choice one click away
+        parts.append(head_html(agreement, "choice"))
+    for n, c in enumerate(choices or (), 1):
+        parts.append(choice_html(c, limit, group_name(agreement, n) if agreement else ""))
     parts.append(Html("<p><sub>{}</sub></p>").format(html_text(foot, True)))
     return html_block(Html('<div class="jupyter-chat-turn">{}</div>').format(Html("").join(parts)))
 
@@ -102,13 +106,14 @@ def tool_calls_html(tool_calls: list[dict]) -> list[Html]:
     return parts
 
 
-def choice_html(c: dict[str, Any], limit: int) -> Html:
-    """One more choice (``n`` > 1): its number, its reasoning folded, its answer rendered and
-    sanitized like the first, its refusal and tool calls."""
+def choice_html(c: dict[str, Any], limit: int, group: str = "") -> Html:
+    """One more choice (``n`` > 1), folded under its number and answer group: its reasoning
+    folded, its answer rendered and sanitized like the first, its refusal and tool calls."""
     index = c.get("index") if isinstance(c.get("index"), int) else 0
     finish = c.get("finish_reason")
-    head = f"Choice {index + 1}" + (f" (finish: {finish})" if finish not in (None, "stop") else "")
-    parts = [Html("<p><strong>{}</strong></p>").format(html_text(head, True))]
+    head = f"Choice {index + 1}" + (f" · answer {group}" if group else "")
+    head += f" (finish: {finish})" if finish not in (None, "stop") else ""
+    parts = [Html("<summary>{}</summary>").format(html_text(head, True))]
     if isinstance(c.get("reasoning"), str) and c["reasoning"]:
         parts.append(
             Html("<details><summary>Reasoning</summary>{}</details>").format(
@@ -120,7 +125,7 @@ def choice_html(c: dict[str, Any], limit: int) -> Html:
         parts.append(refusal_html(c["refusal"]))
     if isinstance(c.get("tool_calls"), list):
         parts.extend(tool_calls_html([t for t in c["tool_calls"] if isinstance(t, dict)]))
-    return Html('<div class="jupyter-chat-choice" data-choice="{}">{}</div>').format(
+    return Html('<details class="jupyter-chat-choice" data-choice="{}">{}</details>').format(
         str(index), Html("").join(parts)
     )
 
@@ -208,6 +213,8 @@ def turn_plain(
     if refusal:
         parts.append(f"[refused] {refusal}")
     parts.extend(_calls_plain(tool_calls))
+    if choices:
+        parts.append(head_plain(choices_agreement(answer, choices), "choice"))
     for c in choices or ():
         index = c.get("index") if isinstance(c.get("index"), int) else 0
         parts.append(f"[choice {index + 1}]")

@@ -10,7 +10,7 @@ from typing import Any
 
 from .._secrets import clip
 from .._text import one_line
-from ..session.agreement import distribution, share_text
+from ..session.agreement import distribution, letter, share_text, summarize
 from .markup import Html, html_pre, html_text, plain_table
 from .sanitize import answer_html
 from .structured import parsed_html, parsed_plain
@@ -138,3 +138,16 @@ def common_html(answer: str, limit: int, parsed: tuple[str, Any] | None) -> Html
 
 def common_plain(answer: str, parsed: tuple[str, Any] | None) -> str:
     return parsed_plain(parsed[1], parsed[0]) if parsed is not None else answer
+
+
+def choices_agreement(answer: str, choices: list[dict[str, Any]]) -> dict[str, Any]:
+    """How far one request's choices (``n`` > 1) agree: the first (``answer``) and the rest,
+    by the samples' rule."""
+    rest = [c["answer"] if isinstance(c.get("answer"), str) else "" for c in choices]
+    return summarize([answer, *rest])
+
+
+def group_name(agreement: dict[str, Any], index: int) -> str:
+    """The answer group of draw ``index``: ``A``, ``B``, ... (empty when it has none)."""
+    g = agreement["groups"][index] if index < len(agreement["groups"]) else None
+    return letter(g) if g is not None else ""
