@@ -34,7 +34,9 @@ def compact_logprobs(logprobs: Any) -> dict | None:
     """``{"content": {"tokens": [...], "logprobs": [...], "top": [[[token, logprob], ...],
     ...]}}``: the OpenAI shape (one object per token, each with its bytes) in columns, the
     bytes left out (``Turn.logprobs`` and the recording keep them). ``top`` is there only
-    when alternatives were asked for. None when there is nothing to keep."""
+    when alternatives were asked for. None when there is nothing to keep. Where every token
+    has its bytes, its text is what they add to the answer (a character split over two
+    tokens belongs to the second), so the tokens, joined, are the text exactly."""
     if not isinstance(logprobs, dict):
         return None
     out: dict[str, Any] = {}
@@ -43,7 +45,7 @@ def compact_logprobs(logprobs: Any) -> dict | None:
             continue
         entries = [e for e in items if isinstance(e, dict)]
         column: dict[str, Any] = {
-            "tokens": [e.get("token") for e in entries],
+            "tokens": _texts(entries),
             "logprobs": [e.get("logprob") for e in entries],
         }
         tops = [e.get("top_logprobs") or [] for e in entries]
@@ -54,3 +56,17 @@ def compact_logprobs(logprobs: Any) -> dict | None:
             ]
         out[part] = column
     return out or None
+
+
+def _texts(entries: list[dict]) -> list[Any]:
+    raw = [e.get("bytes") for e in entries]
+    if not raw or not all(
+        isinstance(b, list) and all(isinstance(x, int) and 0 <= x < 256 for x in b) for b in raw
+    ):
+        return [e.get("token") for e in entries]
+    import codecs
+
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    texts = [decoder.decode(bytes(b)) for b in raw]
+    texts[-1] += decoder.decode(b"", final=True)
+    return texts
