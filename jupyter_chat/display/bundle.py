@@ -10,6 +10,7 @@ from .._secrets import clip
 from .._text import one_line, plain
 from .draws import choices_agreement, group_name, head_html, head_plain
 from .footer import footer
+from .logprobs import footer_text, logprobs_html, shown_logprobs
 from .markup import Html, Md, data_image, html_block, html_pre, html_text
 from .sanitize import MARKDOWN_LIMIT, answer_html
 from .structured import parsed_html, parsed_plain
@@ -44,6 +45,7 @@ def turn_markdown(
     refusal: str | None = None,
     choices: list[dict[str, Any]] | None = None,
     mark: Any = None,
+    probabilities: Html | None = None,
 ) -> Md:
     """A turn as one HTML block: the model's Markdown rendered and sanitized (sanitize.py),
     everything else escaped. The answer sits in its own ``jupyter-chat-answer`` div, so a
@@ -75,6 +77,8 @@ def turn_markdown(
             html_pre(answer, "json")
         )
     parts.append(ANSWER_OPEN + body + ANSWER_CLOSE)
+    if probabilities:  # the static rendering of the answer's tokens (logprobs.py)
+        parts.append(probabilities)
     if refusal:
         parts.append(refusal_html(refusal))
     parts.extend(tool_calls_html(tool_calls))
@@ -275,11 +279,17 @@ def bundle(
     signed: dict[str, Any] | None = None,
     images: list[dict[str, Any]] | None = None,
     parsed: tuple[str, Any] | None = None,
+    logprobs: dict[str, Any] | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The MIME bundle and metadata of a turn. ``status``: streaming, complete, incomplete,
     interrupted or error. ``parsed``: (schema name, the validated value as JSON data). The
-    record's ``refusal`` and ``choices`` (after the first, ``n`` > 1) are shown too."""
+    record's ``refusal`` and ``choices`` (after the first, ``n`` > 1) are shown too, and its
+    token log-probabilities (``logprobs``: already in the structured turn's form) once the
+    answer is whole: in the structured turn, not the metadata's record."""
     foot = turn_footer(record, status, error, elapsed)
+    lp = None if status == "streaming" else logprobs or shown_logprobs(record.get("logprobs"))
+    if lp:
+        foot = " · ".join(filter(None, (foot, footer_text(lp))))
     refusal = record.get("refusal") if isinstance(record.get("refusal"), str) else None
     choices = record.get("choices") if isinstance(record.get("choices"), list) else []
     choices = [c for c in choices if isinstance(c, dict)]
@@ -294,6 +304,7 @@ def bundle(
         parsed,
         refusal,
         choices,
+        probabilities=logprobs_html(lp, answer, bool(signed)) if lp and answer else None,
     )
     text = turn_plain(answer, reasoning, tool_calls, foot, parsed, refusal, choices)
     if images:
@@ -316,6 +327,9 @@ def bundle(
             data[MIME]["parsed"] = {"schema": parsed[0], "value": parsed[1]}
         if signed:  # EigenCloud: exactly what was signed, so a saved notebook can be verified
             data[MIME]["signed"] = signed
+        if lp:
+            data[MIME]["logprobs"] = lp
+            record = {k: v for k, v in record.items() if k != "logprobs"}  # kept once
     return data, {"jupyter_chat": record} if structured else {}
 
 

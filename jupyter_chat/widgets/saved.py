@@ -44,6 +44,7 @@ def _view(out: w.Output) -> dict[str, Any] | None:
         "signed": turn.get("signed"),
         "images": turn.get("images"),
         "parsed": (parsed["schema"], parsed["value"]) if isinstance(parsed, dict) else None,
+        "logprobs": turn.get("logprobs"),
     }
 
 
