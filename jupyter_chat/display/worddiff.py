@@ -134,9 +134,9 @@ def mark_html(clean: str, aligner: Aligner) -> str:
     return "".join(out)
 
 
-def _mark_text(text: str, aligner: Aligner) -> str | None:
-    """``text`` escaped, its marked runs in ``<mark>``; None when nothing in it is marked."""
-    runs: list[list[int]] = []  # [start, end) of runs of marked tokens
+def marked_runs(text: str, aligner: Aligner) -> list[list[int]]:
+    """The ``[start, end)`` runs of marked tokens in ``text`` (the aligner moves on)."""
+    runs: list[list[int]] = []
     extend = False
     for m in TOKEN.finditer(text):
         if aligner.take(m.group()):
@@ -147,6 +147,12 @@ def _mark_text(text: str, aligner: Aligner) -> str | None:
             extend = True
         else:
             extend = False
+    return runs
+
+
+def _mark_text(text: str, aligner: Aligner) -> str | None:
+    """``text`` escaped, its marked runs in ``<mark>``; None when nothing in it is marked."""
+    runs = marked_runs(text, aligner)
     if not runs:
         return None
     out, done = [], 0

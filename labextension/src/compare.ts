@@ -4,13 +4,17 @@
  * wraps at narrow widths, each column's turn rendered by the turn renderer, as the live
  * columns were (code framed and highlighted with Copy and Insert below, math, the footer and
  * its Copy). Each column's run record is in the output's metadata (`jupyter_chat_columns`). Saved notebooks render it the same without a kernel or widget state; other
- * frontends show the bundle's sanitized `text/markdown`.
+ * frontends show the bundle's sanitized `text/markdown`. Each column after the first carries
+ * its diff against the first, worked out by the kernel: its label says `same as column 1` or
+ * how many words differ, and the changed words are marked in its answer (worddiff.ts), as the
+ * kernel's HTML marks them.
  */
 import { IRenderMime } from '@jupyterlab/rendermime-interfaces';
 import { Panel, Widget } from '@lumino/widgets';
 
 import { ChatTurnWidget } from './turn';
 import { IRunRecord, ITurn, MIME_TYPE } from './types';
+import { diffNote, IColumnDiff, markDiff } from './worddiff';
 
 /** The MIME type of a finished comparison. */
 export const COMPARE_MIME_TYPE = 'application/vnd.jupyter-chat.compare+json';
@@ -20,6 +24,8 @@ export interface ICompareColumn {
   label?: string;
   /** The column's structured turn, as a turn's output carries it. */
   turn?: ITurn;
+  /** Its diff against the first column (none on the first). */
+  diff?: IColumnDiff;
 }
 
 /** The output's metadata key holding each column's run record, in order. */
@@ -86,6 +92,12 @@ export class ChatCompareWidget extends Panel implements IRenderMime.IRenderer {
       const strong = document.createElement('strong');
       strong.textContent = String(column.label ?? '');
       label.node.append(strong);
+      const note = diffNote(column.diff);
+      if (note) {
+        const shown = el('span', 'jp-ChatCompare-diffNote', note);
+        shown.dataset.same = column.diff?.same ? 'yes' : 'no';
+        label.node.append(' ', shown);
+      }
       box.addWidget(label);
       const turn = new ChatTurnWidget({
         ...this._options,
@@ -97,7 +109,14 @@ export class ChatCompareWidget extends Panel implements IRenderMime.IRenderer {
       const record =
         records[i] && typeof records[i] === 'object' ? records[i] : {};
       rendered.push(
-        turn.renderModel(columnModel(column, record, model.trusted))
+        turn
+          .renderModel(columnModel(column, record, model.trusted))
+          .then(() => {
+            const answer = turn.node.querySelector('.jp-ChatTurn-answer');
+            if (answer instanceof HTMLElement && column.diff) {
+              markDiff(answer, String(column.turn?.answer ?? ''), column.diff);
+            }
+          })
       );
     }
     await Promise.all(rendered);
