@@ -7,19 +7,22 @@
 import { IRenderMime } from '@jupyterlab/rendermime-interfaces';
 
 import { ChatCompareWidget, COMPARE_MIME_TYPE } from './compare';
+import { ChatSamplesWidget, SAMPLES_MIME_TYPE } from './samples';
 import { ChatTurnWidget } from './turn';
 import { MIME_TYPE } from './types';
 
-export { COMPARE_MIME_TYPE, MIME_TYPE };
+export { COMPARE_MIME_TYPE, MIME_TYPE, SAMPLES_MIME_TYPE };
 
 export const rendererFactory: IRenderMime.IRendererFactory = {
   // everything from a reply is sanitized, trusted output or not
   safe: true,
-  mimeTypes: [MIME_TYPE, COMPARE_MIME_TYPE],
+  mimeTypes: [MIME_TYPE, COMPARE_MIME_TYPE, SAMPLES_MIME_TYPE],
   createRenderer: options =>
     options.mimeType === COMPARE_MIME_TYPE
       ? new ChatCompareWidget(options)
-      : new ChatTurnWidget(options)
+      : options.mimeType === SAMPLES_MIME_TYPE
+        ? new ChatSamplesWidget(options)
+        : new ChatTurnWidget(options)
 };
 
 const extension: IRenderMime.IExtension = {

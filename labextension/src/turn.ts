@@ -11,6 +11,7 @@ import { IRenderMime } from '@jupyterlab/rendermime-interfaces';
 import { copyIcon } from '@jupyterlab/ui-components';
 import { Widget } from '@lumino/widgets';
 
+import { renderChoices } from './choices';
 import { copyText, flashLabel } from './clipboard';
 import { footerItems } from './footer';
 import { renderParsed } from './parsed';
@@ -74,6 +75,11 @@ export class ChatTurnWidget extends Widget implements IRenderMime.IRenderer {
     const record = { ...(turn.record || {}), ...run };
     this._renderFooter(turn, record, status, turn.usage);
     this._renderBanner(status, { ...turn, record });
+    renderChoices(this._choices, status === 'streaming' ? {} : record, {
+      sanitizer: this._options.sanitizer,
+      markdownParser: this._options.markdownParser,
+      latexTypesetter: this._options.latexTypesetter
+    });
     if (live) {
       const registry = streamRegistry();
       if (this._turnId !== turn.turn_id) {
@@ -275,6 +281,8 @@ export class ChatTurnWidget extends Widget implements IRenderMime.IRenderer {
     this._parsed = el('div', 'jp-ChatTurn-parsedBox');
     this._parsed.hidden = true;
     this._tools = el('div', 'jp-ChatTurn-tools');
+    this._choices = el('div', 'jp-ChatTurn-choices'); // n > 1 (choices.ts)
+    this._choices.hidden = true;
     this._banner = el('div', 'jp-ChatTurn-banner');
     this._banner.setAttribute('role', 'status');
     this._banner.hidden = true;
@@ -301,6 +309,7 @@ export class ChatTurnWidget extends Widget implements IRenderMime.IRenderer {
       this._parsed,
       this._answerBox,
       this._tools,
+      this._choices,
       this._banner,
       footer,
       this._notes
@@ -451,6 +460,7 @@ export class ChatTurnWidget extends Widget implements IRenderMime.IRenderer {
   private _reasoningView!: MarkdownView;
   private _parsed!: HTMLElement;
   private _tools!: HTMLElement;
+  private _choices!: HTMLElement;
   private _banner!: HTMLElement;
   private _meta!: HTMLElement;
   private _copy!: HTMLButtonElement;
