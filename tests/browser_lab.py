@@ -359,3 +359,45 @@ def delete_path(lab: Lab, path: str) -> None:
     req = urllib.request.Request(lab.url(path), method="DELETE")
     with contextlib.suppress(OSError):
         urllib.request.urlopen(req, timeout=10).close()
+
+
+@contextlib.contextmanager
+def serve_notebook7(root: Path, tmp: Path, name: str = "shared.ipynb") -> Any:
+    """A Notebook 7 server on ``root`` (which loads jupyter-chat's prebuilt extension as
+    JupyterLab does); yields the URL of notebook ``name`` in it, token included."""
+    port, token = free_port(), os.urandom(12).hex()
+    args = [
+        sys.executable, "-m", "notebook", "--no-browser", "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
+        f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
+        "--JupyterNotebookApp.expose_app_in_browser=True",
+        f"--JupyterNotebookApp.workspaces_dir={tmp / 'ws7'}",
+        f"--JupyterNotebookApp.user_settings_dir={tmp / 'user7'}",
+    ]  # fmt: skip
+    if hasattr(os, "getuid") and os.getuid() == 0:
+        args.append("--allow-root")
+    log = tmp / "notebook7.log"
+    with open(log, "w") as out:
+        proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, cwd=root)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=5).close()
+            break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.terminate()
+                raise RuntimeError(
+                    "Notebook 7 did not start:\n" + log.read_text()[-3000:]
+                ) from None
+            time.sleep(0.3)
+    try:
+        yield f"{base}/notebooks/{name}?token={token}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
