@@ -45,6 +45,53 @@ def genuine_parsed(turn: Any) -> dict:
     return {"output_type": "display_data", "metadata": meta, "data": data}
 
 
+def genuine_logprobs(turn: Any) -> dict:
+    """The same turn asked with ``--logprobs``: tokens that spell the signed content, each
+    with a log-probability (EigenCloud sends no alternatives), under the answer and in the
+    footer; the figures are outside the signature and the output says so."""
+    from logprobs_data import content
+
+    from jupyter_chat.display.bundle import bundle
+    from jupyter_chat.stream import compact_logprobs
+
+    raw = turn.signed["response_contents"][0]
+    record = {**turn.record, "logprobs": compact_logprobs({"content": content(raw, 0)})}
+    data, meta = bundle(
+        answer=turn.text,
+        reasoning=turn.reasoning,
+        tool_calls=turn.tool_calls,
+        record=record,
+        messages=turn.messages[-1:],
+        status="complete",
+        signed=turn.signed,
+    )
+    return {"output_type": "display_data", "metadata": meta, "data": data}
+
+
+def _logprob_figures(out: dict) -> None:
+    """A token's figure changed: outside the signature, and shown as such (still verified)."""
+    out["data"][MIME]["logprobs"]["logprobs"][3] = -4000
+
+
+def _logprob_token(out: dict) -> None:
+    """A token of the structured turn's that the signed content does not hold."""
+    tokens = out["data"][MIME]["logprobs"]["tokens"]
+    tokens[tokens.index(' "bullish",')] = ' "bearish",'
+
+
+def _logprobs_shown(out: dict) -> None:
+    """The tokens' static rendering showing another word than the signed answer."""
+    md = out["data"]["text/markdown"]
+    at = md.index('<p class="jupyter-chat-tokens">')
+    out["data"]["text/markdown"] = md[:at] + md[at:].replace("bullish", "bearish", 1)
+
+
+def _logprobs_unlabelled(out: dict) -> None:
+    """The static rendering no longer says the probabilities are outside the signature."""
+    md = out["data"]["text/markdown"]
+    out["data"]["text/markdown"] = md.replace(" (outside the signature)</summary>", "</summary>")
+
+
 def _parsed(out: dict) -> None:
     value = out["data"][MIME]["parsed"]["value"]
     value["sentiment"], value["confidence"] = "bearish", 0.99
@@ -133,6 +180,8 @@ class Edit:
 GENUINE = [
     Edit("genuine", genuine, None, state="verified"),
     Edit("genuine parsed", genuine_parsed, None, state="verified"),
+    Edit("genuine logprobs", genuine_logprobs, None, state="verified"),
+    Edit("logprob figures", genuine_logprobs, _logprob_figures, state="verified"),
 ]
 EDITS = [
     Edit("parsed", genuine_parsed, _parsed, why="the parsed value shown is not"),
@@ -144,4 +193,12 @@ EDITS = [
     Edit("hidden answer", genuine, _hidden, why="markup the kernel never makes"),
     Edit("struck word", genuine, _struck, why="the Markdown output shows another answer"),
     Edit("private chain", genuine, _private_chain, state="not verifiable", why="unknown signer"),
+    Edit("logprob token", genuine_logprobs, _logprob_token, why="not of the signed answer"),
+    Edit("logprobs shown", genuine_logprobs, _logprobs_shown, why="not of the signed answer"),
+    Edit(
+        "logprobs unlabelled",
+        genuine_logprobs,
+        _logprobs_unlabelled,
+        why="not shown as outside the signature",
+    ),
 ]

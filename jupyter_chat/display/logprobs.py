@@ -71,7 +71,7 @@ def _alternatives(token: str, top: Any) -> list[Any]:
 # -- reading the form (the same for every checker and renderer) ----------------------------------
 def step(milli: Any) -> int:
     """0 (90 % or more likely) to 5 (under 10 %); -1 when unknown."""
-    if not isinstance(milli, int) or isinstance(milli, bool):
+    if isinstance(milli, bool) or not isinstance(milli, (int, float)) or not math.isfinite(milli):
         return -1
     return sum(milli < s for s in STEPS)
 

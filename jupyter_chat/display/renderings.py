@@ -233,9 +233,12 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def markdown_differs(markdown: Any, answer: str, reasoning: str, parsed: Any) -> str | None:
+def markdown_differs(
+    markdown: Any, answer: str, reasoning: str, parsed: Any, logprobs: Any = None
+) -> str | None:
     """``text/markdown``: the turn's block, holding the reasoning, the parsed value and the
-    answer as signed, and the footer; nothing else."""
+    answer as signed, the token probabilities when the turn has them, and the footer;
+    nothing else."""
     text = _text(markdown)
     if text is None:
         return None
@@ -248,6 +251,13 @@ def markdown_differs(markdown: Any, answer: str, reasoning: str, parsed: Any) ->
     head, section = text[len(TURN_OPEN) : at], text[at + len(SECTION) : foot.start()]
     if at + len(SECTION) > foot.start():
         return "the Markdown output shows more than the signed turn"
+    if LOGPROBS_MARK in section:
+        if logprobs is None or section.count(LOGPROBS_MARK) != 1:
+            return "the Markdown output shows more than the signed turn"
+        section, block = section.split(LOGPROBS_MARK)
+        why = logprobs_block_problem(LOGPROBS_MARK[6:] + block + "</div>", answer)
+        if why:
+            return why
     if parsed is not None:
         cap = f"<p><strong>{parsed['schema']}</strong></p>"
         i = head.rfind(cap)
@@ -271,6 +281,50 @@ def markdown_differs(markdown: Any, answer: str, reasoning: str, parsed: Any) ->
     body = head[len(REASONING_OPEN) : -len("</details>")]
     if markup_problem(body) or section_differs(body, reasoning, False):
         return markup_problem(body) or "the Markdown output shows other reasoning"
+    return None
+
+
+# -- the token probabilities' static rendering (logprobs.py) ---------------------------------------
+LOGPROBS_MARK = '</div><div class="jupyter-chat-logprobs">'  # right after the answer's section
+LOGPROBS_OPEN = '<div class="jupyter-chat-logprobs"><details><summary>Token probabilities'
+LOGPROBS_TOKENS = '<p class="jupyter-chat-tokens">'
+OUTSIDE = " (outside the signature)</summary>"
+_BLOCK_TAGS = frozenset(
+    {"div", "details", "summary", "p", "br", "u", "mark", "strong", "sub", "code"}
+    | {"table", "thead", "tbody", "tr", "th", "td"}
+)
+_BLOCK_ATTRIBUTES = {
+    ("div", "class"): "jupyter-chat-logprobs",
+    ("p", "class"): "jupyter-chat-tokens",
+    ("u", "title"): None,  # any value: a figure and alternatives, outside the signature
+    ("mark", "title"): None,
+}
+
+
+def logprobs_block_problem(block: str, answer: str) -> str | None:
+    """The static rendering of a signed turn's token probabilities: its summary says they are
+    outside the signature, it holds only the markup the kernel makes there, and its tokens,
+    where it shows them, show the signed answer."""
+    if not block.startswith(LOGPROBS_OPEN) or block.count("</summary>") != 1:
+        return "the token probabilities are not shown as outside the signature"
+    summary = block[: block.index("</summary>") + len("</summary>")]
+    if not summary.endswith(OUTSIDE) or _TAG.search(summary[len(LOGPROBS_OPEN) : -10]):
+        return "the token probabilities are not shown as outside the signature"
+    for tag in _TAG.findall(block):
+        m = _TAG_PARTS.fullmatch(tag)
+        if m is None or m.group(2) not in _BLOCK_TAGS or (m.group(1) and m.group(3)):
+            return "the Markdown output holds markup the kernel never makes"
+        for attr, value in _ATTR.findall(m.group(3)):
+            key = (m.group(2), attr)
+            if key not in _BLOCK_ATTRIBUTES or _BLOCK_ATTRIBUTES[key] not in (None, value):
+                return "the Markdown output holds markup the kernel never makes"
+    if block.count(LOGPROBS_TOKENS) > 1:
+        return "the token probabilities shown are not of the signed answer"
+    if LOGPROBS_TOKENS in block:
+        start = block.index(LOGPROBS_TOKENS) + len(LOGPROBS_TOKENS)
+        end = block.find("</p>", start)
+        if end < 0 or not same_text(visible(block[start:end]), answer):
+            return "the token probabilities shown are not of the signed answer"
     return None
 
 

@@ -3,8 +3,9 @@ in every MIME type, derives from the signed bytes or sits plainly outside the si
 footer's run record); labextension/src/shown.ts applies the same rule, step for step.
 
 Here: the signature under the signer table, the MIME types, every field of the structured
-turn (answer, reasoning, prompt, model, parsed value, tool calls, images, error, status); the
-text renderings (``text/markdown``, ``text/plain``) are held to the same text in renderings.py.
+turn (answer, reasoning, prompt, model, parsed value, token probabilities, tool calls, images,
+error, status); the text renderings (``text/markdown``, ``text/plain``) are held to the same
+text in renderings.py.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 from ..providers.eigencloud import verify
 from ..providers.hooks import Verdict
 from ..session.record import shown_differs
+from .logprobs import SCALE
 from .renderings import WS, markdown_differs, no_constant, plain_differs, same_json
 
 MIME = "application/vnd.jupyter-chat+json"
@@ -36,6 +38,7 @@ TURN_KEYS = frozenset(
         "parsed",
         "signed",
         "record",
+        "logprobs",
     }
 )
 ROLES = frozenset({"system", "developer", "user", "assistant", "tool"})
@@ -129,7 +132,12 @@ def shown_problem(data: dict, metadata: Any, turn: dict, kw: dict) -> str | None
         why = _parsed_differs(parsed, answer)
         if why:
             return why
-    return markdown_differs(data.get("text/markdown"), answer, reasoning, parsed) or (
+    logprobs = turn.get("logprobs")
+    if logprobs is not None:
+        why = _logprobs_differ(logprobs, answer, contents[0])
+        if why:
+            return why
+    return markdown_differs(data.get("text/markdown"), answer, reasoning, parsed, logprobs) or (
         plain_differs(data.get("text/plain"), answer, reasoning, parsed)
     )
 
@@ -161,6 +169,49 @@ def _model_differs(metadata: Any, turn: dict, model: str) -> str | None:
             if shown not in (None, model):
                 return "the model shown differs from the signed model"
     return None
+
+
+# -- the token probabilities ---------------------------------------------------------------------
+def _logprobs_differ(lp: Any, answer: str, signed: str) -> str | None:
+    """Their tokens are the signed bytes (the signed content, or the answer split from it);
+    their figures and alternatives are outside the signature, and the view says so."""
+    if (
+        not isinstance(lp, dict)
+        or set(lp) - {"scale", "tokens", "logprobs", "top"}
+        or lp.get("scale") != SCALE
+        or not isinstance(lp.get("tokens"), list)
+        or not all(isinstance(t, str) for t in lp["tokens"])
+        or not isinstance(lp.get("logprobs"), list)
+        or len(lp["logprobs"]) != len(lp["tokens"])
+        or not all(v is None or _integer(v) for v in lp["logprobs"])
+        or ("top" in lp and not _alternatives_ok(lp["top"], len(lp["tokens"])))
+    ):
+        return "the token probabilities shown are malformed"
+    if "".join(lp["tokens"]) not in (signed, answer):
+        return "the token probabilities shown are not of the signed answer"
+    return None
+
+
+def _integer(v: Any) -> bool:
+    """A whole number, as JavaScript sees one (its JSON reads 1.0 as 1)."""
+    return (isinstance(v, int) and not isinstance(v, bool)) or (
+        isinstance(v, float) and v.is_integer()
+    )
+
+
+def _alternatives_ok(top: Any, n: int) -> bool:
+    return (
+        isinstance(top, list)
+        and len(top) == n
+        and all(
+            isinstance(flat, list)
+            and len(flat) % 2 == 0
+            and all(
+                isinstance(flat[i], str) and _integer(flat[i + 1]) for i in range(0, len(flat), 2)
+            )
+            for flat in top
+        )
+    )
 
 
 # -- the parsed value --------------------------------------------------------------------------

@@ -79,3 +79,37 @@ export function skeleton(fragment: string): string[] {
     return !!m && (!NEUTRAL.has(m[2]) || tag.includes('jupyter-chat-blocked'));
   });
 }
+
+// the static rendering of a signed turn's token probabilities (display/logprobs.py)
+const BLOCK_TAGS = [
+  'div', 'details', 'summary', 'p', 'br', 'u', 'mark', 'strong', 'sub', 'code', 'table',
+  'thead', 'tbody', 'tr', 'th', 'td'
+]; // prettier-ignore
+/** Attributes the block's tags may have, with their one value (null: any value). */
+const BLOCK_ATTRIBUTES: Record<string, string | null> = {
+  'div class': 'jupyter-chat-logprobs',
+  'p class': 'jupyter-chat-tokens',
+  'u title': null,
+  'mark title': null
+};
+
+/** Why the token probabilities' block holds markup the kernel never makes there, or null. */
+export function blockMarkupProblem(fragment: string): string | null {
+  for (const tag of tagsOf(fragment)) {
+    const m = TAG_PARTS.exec(tag);
+    if (!m || !BLOCK_TAGS.includes(m[2]) || (m[1] && m[3])) {
+      return FOREIGN;
+    }
+    ATTR.lastIndex = 0;
+    for (let a = ATTR.exec(m[3]); a; a = ATTR.exec(m[3])) {
+      const key = `${m[2]} ${a[1]}`;
+      if (
+        !(key in BLOCK_ATTRIBUTES) ||
+        (BLOCK_ATTRIBUTES[key] !== null && BLOCK_ATTRIBUTES[key] !== a[2])
+      ) {
+        return FOREIGN;
+      }
+    }
+  }
+  return null;
+}

@@ -6,7 +6,7 @@
  * The one step the browser cannot repeat is the kernel's own Markdown rendering of an answer:
  * where only that would match, the verdict is "not verifiable" (never more than the kernel).
  */
-import { markupProblem, skeleton, tagsOf } from './markup';
+import { blockMarkupProblem, markupProblem, skeleton, tagsOf } from './markup';
 import { parsedRows } from './parsed';
 
 const TURN_OPEN = '<div class="jupyter-chat-turn">';
@@ -222,7 +222,8 @@ export function markdownDiffers(
   markdown: unknown,
   answer: string,
   reasoning: string,
-  parsed: IParsed | null
+  parsed: IParsed | null,
+  logprobs: unknown = null
 ): IProblem | null {
   const md = text(markdown);
   if (md === null) {
@@ -240,7 +241,21 @@ export function markdownDiffers(
     return bad('the Markdown output shows more than the signed turn');
   }
   let head = md.slice(TURN_OPEN.length, at);
-  const section = md.slice(at + SECTION.length, foot.index);
+  let section = md.slice(at + SECTION.length, foot.index);
+  if (section.includes(LOGPROBS_MARK)) {
+    const parts = section.split(LOGPROBS_MARK);
+    if (logprobs === null || logprobs === undefined || parts.length !== 2) {
+      return bad('the Markdown output shows more than the signed turn');
+    }
+    section = parts[0];
+    const why = logprobsBlockProblem(
+      LOGPROBS_MARK.slice(6) + parts[1] + '</div>',
+      answer
+    );
+    if (why) {
+      return bad(why);
+    }
+  }
   let only: IProblem | null = null;
   if (parsed) {
     const cap = `<p><strong>${parsed.schema}</strong></p>`;
@@ -293,6 +308,59 @@ export function markdownDiffers(
     only = only || problem;
   }
   return only;
+}
+
+// -- the token probabilities' static rendering (display/logprobs.py) -----------------------------
+const LOGPROBS_MARK = '</div><div class="jupyter-chat-logprobs">';
+const LOGPROBS_OPEN =
+  '<div class="jupyter-chat-logprobs"><details><summary>Token probabilities';
+const LOGPROBS_TOKENS = '<p class="jupyter-chat-tokens">';
+const OUTSIDE = ' (outside the signature)</summary>';
+
+/**
+ * The static rendering of a signed turn's token probabilities: its summary says they are
+ * outside the signature, it holds only the markup the kernel makes there, and its tokens,
+ * where it shows them, show the signed answer.
+ */
+export function logprobsBlockProblem(
+  block: string,
+  answer: string
+): string | null {
+  const unlabelled =
+    'the token probabilities are not shown as outside the signature';
+  if (
+    !block.startsWith(LOGPROBS_OPEN) ||
+    block.split('</summary>').length !== 2
+  ) {
+    return unlabelled;
+  }
+  const summary = block.slice(
+    0,
+    block.indexOf('</summary>') + '</summary>'.length
+  );
+  if (
+    !summary.endsWith(OUTSIDE) ||
+    /<[^>]*>/.test(summary.slice(LOGPROBS_OPEN.length, -10))
+  ) {
+    return unlabelled;
+  }
+  const foreign = blockMarkupProblem(block);
+  if (foreign) {
+    return foreign;
+  }
+  const notOf = 'the token probabilities shown are not of the signed answer';
+  const count = block.split(LOGPROBS_TOKENS).length - 1;
+  if (count > 1) {
+    return notOf;
+  }
+  if (count === 1) {
+    const start = block.indexOf(LOGPROBS_TOKENS) + LOGPROBS_TOKENS.length;
+    const end = block.indexOf('</p>', start);
+    if (end < 0 || !sameText(visible(block.slice(start, end)), answer)) {
+      return notOf;
+    }
+  }
+  return null;
 }
 
 function plain(value: string): string {

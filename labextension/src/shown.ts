@@ -32,7 +32,8 @@ const TURN_KEYS = new Set([
   'images',
   'parsed',
   'signed',
-  'record'
+  'record',
+  'logprobs'
 ]);
 const ROLES = new Set(['system', 'developer', 'user', 'assistant', 'tool']);
 const SCHEMA_NAME = /^[A-Za-z0-9_-]{1,64}$/;
@@ -119,12 +120,20 @@ export function shownProblem(
       return bad(p);
     }
   }
+  const logprobs = turn.logprobs;
+  if (logprobs !== undefined && logprobs !== null) {
+    const l = logprobsDiffer(logprobs, answer, signed.response_contents[0]);
+    if (l) {
+      return bad(l);
+    }
+  }
   // the less favourable of the two renderings' verdicts (invalid before "only the kernel")
   const md = markdownDiffers(
     data['text/markdown'],
     answer,
     reasoning,
-    parsed as IParsed | null
+    parsed as IParsed | null,
+    logprobs
   );
   if (md && md.state === 'invalid') {
     return md;
@@ -181,6 +190,55 @@ function modelDiffers(
     }
   }
   return null;
+}
+
+// -- the token probabilities ---------------------------------------------------------------------
+const LOGPROBS_KEYS = ['scale', 'tokens', 'logprobs', 'top'];
+
+/**
+ * Their tokens are the signed bytes (the signed content, or the answer split from it); their
+ * figures and alternatives are outside the signature, and the view says so.
+ */
+function logprobsDiffer(
+  lp: unknown,
+  answer: string,
+  signed: string
+): string | null {
+  const tokens = isObject(lp) ? lp.tokens : undefined;
+  const values = isObject(lp) ? lp.logprobs : undefined;
+  if (
+    !isObject(lp) ||
+    Object.keys(lp).some(k => !LOGPROBS_KEYS.includes(k)) ||
+    lp.scale !== 1000 ||
+    !Array.isArray(tokens) ||
+    !tokens.every(t => typeof t === 'string') ||
+    !Array.isArray(values) ||
+    values.length !== tokens.length ||
+    !values.every(v => v === null || Number.isInteger(v)) ||
+    ('top' in lp && !alternativesOk(lp.top, tokens.length))
+  ) {
+    return 'the token probabilities shown are malformed';
+  }
+  const joined = (tokens as string[]).join('');
+  if (joined !== signed && joined !== answer) {
+    return 'the token probabilities shown are not of the signed answer';
+  }
+  return null;
+}
+
+function alternativesOk(top: unknown, n: number): boolean {
+  return (
+    Array.isArray(top) &&
+    top.length === n &&
+    top.every(
+      flat =>
+        Array.isArray(flat) &&
+        flat.length % 2 === 0 &&
+        flat.every((x, i) =>
+          i % 2 ? Number.isInteger(x) : typeof x === 'string'
+        )
+    )
+  );
 }
 
 // -- the parsed value --------------------------------------------------------------------------

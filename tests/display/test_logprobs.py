@@ -203,3 +203,34 @@ def test_a_long_answer_stays_one_block_and_its_size_is_bounded():
     # measured (benchmarks/logprobs_bytes.py): five alternatives a token cost the most
     assert len(json.dumps(data[MIME]["logprobs"])) < 20 * len(answer)
     assert len(md) < 9 * len(answer)
+
+
+def test_the_checkers_read_the_rendering_the_kernel_writes():
+    from jupyter_chat.display import renderings as R
+
+    assert (L.OPEN, L.TOKENS_OPEN) == (R.LOGPROBS_OPEN, R.LOGPROBS_TOKENS)
+    assert L.UNSIGNED + "</summary>" == R.OUTSIDE
+    assert "</div>" + L.OPEN[: L.OPEN.index("<details>")] == R.LOGPROBS_MARK
+
+
+def test_a_signed_turn_with_logprobs_is_verified_at_run_time_and_saved(server, tmp_path):
+    """EigenCloud's logprobs (no alternatives) beside a signed answer: the turn verifies when
+    it arrives and when its saved output is audited; the figures are said to be outside."""
+    from signed import FIXTURE, fixture_reply, saved_output, write_nb
+
+    from jupyter_chat.display.audit import audit
+
+    reply = fixture_reply()
+    raw = reply.body["choices"][0]["message"]["content"]
+    reply.body["choices"][0]["logprobs"] = {"content": content(raw, 0), "refusal": None}
+    server.script(reply)
+    turn = jc.chat(FIXTURE["request"]["messages"], model="eigencloud", logprobs=True)
+    assert server.requests[-1].body["logprobs"] is True
+    assert "top_logprobs" not in server.requests[-1].body
+    assert turn.record["signature"] == "verified"
+    out = saved_output(turn)
+    lp = out["data"][MIME]["logprobs"]
+    assert "".join(lp["tokens"]) == raw and "top" not in lp
+    assert L.UNSIGNED + "</summary>" in out["data"]["text/markdown"]
+    [(_, v)] = audit(write_nb(tmp_path / "signed.ipynb", out))
+    assert v.state == "verified", v.reason

@@ -127,3 +127,47 @@ def test_the_markup_allowed_is_the_kernel_sanitizers(lib):
     ]
     got = node(lib, "(f) => [m.markupProblem(f), m.skeleton(f)]", [[f] for f in fragments])
     assert got == [[renderings.markup_problem(f), renderings.skeleton(f)] for f in fragments]
+
+
+def test_the_token_probabilities_block_is_judged_alike(lib):
+    """The static rendering of a signed turn's token probabilities (display/logprobs.py):
+    the browser and the kernel judge the same blocks alike, the kernel's own among them."""
+    from logprobs_data import content
+
+    from jupyter_chat.display.logprobs import logprobs_html, shown_logprobs
+    from jupyter_chat.stream import compact_logprobs
+
+    answer = 'Hold <LINK> & "go long" at $12.959\nnow.'
+    lp = shown_logprobs(compact_logprobs({"content": content(answer, 3)}))
+    own = str(logprobs_html(lp, answer, signed=True))
+    unsigned = str(logprobs_html(lp, answer, signed=False))
+    blocks = [
+        own,
+        unsigned,
+        own.replace("long", "short", 1),
+        own.replace("<u ", '<u style="color:red" ', 1),
+        own.replace("<mark ", "<mark hidden ", 1),
+        own.replace("</table>", "</table><p>SELL</p>", 1),
+        own.replace(
+            '<p class="jupyter-chat-tokens">',
+            '<p class="jupyter-chat-tokens"><p class="jupyter-chat-tokens">x</p>',
+            1,
+        ),
+        own.replace(" (outside the signature)", " (outside the signature)<b>!</b>", 1),
+        own.replace("<td>", '<td class="x">', 1),
+        str(logprobs_html(lp, "Another answer", signed=True)),
+    ]
+    # Node has no document: character references decoded as the page's textarea would
+    shim = (
+        "globalThis.document = {createElement: () => { const box = {};"
+        " Object.defineProperty(box, 'innerHTML', {set(v) { box.value = v.replace("
+        "/&(#x[0-9a-f]+|#[0-9]+|lt|gt|amp|quot);/gi, (_, e) => e[0] === '#' ?"
+        " String.fromCodePoint(parseInt(e[1] === 'x' ? e.slice(2) : e.slice(1),"
+        " e[1] === 'x' ? 16 : 10)) : {lt: '<', gt: '>', amp: '&', quot: '\"'}[e]); }});"
+        " return box; }}; return m.logprobsBlockProblem(b, a);"
+    )
+    got = node(lib, f"(b, a) => {{ {shim} }}", [[b, answer] for b in blocks])
+    assert got == [renderings.logprobs_block_problem(b, answer) for b in blocks]
+    assert got[0] is None and got[1] and got[2] and got[3] and got[4] and got[6]
+    assert got[5] is None  # text after the tokens sits under the summary's "outside" label
+    assert got[-1] is None  # no tokens shown (they do not spell it): the field's check says
