@@ -55,9 +55,11 @@ def compare_bundle(
     labels: list[str],
     streams: list[Any],
     diffs: list[dict[str, Any] | None] | None = None,
+    total: str | None = None,
 ) -> dict[str, Any]:
     """``text/markdown`` and ``text/plain`` of the comparison as it stands; ``diffs``: each
-    column's against the first (worddiff.column_diffs)."""
+    column's against the first (worddiff.column_diffs); ``total``: the totals line, when it
+    says more than ``totals_line``."""
     diffs = diffs or [None] * len(streams)
     columns = [_column(s.view(s.status), d) for s, d in zip(streams, diffs)]
     notes = [diff_note(d) for d in diffs]
@@ -65,7 +67,7 @@ def compare_bundle(
     head = Html("")
     if prompt is not None:
         head = Html('<div class="jupyter-chat-prompt">{}</div>').format(answer_html(prompt))
-    total = totals_line(streams)
+    total = total or totals_line(streams)
     head += Html(
         '<p class="jupyter-chat-note" style="color:var(--jp-ui-font-color2);font-size:smaller">'
         "{}</p>"

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
-import dataclasses
 import time
 from typing import Any
 
@@ -22,11 +21,11 @@ from ..display.compare import compare_bundle, label_html, totals_line
 from ..display.markup import GRID_COLUMNS
 from ..display.worddiff import column_diffs
 from ..session.prepare import prepare
-from ..session.resolve import Ask, resolve_model, seed_source
+from ..session.resolve import Ask
 from ..session.run import will_replay
 from ..session.state import SESSION
-from ..session.sweep import label_value, sweep_asks
 from ..structured.schema import as_schema
+from .columns import check_column_samples, compare_asks, labels, sampled, samples_line
 from .turn import StreamedTurn, show_bundle
 
 COMPARE_MIME = "application/vnd.jupyter-chat.compare+json"
@@ -50,10 +49,24 @@ class Column(StreamedTurn):
 class Compare(w.VBox):
     """The same prompt to several models (or seeds, temperatures) at once, in columns."""
 
-    def __init__(self, prompt: str, asks: list[Ask], schema: Any = None, repair: int = 1) -> None:
+    def __init__(
+        self,
+        prompt: str,
+        asks: list[Ask],
+        schema: Any = None,
+        repair: int = 1,
+        samples: int | None = None,
+    ) -> None:
         self.prompt = prompt
+        schema = as_schema(schema)
+        preps = [  # all checked first
+            prepare(prompt, ask, stream=True, schema=schema, repair=repair) for ask in asks
+        ]
         self.labels = labels(asks)
-        self.columns = [w.Output(layout=w.Layout(min_width="0")) for _ in asks]
+        if samples is not None:  # each ask K times, each with its derived seed
+            preps, self.labels = sampled(preps, self.labels, samples)
+        self.samples = samples
+        self.columns = [w.Output(layout=w.Layout(min_width="0")) for _ in preps]
         cells = [
             w.VBox([w.HTML(label_html(name)), col], layout=w.Layout(min_width="0"))
             for name, col in zip(self.labels, self.columns)
@@ -67,10 +80,6 @@ class Compare(w.VBox):
         self.add_class("jp-ChatCompare")
         self.streams: list[Column] = []
         self._static: tuple[dict[str, Any], dict[str, Any]] | None = None
-        schema = as_schema(schema)
-        preps = [  # all checked first
-            prepare(prompt, ask, stream=True, schema=schema, repair=repair) for ask in asks
-        ]
         # all replayed: one display of the finished grid, as for a replayed turn (nbval and
         # other runners that ignore display updates see the same output)
         self.replayed = all(will_replay(p) for p in preps) and not SESSION.pace
@@ -113,7 +122,7 @@ class Compare(w.VBox):
             return self._static
         answers = [s.turn.text if s.turn is not None else None for s in self.streams]
         diffs = column_diffs(answers) if done else [None] * len(self.streams)
-        data = compare_bundle(self.prompt, self.labels, self.streams, diffs)
+        data = compare_bundle(self.prompt, self.labels, self.streams, diffs, self.totals_text())
         columns, records = [], []
         for label, s, diff in zip(self.labels, self.streams, diffs):
             turn, meta = bundle(**s.view(s.status), messages=[])
@@ -124,7 +133,7 @@ class Compare(w.VBox):
         data[COMPARE_MIME] = {
             "version": 1,
             "prompt": self.prompt,
-            "totals": totals_line(self.streams),
+            "totals": self.totals_text(),
             "columns": columns,
         }
         shown = data, {"jupyter_chat_columns": records}
@@ -151,11 +160,18 @@ class Compare(w.VBox):
             data, metadata = self.static()
             handle.update(data, metadata=metadata, raw=True)
 
+    def totals_text(self) -> str:
+        """The totals line, and with samples how they agree."""
+        line = totals_line(self.streams)
+        if self.samples and all(s.ended.is_set() for s in self.streams):
+            line += " · " + samples_line(self.streams, self.labels, self.samples)
+        return line
+
     def _column_done(self, stream: StreamedTurn) -> None:
         """Once every column has ended: the widget shows the finished comparison (the diffs
         marked, the totals), as the cell's output will."""
         if len(self.streams) == len(self.columns) and all(s.ended.is_set() for s in self.streams):
-            self.totals.value = note_html(totals_line(self.streams))
+            self.totals.value = note_html(self.totals_text())
             final = w.Output(layout=w.Layout(width="100%"))
             show_bundle(final, *self.static())
             self.children = [final]
@@ -202,6 +218,7 @@ def compare(
     *,
     sweep: Any = None,
     seed: int | None = None,
+    samples: int | None = None,
     **params: Any,
 ) -> Compare:
     """Stream ``prompt`` to each model (or each seed / temperature / value of a sweep) in
@@ -215,76 +232,12 @@ def compare(
     the session's one resolution rule: without ``seed`` or ``seeds`` every column gets the
     seed derived from the prompt (``seed_from``: what it is derived from, the cell's text for
     ``%%chat --compare``), so the columns differ only in what is compared. ``schema``: each
-    column's answer is validated (and repaired), as with ``chat``. Once all have finished,
+    column's answer is validated (and repaired), as with ``chat``. ``samples=K``: each
+    column asked K times, a column per sample (``sample 0`` ... ``sample K-1``), each with the
+    seed derived from the column's seed and the sample's index (as ``chat(samples=K)``
+    derives them), the totals saying how many distinct answers. Once all have finished,
     each column after the first has the words that differ from the first marked, or says it
     is the same. Shown as a cell's value, the cell runs until every column has finished and
     leaves a static comparison."""
     asks = compare_asks(prompt, models, seeds, temperatures, system, seed_from, sweep, seed, params)
-    return Compare(prompt, asks, schema, repair)
-
-
-def compare_asks(
-    prompt: Any,
-    models: list[str] | None = None,
-    seeds: list[int] | None = None,
-    temperatures: list[float] | None = None,
-    system: str | None = None,
-    seed_from: str | None = None,
-    sweep: Any = None,
-    seed: int | None = None,
-    params: dict[str, Any] | None = None,
-) -> list[Ask]:
-    """The columns' asks, in order: each model, across the seeds, the temperatures, then the
-    sweep's values (checked against each model's provider: session/sweep.py)."""
-    source = seed_from or seed_source(prompt)
-    asks = [
-        Ask(model=m, system=system, seed=seed, params=dict(params or {}), seed_from=source)
-        for m in models or [None]
-    ]
-    if seeds:
-        asks = [dataclasses.replace(a, seed=s) for a in asks for s in seeds]
-    if temperatures:
-        asks = [
-            dataclasses.replace(a, params={**a.params, "temperature": t})
-            for a in asks
-            for t in temperatures
-        ]
-    if sweep is not None:
-        asks = sweep_asks(asks, sweep)
-    return asks
-
-
-def labels(asks: list[Ask]) -> list[str]:
-    """What tells the columns apart, and only that: ``local``, ``seed 2``, ``T=0.7``,
-    ``top_p=0.9``."""
-    models = [a.model or resolve_default() for a in asks]
-    seeds = [a.seed for a in asks]
-    systems = [a.system for a in asks]
-    names = list(dict.fromkeys(k for a in asks for k in a.params))
-    varying = [k for k in names if len({_same(a.params.get(k)) for a in asks}) > 1]
-    out = []
-    for i, a in enumerate(asks):
-        parts = []
-        if len(set(models)) > 1:
-            parts.append(models[i])
-        if len(set(seeds)) > 1 and seeds[i] is not None:
-            parts.append(f"seed {seeds[i]}")
-        for k in varying:
-            if a.params.get(k) is not None:
-                shown = label_value(a.params[k])
-                parts.append(f"T={shown}" if k == "temperature" else f"{k}={shown}")
-        if len(set(systems)) > 1:
-            parts.append(f"system {i + 1}")
-        out.append(" · ".join(parts) or models[i])
-    return out
-
-
-def _same(value: Any) -> str:
-    import json
-
-    return json.dumps(value, sort_keys=True, default=str)
-
-
-def resolve_default() -> str:
-    provider, model = resolve_model(SESSION.model)
-    return f"{provider}:{model}" if model else provider
+    return Compare(prompt, asks, schema, repair, check_column_samples(samples, asks))

@@ -180,3 +180,45 @@ def test_the_live_widget_shows_the_finished_grid_with_its_diffs(server, k):
     out = value(k, "c.children[0].outputs[0]['data']")
     assert [col.get("diff", {}).get("words") for col in out[COMPARE]["columns"]] == [None, 5]
     assert '<mark class="jupyter-chat-diff">' in out["text/markdown"]
+
+
+def test_compare_samples_each_column_with_the_seeds_chat_samples_sends(server, k):
+    server.script(*[by_temperature] * 3)
+    ran = k.run("jupyter_chat.compare('Name a colour.', samples=3)")
+    assert ran.reply["status"] == "ok", ran.error
+    compared = [b["seed"] for b in bodies(server)]
+    grid = ran.final["data"][COMPARE]
+    assert [c["label"] for c in grid["columns"]] == ["sample 0", "sample 1", "sample 2"]
+    records = ran.final["metadata"]["jupyter_chat_columns"]
+    seeds = [r["params"]["seed"] for r in records]
+    assert sorted(compared) == sorted(seeds) and len(set(seeds)) == 3
+    k.run("from jupyter_chat.session.seeds import sample_seeds")
+    assert value(k, f"sample_seeds({seeds[0]}, 3)") == seeds  # sample 0 keeps the seed
+    assert "3 samples · 3 distinct answers · most common 1 of 3 (33%)" in grid["totals"]
+    assert "3 samples · 3 distinct answers" in ran.final["data"]["text/markdown"]
+    server.reset()
+    server.script(*[by_temperature] * 3)
+    k.run("t = jupyter_chat.chat('Name a colour.', samples=3)")  # the same seeds as chat's
+    assert sorted(b["seed"] for b in bodies(server)) == sorted(seeds)
+    assert value(k, "[s.record['params']['seed'] for s in t.samples]") == seeds
+    server.reset()
+    server.script(*[by_temperature] * 4)
+    k.run("c = jupyter_chat.compare('P', models=['local', 'openai:m'], samples=2); c.wait()")
+    assert value(k, "c.labels") == [
+        "local · sample 0",
+        "local · sample 1",
+        "openai:m · sample 0",
+        "openai:m · sample 1",
+    ]
+    assert value(k, "c.totals_text()").count("2 samples") == 2
+
+
+def test_compare_samples_refused_in_one_line(server, k):
+    for call, why in (
+        ("samples=0", "samples must be a whole number"),
+        ("samples=2, sweep='seed=1,2'", "each sample's seed is derived"),
+        ("samples=20, sweep='temperature=0,1'", "at most 32"),
+    ):
+        ran = k.run(f"jupyter_chat.compare('P', {call})")
+        assert ran.error["ename"] == "ConfigError" and why in ran.error["evalue"], ran.error
+    assert server.requests == []
