@@ -14,8 +14,8 @@ Routes:
 * ``POST /ttft/v1/chat/completions``: headers and the first content chunk in one write,
   then a ~50 ms pause, then three more content chunks, the finish chunk and ``[DONE]``.
 * ``POST /slow/v1/chat/completions``: a non-streamed ``chat.completion`` JSON answer after
-  ``SLOW`` (50 ms) asleep; requests on different connections wait at the same time (for
-  ``jupyter_chat.map``). The answer is ``ok`` plus the request's length.
+  ``SLOW`` (50 ms, or ``$SSE_SLOW_MS``) asleep; requests on different connections wait at the
+  same time (for ``jupyter_chat.map``). The answer is ``ok`` plus the request's length.
 * ``POST /fast/v1/chat/completions``: the same at once, with a ~200-character answer (a long
   thread of turns, for memory).
 * ``POST /json/v1/chat/completions``: the same at once, the answer a small JSON object
@@ -33,10 +33,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 
 PAUSE = 0.05
-SLOW = 0.05  # seconds before each /slow answer
+SLOW = float(os.environ.get("SSE_SLOW_MS", "50")) / 1000  # seconds before each /slow answer
 BIG, BIG_PIECE = 10_000_000, 1_000  # /big: characters in all, per SSE event
 FAST_ANSWER = (
     "A short answer of about two hundred characters, the size of a typical reply in "

@@ -17,6 +17,8 @@ benchmarks/results/CASE.json and prints its own details):
   Chromium: main-thread long tasks while streaming and the final render time, vs the aims;
 * concurrency.py: ``jupyter_chat.map`` over 200 prompts at concurrency 16 against a 50 ms
   server, vs the ideal and the openai SDK;
+* samples.py: ``chat(prompt, samples=8)`` against a server that answers 8 at once (50 ms, then
+  500 ms per request), vs one request and vs the 8 asked in a loop;
 * memory.py: peak RSS growth for a 1,000-turn thread and a 10 MB streamed answer, vs bare
   httpx and the openai SDK;
 * store.py: recording and replaying batches of 1,000 and 10,000 turns vs the same batch with
@@ -55,6 +57,7 @@ CASES = (
     "extension",
     "lab_render",
     "concurrency",
+    "samples",
     "memory",
     "store",
     "batch",
@@ -274,6 +277,27 @@ def rows_concurrency(d: dict) -> list[Row]:
             ours <= d["aim"] * ideal,
         )
     ]
+
+
+def rows_samples(d: dict) -> list[Row]:
+    out = []
+    k = d["meta"]["k"]
+    for delay in d["delays_ms"]:
+        r = d["results"][str(delay)]
+        ours = r[f"chat(samples={k})"]["wall_ms"]
+        one = r["chat(), one request"]["wall_ms"]
+        loop = r[f"{k} x chat() in a loop"]["wall_ms"]
+        out.append(
+            row(
+                f"5. `chat(samples={k})`, server {delay} ms per request, {k} at once: wall time",
+                ms(ours),
+                f"one request {ms(one)}; {k} in a loop {ms(loop)}",
+                f"{x(ours, one)} / {x(ours, loop)}",
+                f"<= {d['aim']}x one request",
+                ours <= d["aim"] * one,
+            )
+        )
+    return out
 
 
 def rows_memory(d: dict) -> list[Row]:
@@ -531,6 +555,7 @@ def main() -> int:
         ("extension", lambda d: rows_extension(d, naive)),
         ("lab_render", rows_lab_render),
         ("concurrency", rows_concurrency),
+        ("samples", rows_samples),
         ("memory", rows_memory),
         ("footprint", rows_footprint),
         ("store", rows_store),
