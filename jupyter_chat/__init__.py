@@ -174,9 +174,9 @@ def set_replay(mode: str, path: str | None = None, pace: bool = False) -> Any:
     """Record and replay for this kernel: ``off``, ``record``, ``replay``, ``auto`` or
     ``check``; ``path`` is the store (default: NOTEBOOK.chat.jsonl beside the notebook).
     Returns the store."""
-    from .session.state import SESSION
+    from .session.defaults import set_replay
 
-    return SESSION.set_replay(mode, path, pace)
+    return set_replay(mode, path, pace)
 
 
 def models(provider: str) -> list[dict[str, Any]]:

@@ -17,12 +17,16 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class
 from .._secrets import clip
 from ..errors import ChatError, calm_interrupt
 from .options import Done, cell_parser, split
+from .traits import NotebookDefaults
 
 _SAMPLING = re.compile(r"[ \t]+--(?:samples|pick)(?:=|[ \t]+)[^ \t]+")
 
 
 @magics_class
-class ChatMagics(Magics):
+class ChatMagics(Magics, NotebookDefaults):
+    """``%%chat`` and ``%chat``; the notebook's defaults are its traitlets (traits.py):
+    ``%config ChatMagics`` lists them."""
+
     def __init__(self, shell: Any) -> None:
         super().__init__(shell)
         self.cell_id: str | None = None

@@ -12,6 +12,15 @@ from IPython.core.error import UsageError
 from .._secrets import public_url
 from ..display.bundle import show
 from ..display.markup import Md, bullets, code, fence, one_line, plain_table, table
+from ..errors import ConfigError
+from ..session.defaults import (
+    set_model,
+    set_params,
+    set_replay,
+    set_seed,
+    set_system,
+    set_window,
+)
 from ..session.state import SESSION, check_thread
 from .options import parse_headers, parse_params
 
@@ -71,12 +80,9 @@ def models(args: Any) -> None:
 
 
 def use(args: Any) -> None:
-    from ..session.resolve import resolve_model
-
     if not args.model.strip():
         raise UsageError("%chat use: give PROVIDER:MODEL (or PROVIDER)")
-    provider, model = resolve_model(args.model)  # validates the provider
-    SESSION.model = f"{provider}:{model}" if model else provider
+    set_model(args.model)  # validates the provider
     show_md(Md("Default model: {}").format(code(SESSION.model)))
 
 
@@ -193,16 +199,16 @@ def system(text: str) -> None:
         if not SESSION.system:
             return show_md(Md("No system prompt."))
         return show_md(Md("System prompt:\n\n{}").format(fence(SESSION.system)))
-    SESSION.system = None if text == "off" else text
+    set_system(None if text == "off" else text)
     show_md(Md("System prompt cleared.") if SESSION.system is None else Md("System prompt set."))
 
 
 def seed(args: Any) -> None:
     if args.value == "off":
-        SESSION.seed = None
+        set_seed(None)
     elif args.value != "show":
         try:
-            SESSION.seed = int(args.value)
+            set_seed(int(args.value))
         except ValueError:
             raise UsageError(
                 f"%chat seed: expected a whole number, off or show, not {args.value!r}"
@@ -218,24 +224,19 @@ def seed(args: Any) -> None:
 
 def defaults(args: Any) -> None:
     if args.pairs == ["clear"]:
-        SESSION.params = {}
+        set_params({})
     elif args.pairs:
-        SESSION.params = {**SESSION.params, **parse_params(args.pairs, "%chat defaults")}
+        set_params(parse_params(args.pairs, "%chat defaults"), merge=True)
     shown = Md(", ").join(code(f"{k}={v!r}") for k, v in SESSION.params.items()) or Md("none")
     model = code(SESSION.model) if SESSION.model else Md("(the configured default)")
     show_md(Md("Model: {}. Default parameters: {}.").format(model, shown))
 
 
 def window(args: Any) -> None:
-    v = args.size.strip().lower()
-    if v == "off":
-        SESSION.window_turns = SESSION.window_tokens = None
-    elif v.endswith("t") and v[:-1].isdigit():
-        SESSION.window_tokens, SESSION.window_turns = int(v[:-1]), None
-    elif v.isdigit():
-        SESSION.window_turns, SESSION.window_tokens = int(v), None
-    else:
-        raise UsageError(f"%chat window: expected N (turns), Nt (tokens) or off, not {v!r}")
+    try:
+        set_window(args.size)
+    except ConfigError as exc:
+        raise UsageError(f"%chat window: {exc.message}") from None
     show_md(Md("History window: {}.").format(args.size))
 
 
@@ -284,7 +285,7 @@ def local_server(args: Any) -> None:
 def replay(args: Any) -> None:
     if args.mode is None:
         return show_md(*replay_status())
-    store = SESSION.set_replay(args.mode, args.path, args.pace)
+    store = set_replay(args.mode, args.path, args.pace)
     # the same output whatever the store holds and however the kernel was started, so a
     # notebook's outputs do not change between recording it and replaying it
     show_md(Md("Replay mode: **{}** with {}.").format(args.mode, code(_shown_path(store.path))))
