@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from .providers.eigencloud import verify
     from .providers.profiles import Profile
     from .session.api import achat, chat
+    from .session.samples import SamplesError
     from .session.tools import tool
     from .session.turn import Turn
     from .structured.schema import Schema, SchemaError
@@ -44,6 +45,7 @@ _LAZY = {
     "BatchInterrupted": "batch.api",
     "Schema": "structured.schema",
     "SchemaError": "structured.schema",
+    "SamplesError": "session.samples",
     "Turn": "session.turn",
     "tool": "session.tools",
     "Profile": "providers.profiles",
@@ -64,6 +66,7 @@ __all__ = [
     "NotFoundError",
     "ProviderError",
     "RateLimitError",
+    "SamplesError",
     "Schema",
     "SchemaError",
     "StreamCutError",
