@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 
 from hypothesis import given, settings
@@ -103,3 +104,23 @@ def test_marks_never_change_the_text_shown(a, b):
     assert strip.sub("", shown).replace("&#x27;", "'") == plain.replace("&#x27;", "'")
     assert d["same"] == (tokens(first) == tokens(other))
     assert all(0 <= s < e <= d["tokens"] for s, e in d.get("changed", []))
+
+
+def test_hostile_answers_marked_keep_every_tag_and_text_as_sanitized():
+    """The hostile corpus against a benign first column, and against itself with a word
+    changed: the marks add only <mark> elements; every tag the sanitizer left, and the text
+    shown, stay exactly as they were."""
+    from hostile import corpus
+
+    hostile = corpus("http://127.0.0.1:9", "diff")
+    tag = re.compile(r"""<(?:[^>"']|"[^"]*"|'[^']*')*>""")
+    for first in ("A harmless answer.", hostile.replace("fine link", "good link")):
+        d = column_diff(first, hostile)
+        mark = marker(hostile, d)
+        assert mark is not None
+        plain, shown = str(answer_html(hostile)), str(answer_html(hostile, mark=mark))
+        assert MARK_OPEN in shown
+        bare = re.sub(r'<mark class="jupyter-chat-diff">|</mark>', "", shown)
+        assert tag.findall(bare) == tag.findall(plain)
+        visible = [html.unescape(t) for t in tag.split(bare)]
+        assert visible == [html.unescape(t) for t in tag.split(plain)]
