@@ -196,6 +196,7 @@ def _compare(magics: Any, args: Any, prompt: str, params: dict[str, Any], seed_f
         repair=args.repair,
         sweep=sweep,
         seed=args.seed,
+        samples=args.samples,
         **params,
     )
     display(view)  # runs until every column has finished, then leaves the static grid

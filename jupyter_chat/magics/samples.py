@@ -15,16 +15,18 @@ from ..session.samples import check_samples, sample
 
 def samples_asked(args: Any) -> tuple[int, int | str | None] | None:
     """``(K, pick)`` when the cell asks for samples (checked now, before anything is built),
-    else None."""
+    else None (also with ``--compare`` or ``--sweep``: the comparison takes the samples)."""
     if args.samples is None:
         if args.pick is not None:
             raise UsageError("%%chat --pick chooses among samples: give --samples K too")
         return None
+    if args.compare or getattr(args, "sweep", None):  # compare(samples=K): a column a sample
+        if args.pick is not None:
+            raise UsageError("%%chat --pick with --compare or --sweep: a comparison files nothing")
+        return None
     refused = [
         flag
         for flag, used in (
-            ("--compare", args.compare),
-            ("--sweep", getattr(args, "sweep", None)),
             ("--tools", args.tools),
             ("--tool-choice", args.tool_choice),
             ("--confirm", args.confirm),

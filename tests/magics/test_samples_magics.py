@@ -98,7 +98,8 @@ def test_the_cell_shows_the_samples_view_and_files_one_turn(server, k):
         ("--samples 3 --pick best", "give a sample's index (from 0) or common"),
         ("--pick 1", "--pick chooses among samples"),
         ("--samples 2 --tools len", "--samples does not take --tools"),
-        ("--samples 2 --compare openai:a,openai:b", "--samples does not take --compare"),
+        ("--samples 2 --compare openai:a,openai:b --pick 1", "a comparison files nothing"),
+        ("--samples 2 --sweep seed=1,2", "samples= with seeds= or a seed sweep"),
         ("--samples x", "invalid int value"),
         ("-p samples=3", "--samples K or samples="),
     ],
@@ -129,3 +130,11 @@ def test_a_failed_sample_shows_the_others_and_fails_the_cell(server, k):
     assert sum(s["error"] is not None for s in view["samples"]) == 1
     assert "nothing filed" in ran.final["data"]["text/plain"]
     assert k.run("print(SESSION.history('f'))").stdout.strip() == "[]"
+
+
+def test_compare_with_samples_asks_each_model_the_same_sample_seeds(server, k):
+    server.script(*[city] * 4)
+    ran = k.run(f"%%chat --compare {MODEL},openai:other --seed 7 --samples 2\nCapital?")
+    assert ran.reply["status"] == "ok", ran.error
+    sent = sorted((r.body["model"], r.body["seed"]) for r in server.requests)
+    assert sent == sorted((m, s) for m in ("gpt-test", "other") for s in sample_seeds(7, 2))
