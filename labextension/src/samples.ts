@@ -147,16 +147,18 @@ export class ChatSamplesWidget extends Panel implements IRenderMime.IRenderer {
           ? { schema: data.schema, value: s.parsed }
           : null
     };
-    const record = this._records[i];
+    // the samples view claims no signature (each sample's state is in its record, in the
+    // output's metadata): a turn shown here without its signed block would read as invalid
+    const record: IRunRecord =
+      this._records[i] && typeof this._records[i] === 'object'
+        ? { ...this._records[i] }
+        : { params: { seed: s.seed } };
+    delete record.signature;
     type Json = IRenderMime.IMimeModel['data'];
     await this._turn.renderModel({
       trusted: this._trusted,
       data: { [MIME_TYPE]: turn as unknown as Json },
-      metadata: {
-        jupyter_chat: (record && typeof record === 'object'
-          ? record
-          : { params: { seed: s.seed } }) as unknown as Json
-      },
+      metadata: { jupyter_chat: record as unknown as Json },
       setData: () => undefined
     });
   }
