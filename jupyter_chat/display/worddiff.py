@@ -46,8 +46,7 @@ def column_diff(reference: str, answer: str) -> dict[str, Any]:
         return {"same": True, "tokens": len(b)}
     changed: list[list[int]] = []
     words = 0
-    opcodes = difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes()
-    for tag, i1, i2, j1, j2 in opcodes:
+    for tag, i1, i2, j1, j2 in opcodes(a, b):
         if tag == "equal":
             continue
         words += max(_words(a[i1:i2]), _words(b[j1:j2]))
@@ -57,6 +56,60 @@ def column_diff(reference: str, answer: str) -> dict[str, Any]:
             else:
                 changed.append([j1, j2])
     return {"same": False, "tokens": len(b), "changed": changed, "words": words}
+
+
+SENTENCE_ENDS = frozenset(".!?;:\u3002\uff01\uff1f")
+SEGMENT = 60  # tokens at most in a segment
+TOKEN_DIFF = 4_000_000  # tokens x tokens: beyond, a changed stretch is diffed segment by segment
+
+
+def opcodes(a: list[str], b: list[str]) -> list[tuple[str, int, int, int, int]]:
+    """``difflib``'s opcodes of ``a`` into ``b``, in time about linear in their length: the
+    sentences (segments) first, then the tokens of each changed stretch; a stretch too long
+    for that is diffed segment against segment, in order."""
+    sa, sb = _segments(a), _segments(b)
+    outer = difflib.SequenceMatcher(
+        None, [tuple(a[x:y]) for x, y in sa], [tuple(b[x:y]) for x, y in sb], autojunk=False
+    )
+    out: list[tuple[str, int, int, int, int]] = []
+    for tag, i1, i2, j1, j2 in outer.get_opcodes():
+        a1, a2 = _span(sa, i1, i2, len(a))
+        b1, b2 = _span(sb, j1, j2, len(b))
+        if tag == "equal":
+            out.append(("equal", a1, a2, b1, b2))
+        elif (a2 - a1) * (b2 - b1) <= TOKEN_DIFF:
+            out += _inner(a, b, a1, a2, b1, b2)
+        else:
+            for k in range(max(i2 - i1, j2 - j1)):
+                x1, x2 = _span(sa, min(i1 + k, i2), min(i1 + k + 1, i2), len(a))
+                y1, y2 = _span(sb, min(j1 + k, j2), min(j1 + k + 1, j2), len(b))
+                out += _inner(a, b, x1, x2, y1, y2)
+    return out
+
+
+def _inner(a: list[str], b: list[str], a1: int, a2: int, b1: int, b2: int) -> list[Any]:
+    if a1 == a2 or b1 == b2:
+        return [("delete" if a2 > a1 else "insert", a1, a2, b1, b2)] if a2 > a1 or b2 > b1 else []
+    inner = difflib.SequenceMatcher(None, a[a1:a2], b[b1:b2], autojunk=False)
+    return [(t, a1 + x1, a1 + x2, b1 + y1, b1 + y2) for t, x1, x2, y1, y2 in inner.get_opcodes()]
+
+
+def _segments(toks: list[str]) -> list[tuple[int, int]]:
+    out, start = [], 0
+    for i, t in enumerate(toks):
+        if t in SENTENCE_ENDS or i + 1 - start >= SEGMENT:
+            out.append((start, i + 1))
+            start = i + 1
+    if start < len(toks):
+        out.append((start, len(toks)))
+    return out
+
+
+def _span(segments: list[tuple[int, int]], i1: int, i2: int, end: int) -> tuple[int, int]:
+    """The tokens of segments ``i1`` to ``i2`` (an empty span at the right place)."""
+    start = segments[i1][0] if i1 < len(segments) else end
+    stop = segments[i2 - 1][1] if i2 > i1 else start
+    return start, stop
 
 
 def _words(toks: list[str]) -> int:

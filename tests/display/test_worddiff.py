@@ -124,3 +124,13 @@ def test_hostile_answers_marked_keep_every_tag_and_text_as_sanitized():
         assert tag.findall(bare) == tag.findall(plain)
         visible = [html.unescape(t) for t in tag.split(bare)]
         assert visible == [html.unescape(t) for t in tag.split(plain)]
+
+
+def test_long_answers_are_diffed_sentence_first():
+    """Answers of thousands of words: the sentences are matched first, then the words of the
+    changed ones, so one changed word per sentence is one mark each."""
+    sentences = [f"Sentence {i} says the same thing as before." for i in range(600)]
+    changed = [s.replace("same", "other") if i % 3 == 0 else s for i, s in enumerate(sentences)]
+    d = column_diff(" ".join(sentences), " ".join(changed))
+    assert d["words"] == 200 and len(d["changed"]) == 200
+    assert all(e - s == 1 for s, e in d["changed"])
