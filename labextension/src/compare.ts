@@ -113,7 +113,12 @@ export class ChatCompareWidget extends Panel implements IRenderMime.IRenderer {
           .renderModel(columnModel(column, record, model.trusted))
           .then(() => {
             const answer = turn.node.querySelector('.jp-ChatTurn-answer');
-            if (answer instanceof HTMLElement && column.diff) {
+            // a parsed answer shows its raw JSON folded: the kernel marks none there either
+            if (
+              answer instanceof HTMLElement &&
+              column.diff &&
+              !column.turn?.parsed
+            ) {
               markDiff(answer, String(column.turn?.answer ?? ''), column.diff);
             }
           })
