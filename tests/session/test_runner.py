@@ -25,6 +25,8 @@ ASK = {
     "images": None,
     "schema": None,
     "repair": 1,
+    "samples": None,
+    "pick": None,
 }
 
 
@@ -48,7 +50,7 @@ def test_chat_and_achat_take_the_prompt_and_model_positionally(server):
 
 def test_a_wrong_call_is_one_clear_line_not_a_bug(server):
     with pytest.raises(jc.ConfigError) as e:
-        jc.chat("hi", "local", None, None, None, False, None, None, None, 1, "one too many")
+        jc.chat("hi", "local", None, None, None, False, None, None, None, 1, None, None, "more")
     assert "chat(): too many positional arguments" in str(e.value)
     assert "bug" not in str(e.value)
     with pytest.raises(jc.ConfigError, match="map\\(\\): missing a required argument"):
