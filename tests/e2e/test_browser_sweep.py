@@ -1,6 +1,6 @@
 """A temperature sweep in Chromium, at 700 px in the dark theme: in JupyterLab (the extension's
-grid, the live widget once its columns have finished) and in nbconvert's HTML (no extension,
-no script of ours), the columns are labelled by the value, the column that says the same as the
+grid, the live widget once its columns have finished), in JupyterLab with the extension
+disabled, and in nbconvert's HTML (no extension, no script of ours), the columns are labelled by the value, the column that says the same as the
 first is marked "same as column 1", and the words that differ from the first column are
 highlighted, readable on the dark background, math left whole.
 
@@ -154,3 +154,21 @@ def test_the_sweep_in_nbconvert_html_dark_at_700px(server, browser, tmp_path, sh
         )
     finally:
         page.close()
+
+
+def test_the_sweep_without_the_extension_in_lab(server, nb_plain, shots):
+    """JupyterLab with the extension disabled renders the output's text/markdown through its
+    own sanitizer: the marks and the notes survive it."""
+    server.script(*[by_temperature] * 3)
+    nb_plain.page.set_viewport_size({"width": 700, "height": 1000})
+    open_chat_notebook(nb_plain, "sweep-plain.ipynb", SWEEP)
+    nb_plain.run(1)
+    cell = nb_plain.cell(1)
+    cell.locator(".jupyter-chat-column mark.jupyter-chat-diff").first.wait_for(timeout=WAIT_MS)
+    page_bg = nb_plain.page.evaluate(
+        "() => getComputedStyle(document.querySelector('.jp-NotebookPanel-notebook'))"
+        ".backgroundColor"
+    )
+    check(cell.evaluate(COLUMNS), page_bg)
+    assert "application/vnd.jupyter-chat.compare+json" in nb_plain.outputs(1)[0]["data"]
+    cell.screenshot(path=str(shots / "sweep-lab-plain-700.png"))
