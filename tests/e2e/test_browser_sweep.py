@@ -1,8 +1,8 @@
-"""A temperature sweep in Chromium, at 700 px in the dark theme: in JupyterLab (the extension's
-grid, the live widget once its columns have finished), in JupyterLab with the extension
-disabled, and in nbconvert's HTML (no extension, no script of ours), the columns are labelled by the value, the column that says the same as the
-first is marked "same as column 1", and the words that differ from the first column are
-highlighted, readable on the dark background, math left whole.
+"""A temperature sweep in Chromium at 700 px: in JupyterLab in the dark theme (the extension's
+grid, and the live widget once its columns have finished), in JupyterLab with the extension
+disabled, and in nbconvert's dark HTML (no extension, no script of ours). The columns are
+labelled by the value, the column that says the same as the first is marked "same as column
+1", and the words that differ from the first column are highlighted, readable, math left whole.
 
 Screenshots go to $SCREENSHOT_DIR when set (else a temporary folder), to be looked at.
 """
