@@ -16,6 +16,7 @@ from ..session.run import will_replay
 from ..session.runner import one_line_errors
 from ..session.samples import SamplesError, SampleSet, prepare_samples
 from ..session.state import SESSION
+from ..session.telemetry import Group
 from ..structured.schema import as_schema
 from .items import is_frame, prepared, prompts_of
 from .progress import ProgressView
@@ -75,7 +76,8 @@ def map(
     done: list[Any] = []
     total, hashes = len(preps) // (k or 1), results.hashes
     try:
-        done.extend(results)
+        with Group("map", items=total, samples=k, concurrency=concurrency):
+            done.extend(results)  # each request's span a child of the batch's
     except KeyboardInterrupt:
         if k is not None:
             done, hashes = regroup(done, preps, k, options.pick), (hashes or [])[::k]
@@ -113,7 +115,8 @@ def imap(
     # every item asks the same: the schema built once
     make = functools.partial(prepare_call, options=_once(options))
     preps = prepared(prompts_of(items, prompt), make, return_exceptions)
-    return Results(preps, concurrency, return_exceptions)
+    group = Group("imap", concurrency=concurrency)
+    return Results(preps, concurrency, return_exceptions, group=group)
 
 
 def ok(prep: Any) -> bool:

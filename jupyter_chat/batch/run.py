@@ -18,6 +18,7 @@ from ..errors import ChatError, ConfigError, StreamCutError
 from ..providers.config import CONFIG
 from ..session.prepare import Prepared, request_hash
 from ..session.runner import aanswer, internal_error
+from ..session.telemetry import Group
 
 TICK = 0.2  # seconds between progress updates while waiting
 
@@ -61,8 +62,10 @@ class Results:
         progress: Progress | None = None,
         tick: Callable[[], None] | None = None,
         keep_hashes: bool = False,
+        group: Group | None = None,
     ) -> None:
         check_concurrency(concurrency)
+        self._group = group  # the batch's parent span (telemetry.py), ended with the batch
         self._preps = preps
         self._window = 2 * concurrency
         self._slots = asyncio.Semaphore(concurrency)
@@ -89,6 +92,7 @@ class Results:
     def __next__(self) -> Any:
         self._fill()
         if not self._pending:
+            self.close()
             raise StopIteration
         fut = self._pending.popleft()
         try:
@@ -117,6 +121,8 @@ class Results:
         self._exhausted = True
         while getattr(self, "_pending", None):
             self._pending.popleft().cancel()
+        if getattr(self, "_group", None) is not None:
+            self._group.end()
 
     def _fill(self) -> None:
         while not self._exhausted and len(self._pending) < self._window:
@@ -137,7 +143,10 @@ class Results:
             return fut
         if self.hashes is not None:
             self.hashes.append(request_hash(prep.request))
-        return RUNTIME.submit(self._one(prep))
+        if self._group is None:
+            return RUNTIME.submit(self._one(prep))
+        with self._group.current():  # the request's span is the batch's child
+            return RUNTIME.submit(self._one(prep))
 
     async def _one(self, prep: Prepared) -> Any:
         async with self._slots:

@@ -18,6 +18,7 @@ from ..replay.recording import capture, result_from_dict
 from ..replay.recording import make_record as make_recording
 from ..replay.store import ReplayMissError
 from ..stream import Result
+from . import telemetry
 from .prepare import Prepared, canonical_request, request_hash
 from .record import make_record, signed_block
 from .state import SESSION, Entry
@@ -40,6 +41,7 @@ class Running:
 
     def __init__(self, prep: Prepared) -> None:
         self.prep = prep
+        self.started = time.time_ns()  # the span's start (telemetry.py)
         rec = recording_for(prep)
         self.replayed = rec is not None
         self.call: Call | ReplayCall = (
@@ -56,7 +58,14 @@ class Running:
                     self._keep(out)
                 yield out
         except NotFoundError as exc:
-            raise with_model_hint(exc, self.prep) from None
+            hinted = with_model_hint(exc, self.prep)
+            telemetry.failed_span(self.prep, hinted, self.started, self.replayed)
+            raise hinted from None
+        except GeneratorExit:
+            raise
+        except BaseException as exc:
+            telemetry.failed_span(self.prep, exc, self.started, self.replayed)
+            raise
 
     @property
     def meta(self) -> Meta:
@@ -68,7 +77,12 @@ class Running:
     def finish(self) -> Turn:
         assert self.call.result is not None, "iterate the deltas first"
         return finish(
-            self.prep, self.call.result, self.meta, replayed=self.replayed, deltas=self.deltas
+            self.prep,
+            self.call.result,
+            self.meta,
+            replayed=self.replayed,
+            deltas=self.deltas,
+            started_ns=self.started,
         )
 
 
@@ -89,6 +103,7 @@ def with_model_hint(exc: NotFoundError, prep: Prepared) -> NotFoundError:
 async def arun(prep: Prepared, on_delta: OnDelta = None) -> Turn:
     """One turn on the shared loop (``achat``, ``map``, the widgets), replay included: a
     replayed turn hands its recorded deltas to ``on_delta`` as a live one would."""
+    started = time.time_ns()
     rec = recording_for(prep)
     if rec is not None:
         replayed = ReplayCall(prep.request, rec, pace=False)
@@ -98,7 +113,7 @@ async def arun(prep: Prepared, on_delta: OnDelta = None) -> Turn:
             if SESSION.pace:
                 await asyncio.sleep(0)
         assert replayed.result is not None
-        return finish(prep, replayed.result, replayed.meta, replayed=True)
+        return finish(prep, replayed.result, replayed.meta, replayed=True, started_ns=started)
     meta = Meta()
     deltas: list | None = [] if SESSION.replay_state()[0] in ("record", "auto") else None
     keep = capture(deltas, time.perf_counter()) if deltas is not None else None
@@ -109,8 +124,12 @@ async def arun(prep: Prepared, on_delta: OnDelta = None) -> Turn:
         if on_delta is not None:
             on_delta(out)
 
-    result = await RUNTIME.send(prep.request, forward, meta=meta)
-    return finish(prep, result, meta, deltas=deltas)
+    try:
+        result = await RUNTIME.send(prep.request, forward, meta=meta)
+    except BaseException as exc:
+        telemetry.failed_span(prep, exc, started)
+        raise
+    return finish(prep, result, meta, deltas=deltas, started_ns=started)
 
 
 def recording_for(prep: Prepared) -> dict[str, Any] | None:
@@ -175,11 +194,13 @@ def finish(
     *,
     replayed: bool = False,
     deltas: list | None = None,
+    started_ns: int | None = None,
 ) -> Turn:
     """Record the turn (record/auto mode) or compare it (check mode), check it, then file it:
     the thread changes only when everything before succeeded."""
     turn = make_turn(prep, result, make_record(prep, result, meta, replayed))
     SESSION.ledger.add(turn.record)
+    telemetry.turn_span(prep, turn, meta, started_ns)  # nothing unless this process traces
     if prep.schema is not None and not result.tool_calls:
         turn.parsed, turn.schema_errors = prep.schema.parse(result.answer, prep.wrapped)
     mode, store = SESSION.replay_state()

@@ -24,6 +24,7 @@ from ..session.prepare import prepare
 from ..session.resolve import Ask
 from ..session.run import will_replay
 from ..session.state import SESSION
+from ..session.telemetry import Group
 from ..structured.schema import as_schema
 from .columns import check_column_samples, compare_asks, labels, sampled, samples_line
 from .turn import StreamedTurn, show_bundle
@@ -83,8 +84,10 @@ class Compare(w.VBox):
         # all replayed: one display of the finished grid, as for a replayed turn (nbval and
         # other runners that ignore display updates see the same output)
         self.replayed = all(will_replay(p) for p in preps) and not SESSION.pace
-        for col, prep in zip(self.columns, preps):
-            self.streams.append(Column(col, prep, self._column_done, errors_inline=True))
+        self.group = Group("compare", columns=len(preps))  # the parent span (telemetry.py)
+        with self.group.current():
+            for col, prep in zip(self.columns, preps):
+                self.streams.append(Column(col, prep, self._column_done, errors_inline=True))
 
     @property
     def turns(self) -> list[Any]:
@@ -171,6 +174,7 @@ class Compare(w.VBox):
         """Once every column has ended: the widget shows the finished comparison (the diffs
         marked, the totals), as the cell's output will."""
         if len(self.streams) == len(self.columns) and all(s.ended.is_set() for s in self.streams):
+            self.group.end()
             self.totals.value = note_html(self.totals_text())
             final = w.Output(layout=w.Layout(width="100%"))
             show_bundle(final, *self.static())
