@@ -19,11 +19,14 @@ def tokens_of(text: str) -> list[str]:
 
 
 def logprob_of(i: int, token: str) -> float:
-    """A made-up log-probability: most tokens likely, every seventh less, every 23rd rare."""
+    """A made-up log-probability: most tokens likely, every seventh and eleventh less, every
+    23rd rare: every step of the shading has some."""
     if i % 23 == 5:
         return -2.8 - (i % 3) * 0.4  # under 10 %
     if i % 7 == 3:
-        return -0.9 - (i % 5) * 0.1  # 25 to 40 %
+        return -0.9 - (i % 5) * 0.25  # 15 to 40 %
+    if i % 11 == 7:
+        return -0.5  # 61 %
     return -0.02 - (len(token) % 4) * 0.03
 
 

@@ -14,6 +14,7 @@ import { Widget } from '@lumino/widgets';
 import { renderChoices } from './choices';
 import { copyText, flashLabel } from './clipboard';
 import { footerItems } from './footer';
+import { logprobsItems, TokenView } from './logprobs';
 import { renderParsed } from './parsed';
 import { IStreamState, streamRegistry } from './registry';
 import { badge, onSignersChanged } from './signature';
@@ -221,6 +222,12 @@ export class ChatTurnWidget extends Widget implements IRenderMime.IRenderer {
       this._shownAnswer = answer;
     }
     this._answerBox.hidden = !answer;
+    // the answer shaded token by token, once whole (the final display holds the tokens)
+    this._tokenView.update(
+      streaming || parsed ? null : this._turn?.logprobs,
+      answer,
+      !!this._turn?.signed
+    );
     this._copy.disabled = !answer;
     this._copy.hidden = this._status === 'error'; // a failed turn has no answer to copy
   }
@@ -278,6 +285,10 @@ export class ChatTurnWidget extends Widget implements IRenderMime.IRenderer {
       'jp-ChatTurn-answer jp-RenderedHTMLCommon jp-RenderedMarkdown'
     );
     this._answerView = new MarkdownView(this._answerBox);
+    this._tokenView = new TokenView(
+      el('div', 'jp-ChatTurn-logprobs'),
+      this._answerBox
+    );
     this._parsed = el('div', 'jp-ChatTurn-parsedBox');
     this._parsed.hidden = true;
     this._tools = el('div', 'jp-ChatTurn-tools');
@@ -308,6 +319,7 @@ export class ChatTurnWidget extends Widget implements IRenderMime.IRenderer {
       this._waiting,
       this._parsed,
       this._answerBox,
+      this._tokenView.host,
       this._tools,
       this._choices,
       this._banner,
@@ -401,7 +413,8 @@ export class ChatTurnWidget extends Widget implements IRenderMime.IRenderer {
             (model.metadata || {}) as Record<string, unknown>
           );
     this._meta.replaceChildren(
-      ...footerItems(record, status, usage, signature)
+      ...footerItems(record, status, usage, signature),
+      ...(status === 'streaming' ? [] : logprobsItems(turn.logprobs))
     );
     const notes = Array.isArray(record.notes) ? record.notes.map(String) : [];
     this._notes.textContent = notes.join(' · ');
@@ -457,6 +470,7 @@ export class ChatTurnWidget extends Widget implements IRenderMime.IRenderer {
   private _waiting!: HTMLElement;
   private _answerBox!: HTMLElement;
   private _answerView!: MarkdownView;
+  private _tokenView!: TokenView;
   private _reasoningView!: MarkdownView;
   private _parsed!: HTMLElement;
   private _tools!: HTMLElement;

@@ -75,4 +75,6 @@ export interface ITurn {
   signed?: unknown;
   /** With a schema: the validated answer (the raw answer is folded under it). */
   parsed?: { schema: string; value: unknown } | null;
+  /** With --logprobs: the tokens and their probabilities (logprobs.ts). */
+  logprobs?: unknown;
 }
