@@ -25,7 +25,9 @@ benchmarks/results/CASE.json and prints its own details):
   replay off, and opening stores of 1,000 to 100,000 recordings to replay one turn;
 * batch.py: ``map`` and ``imap`` over 1,000 and 10,000 prompts vs ``AsyncOpenAI`` with a
   semaphore, the structured-answer overhead per turn, ``imap``'s memory at 10,000 and 100,000
-  prompts (1,000,000 with ``benchmarks/batch.py --full``).
+  prompts (1,000,000 with ``benchmarks/batch.py --full``);
+* telemetry.py: CPU per streamed turn with an OpenTelemetry SDK configured and with the API
+  alone, vs nothing traced.
 
 Anchors are installed on first use into benchmarks/.anchors/ (git-ignored). Every figure is
 measured in this run on this machine; ratios are jupyter-chat / anchor (lower is better);
@@ -61,6 +63,7 @@ CASES = (
     "memory",
     "store",
     "batch",
+    "telemetry",
 )
 
 
@@ -420,6 +423,24 @@ def rows_batch(d: dict) -> list[Row]:
     return out
 
 
+def rows_telemetry(d: dict) -> list[Row]:
+    r = d["results"]
+    off = r["off"]
+    out = []
+    for mode, label in (("api", "the API imported, no SDK"), ("sdk", "an SDK configured")):
+        out.append(
+            row(
+                f"10. OpenTelemetry, {label}: CPU per streamed turn (the span alone)",
+                f"{r[mode]['turn_us']:,.0f} µs ({r[mode]['span_us']:.1f} µs)",
+                f"nothing traced {off['turn_us']:,.0f} µs",
+                x(r[mode]["turn_us"], off["turn_us"]),
+                "span < 10 µs without an SDK" if mode == "api" else "none set",
+                r[mode]["span_us"] < 10 if mode == "api" else None,
+            )
+        )
+    return out
+
+
 # -- running -----------------------------------------------------------------------------------
 def run_case(name: str, quick: bool, log: Path) -> dict:
     """Run benchmarks/NAME.py; its output goes to the terminal and to ``log``."""
@@ -560,6 +581,7 @@ def main() -> int:
         ("footprint", rows_footprint),
         ("store", rows_store),
         ("batch", rows_batch),
+        ("telemetry", rows_telemetry),
     ]
     rows: list[Row] = []
     for name, build in table:
