@@ -138,3 +138,21 @@ def test_compare_with_samples_asks_each_model_the_same_sample_seeds(server, k):
     assert ran.reply["status"] == "ok", ran.error
     sent = sorted((r.body["model"], r.body["seed"]) for r in server.requests)
     assert sent == sorted((m, s) for m in ("gpt-test", "other") for s in sample_seeds(7, 2))
+
+
+def test_an_interrupt_stops_every_sample_in_one_calm_line_and_files_nothing(server, k, tmp_path):
+    store = tmp_path / "i.chat.jsonl"
+    k.run(f"jupyter_chat.set_replay('record', {str(store)!r})")
+    server.script(city, *[Reply(body=completion("late").body, stall=30) for _ in range(2)])
+    reply, errors, displays = k.interrupted(
+        f"%%chat -m {MODEL} --seed 3 --samples 3 -t i\nCapital?", after=2.0
+    )
+    assert reply["status"] == "error" and reply["ename"] == "KeyboardInterrupt"
+    (error,) = errors
+    (line,) = error["traceback"]
+    assert "interrupted: 1 of 3 samples answered, nothing filed" in line
+    assert "interrupted: nothing filed" in displays[-1]["data"]["text/plain"]
+    assert k.run("print(SESSION.history('i'))").stdout.strip() == "[]"
+    assert len(store.read_text().splitlines()) == 1  # the sample that answered is kept
+    server.reset()
+    assert k.run("print('usable')").stdout.strip() == "usable"
