@@ -227,6 +227,8 @@ class Profile(BaseModel):
                 raise bad("expected " + ("an integer" if types == _INT else "a number"))
             if isinstance(value, float) and not math.isfinite(value):
                 raise bad("expected a finite number")
+            if types == _NUM:  # 0 and 0.0 are one request (one hash): --temperature 0 = 0
+                value = float(value)
             if key in self.clamp_min and value < self.clamp_min[key]:
                 value = self.clamp_min[key]
             if (lo is not None and value < lo) or (hi is not None and value > hi):

@@ -32,6 +32,19 @@ def test_turn_record_describes_how_the_answer_was_produced(server):
     assert not [k for (*_x, k) in DIALECTS.values() if k and k in blob]
 
 
+def test_a_number_parameter_is_one_request_however_it_is_written(server):
+    # --temperature 0 (the magic parses a float) and temperature=0 (an int) are one request:
+    # the same body and hash, so a cell's recording replays for chat() and back
+    a = jc.chat("hi", model="eigencloud", seed=1, temperature=0, top_p=1)
+    b = jc.chat("hi", model="eigencloud", seed=1, temperature=0.0, top_p=1.0)
+    assert a.record["request_hash"] == b.record["request_hash"]
+    sent = [json.dumps(r.body, sort_keys=True) for r in server.requests[-2:]]
+    assert sent[0] == sent[1] and '"temperature": 0.0' in sent[0]
+    assert (
+        type(jc.chat("hi", model="eigencloud", max_tokens=5).record["params"]["max_tokens"]) is int
+    )
+
+
 def test_request_hash_is_stable_and_covers_every_parameter(server):
     a = jc.chat("hi", model="eigencloud", seed=1).record["request_hash"]
     b = jc.chat("hi", model="eigencloud", seed=1, stream=True).record["request_hash"]
