@@ -37,7 +37,8 @@ from urllib.parse import urlsplit
 
 from .._secrets import Secret
 from ..errors import AuthenticationError, ConfigError
-from .profiles import BUILTIN, Profile, make_profile
+from .builtin import BUILTIN
+from .profiles import Profile, make_profile
 from .values import (
     SECTIONS,
     ClientSettings,
