@@ -68,15 +68,25 @@ def genuine_logprobs(turn: Any) -> dict:
     return {"output_type": "display_data", "metadata": meta, "data": data}
 
 
+def _logprobs_edit(out: dict, edit: Callable[[dict], None]) -> None:
+    """``edit`` applied to the structured turn's token probabilities (packed JSON)."""
+    lp = json.loads(out["data"][MIME]["logprobs"])
+    edit(lp)
+    out["data"][MIME]["logprobs"] = json.dumps(lp, ensure_ascii=False, separators=(",", ":"))
+
+
 def _logprob_figures(out: dict) -> None:
     """A token's figure changed: outside the signature, and shown as such (still verified)."""
-    out["data"][MIME]["logprobs"]["logprobs"][3] = -4000
+    _logprobs_edit(out, lambda lp: lp["logprobs"].__setitem__(3, -4000))
 
 
 def _logprob_token(out: dict) -> None:
     """A token of the structured turn's that the signed content does not hold."""
-    tokens = out["data"][MIME]["logprobs"]["tokens"]
-    tokens[tokens.index(' "bullish",')] = ' "bearish",'
+
+    def edit(lp: dict) -> None:
+        lp["tokens"][lp["tokens"].index(' "bullish",')] = ' "bearish",'
+
+    _logprobs_edit(out, edit)
 
 
 def _logprobs_shown(out: dict) -> None:

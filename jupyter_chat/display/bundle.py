@@ -10,7 +10,7 @@ from .._secrets import clip
 from .._text import one_line, plain
 from .draws import choices_agreement, group_name, head_html, head_plain
 from .footer import footer
-from .logprobs import footer_text, logprobs_html, shown_logprobs
+from .logprobs import footer_text, logprobs_html, pack, shown_logprobs, unpack
 from .markup import Html, Md, data_image, html_block, html_pre, html_text
 from .sanitize import MARKDOWN_LIMIT, answer_html
 from .structured import parsed_html, parsed_plain
@@ -279,15 +279,18 @@ def bundle(
     signed: dict[str, Any] | None = None,
     images: list[dict[str, Any]] | None = None,
     parsed: tuple[str, Any] | None = None,
-    logprobs: dict[str, Any] | None = None,
+    logprobs: Any = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The MIME bundle and metadata of a turn. ``status``: streaming, complete, incomplete,
     interrupted or error. ``parsed``: (schema name, the validated value as JSON data). The
     record's ``refusal`` and ``choices`` (after the first, ``n`` > 1) are shown too, and its
-    token log-probabilities (``logprobs``: already in the structured turn's form) once the
-    answer is whole: in the structured turn, not the metadata's record."""
+    token log-probabilities (``logprobs``: already in the structured turn's form, packed or
+    not) once the answer is whole: in the structured turn, packed, not in the metadata."""
     foot = turn_footer(record, status, error, elapsed)
-    lp = None if status == "streaming" else logprobs or shown_logprobs(record.get("logprobs"))
+    lp = None
+    if status != "streaming":
+        lp = unpack(logprobs) or shown_logprobs(record.get("logprobs"))
+        lp = lp if isinstance(lp, dict) and isinstance(lp.get("tokens"), list) else None
     if lp:
         foot = " · ".join(filter(None, (foot, footer_text(lp))))
     refusal = record.get("refusal") if isinstance(record.get("refusal"), str) else None
@@ -328,7 +331,7 @@ def bundle(
         if signed:  # EigenCloud: exactly what was signed, so a saved notebook can be verified
             data[MIME]["signed"] = signed
         if lp:
-            data[MIME]["logprobs"] = lp
+            data[MIME]["logprobs"] = pack(lp)
             record = {k: v for k, v in record.items() if k != "logprobs"}  # kept once
     return data, {"jupyter_chat": record} if structured else {}
 

@@ -7,11 +7,14 @@ labextension/src/logprobs.ts reads the same form and places the tokens the same 
 The form: ``{"scale": 1000, "tokens": [...], "logprobs": [...], "top": [[token, logprob,
 ...], ...]}``: log-probabilities in thousandths of a nat as integers (exact in JSON and in
 JavaScript, about three times shorter than the floats; a probability to 0.05 %), each token's
-alternatives flat and without the token itself; the first choice's content only.
+alternatives flat and without the token itself; the first choice's content only. The
+structured turn holds it packed, as one string of compact JSON (``pack``): nbformat saves
+each item of a list on a line of its own, which would take about three times the bytes.
 """
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
@@ -45,6 +48,25 @@ def shown_logprobs(compact: Any) -> dict[str, Any] | None:
             _alternatives(tokens[i], tops[i] if i < len(tops) else []) for i in range(len(tokens))
         ]
     return out
+
+
+def pack(lp: dict[str, Any]) -> str:
+    """The form as the structured turn holds it: one string of compact JSON."""
+    return json.dumps(lp, ensure_ascii=False, separators=(",", ":"))
+
+
+def unpack(value: Any) -> Any:
+    """The form from a structured turn (packed, or a dict as it is); None when unreadable."""
+    if not isinstance(value, str):
+        return value
+
+    def no_constant(name: str) -> Any:
+        raise ValueError(name)
+
+    try:
+        return json.loads(value, parse_constant=no_constant)
+    except (ValueError, RecursionError):
+        return None
 
 
 def _milli(value: Any) -> int | None:
@@ -152,12 +174,13 @@ UNSIGNED = " (outside the signature)"
 
 
 def token_title(lp: dict[str, Any], i: int) -> str:
-    """``12% · alternatives: “ the” 80%, ...`` (no alternatives named when none were asked)."""
+    """``12% (or “ the” 80%, “ a” 5.1%)``: the token's probability, then its alternatives'
+    (none named when none were asked; "(no other sent)" when asked and none came)."""
+    alts = alternatives(lp, i)
     if "top" not in lp:
         return percent(lp["logprobs"][i])
-    alts = alternatives(lp, i)
-    said = ", ".join(f"{label(t)} {percent(v)}" for t, v in alts) if alts else "none sent"
-    return f"{percent(lp['logprobs'][i])} · alternatives: {said}"
+    said = ", ".join(f"{label(t)} {percent(v)}" for t, v in alts) if alts else "no other sent"
+    return f"{percent(lp['logprobs'][i])} (or {said})"
 
 
 def logprobs_html(lp: dict[str, Any], answer: str, signed: bool = False) -> Html:

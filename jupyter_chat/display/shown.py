@@ -18,7 +18,7 @@ from typing import Any
 from ..providers.eigencloud import verify
 from ..providers.hooks import Verdict
 from ..session.record import shown_differs
-from .logprobs import SCALE
+from .logprobs import SCALE, unpack
 from .renderings import WS, markdown_differs, no_constant, plain_differs, same_json
 
 MIME = "application/vnd.jupyter-chat+json"
@@ -172,9 +172,10 @@ def _model_differs(metadata: Any, turn: dict, model: str) -> str | None:
 
 
 # -- the token probabilities ---------------------------------------------------------------------
-def _logprobs_differ(lp: Any, answer: str, signed: str) -> str | None:
+def _logprobs_differ(packed: Any, answer: str, signed: str) -> str | None:
     """Their tokens are the signed bytes (the signed content, or the answer split from it);
     their figures and alternatives are outside the signature, and the view says so."""
+    lp = unpack(packed)
     if (
         not isinstance(lp, dict)
         or set(lp) - {"scale", "tokens", "logprobs", "top"}

@@ -8,7 +8,10 @@
  * tabindex, and the arrow keys move it (roving focus).
  */
 
-/** The structured turn's `logprobs`: thousandths of a nat, alternatives flat. */
+/**
+ * The structured turn's `logprobs` (packed as one string of JSON, as nbformat would save a
+ * list an item a line): thousandths of a nat, alternatives flat.
+ */
 export interface ILogprobs {
   scale: number;
   tokens: string[];
@@ -28,6 +31,25 @@ const STEP_WORDS = [
   '10 to 25 %',
   'under 10 %'
 ];
+
+let lastRead: [unknown, ILogprobs | null] = [undefined, null];
+
+/** The form from a structured turn: packed (one string of JSON) or not; null if unreadable. */
+export function readLogprobs(value: unknown): ILogprobs | null {
+  if (value === lastRead[0]) {
+    return lastRead[1];
+  }
+  let lp: unknown = value;
+  if (typeof value === 'string') {
+    try {
+      lp = JSON.parse(value);
+    } catch {
+      lp = null;
+    }
+  }
+  lastRead = [value, isLogprobs(lp) ? lp : null];
+  return lastRead[1];
+}
 
 export function isLogprobs(value: unknown): value is ILogprobs {
   const lp = value as ILogprobs;
@@ -143,9 +165,10 @@ function item(cls: string, text: string, title: string): HTMLElement {
 }
 
 /** The footer's part: perplexity (the mean in its title) and the least likely tokens. */
-export function logprobsItems(lp: unknown): HTMLElement[] {
-  const s = isLogprobs(lp) ? summary(lp) : null;
-  if (!s || !isLogprobs(lp)) {
+export function logprobsItems(value: unknown): HTMLElement[] {
+  const lp = readLogprobs(value);
+  const s = lp ? summary(lp) : null;
+  if (!s || !lp) {
     return [];
   }
   const least = s.least
@@ -216,7 +239,7 @@ export class TokenView {
     this._tokens.addEventListener('focusin', e => this._onFocus(e));
     this._tokens.addEventListener('focusout', () => this._hideSoon());
     this._tokens.addEventListener('mouseover', e => this._onPointer(e));
-    this._tokens.addEventListener('mouseleave', () => this._hideSoon());
+    this._tokens.addEventListener('mouseleave', () => this._onLeave());
     this._tokens.addEventListener('click', e => {
       const token = tokenOf(e.target);
       if (token) {
@@ -225,12 +248,12 @@ export class TokenView {
     });
   }
 
-  /** Show `lp` on `answer` (null: nothing to show, the rendered answer stays). */
-  update(lp: unknown, answer: string, signed: boolean): void {
-    const usable = isLogprobs(lp) && !!answer;
-    const key = usable ? lp : null;
-    if (key !== this._lp || answer !== this._answer) {
-      this._lp = key;
+  /** Show the turn's `logprobs` on `answer` (none: the rendered answer stays). */
+  update(value: unknown, answer: string, signed: boolean): void {
+    const lp = answer ? readLogprobs(value) : null;
+    const usable = !!lp;
+    if (lp !== this._lp || answer !== this._answer) {
+      this._lp = lp;
       this._answer = answer;
       this._build(signed);
     }
@@ -355,17 +378,30 @@ export class TokenView {
     }
   }
 
+  /** Focus left a token: hide the popover unless the focus is on another or a pointer on one. */
   private _hideSoon(): void {
     window.setTimeout(() => {
       const active = document.activeElement;
-      if (!(active instanceof HTMLElement && this._tokens.contains(active))) {
-        if (!this._tokens.matches(':hover')) {
-          this._popover.hidden = true;
-        }
-      } else {
-        this._show(active);
+      const inside =
+        active instanceof HTMLElement && this._tokens.contains(active);
+      if (!inside && !this._tokens.matches(':hover')) {
+        this._popover.hidden = true;
       }
     }, 0);
+  }
+
+  /** The pointer left the tokens: the focused token's popover again, or none. */
+  private _onLeave(): void {
+    const active = document.activeElement;
+    if (
+      active instanceof HTMLElement &&
+      tokenOf(active) &&
+      this._tokens.contains(active)
+    ) {
+      this._show(active);
+    } else {
+      this._popover.hidden = true;
+    }
   }
 
   /** The popover for `token`: its probability, then its alternatives, below it. */

@@ -200,10 +200,18 @@ const LOGPROBS_KEYS = ['scale', 'tokens', 'logprobs', 'top'];
  * figures and alternatives are outside the signature, and the view says so.
  */
 function logprobsDiffer(
-  lp: unknown,
+  packed: unknown,
   answer: string,
   signed: string
 ): string | null {
+  let lp = packed;
+  if (typeof packed === 'string') {
+    try {
+      lp = JSON.parse(packed);
+    } catch {
+      lp = null;
+    }
+  }
   const tokens = isObject(lp) ? lp.tokens : undefined;
   const values = isObject(lp) ? lp.logprobs : undefined;
   if (

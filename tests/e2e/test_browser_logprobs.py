@@ -101,7 +101,7 @@ def test_a_long_answer_is_shaded_with_alternatives_on_hover_and_focus(server, nb
     page = nb.page
     page.set_viewport_size({"width": 1280, "height": 1000})
     out = run_turn(server, nb, "logprobs.ipynb")
-    lp = out["data"][MIME]["logprobs"]
+    lp = L.unpack(out["data"][MIME]["logprobs"])
     assert lp["tokens"] == tokens_of(ANSWER) and len(lp["tokens"]) == 3000
     seen = shade(nb)
     assert seen["text"] == ANSWER  # the answer's own characters, every one
@@ -291,7 +291,7 @@ def executed(server, tmp_path):
     ]
     NotebookClient(nb, timeout=120, resources={"metadata": {"path": str(tmp_path)}}).execute()
     [out] = [o for o in nb.cells[1].outputs if MIME in o.get("data", {})]
-    return nb, json.loads(json.dumps(out["data"][MIME]["logprobs"]))
+    return nb, L.unpack(out["data"][MIME]["logprobs"])
 
 
 def test_nbconvert_html_shows_the_static_rendering(executed, browser, tmp_path, shots):

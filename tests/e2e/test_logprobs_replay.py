@@ -63,7 +63,7 @@ def test_logprobs_record_and_replay_byte_for_byte(server, tmp_path):
     ]
     for cell, text, k in ((1, STREAMED, 3), (2, WHOLE, 5)):
         [out] = live.cells[cell].outputs
-        lp = out["data"][MIME]["logprobs"]
+        lp = L.unpack(out["data"][MIME]["logprobs"])
         assert lp["tokens"] == tokens_of(text) and "logprobs" not in out["metadata"]["jupyter_chat"]
         assert all(len(t) <= 2 * (k - 1) for t in lp["top"])
         assert L.footer_text(lp) in out["data"]["text/plain"]

@@ -60,7 +60,7 @@ def test_a_cell_starts_the_server_with_them_and_shows_them(kernels, tmp_path):
     try:
         ran = k.run(f"%%chat -m local --logprobs 2 --max-tokens 12 --temperature 0\n{PROMPT}")
         assert ran.reply["status"] == "ok", ran.error
-        lp = ran.final["data"][MIME]["logprobs"]
+        lp = L.unpack(ran.final["data"][MIME]["logprobs"])
         answer = ran.final["data"][MIME]["answer"]
         assert answer and L.placed(lp, answer) is not None
         assert all(len(flat) <= 2 for flat in lp["top"])  # the top two hold one other
@@ -78,7 +78,7 @@ def test_streamed_or_not_the_tokens_spell_the_answer(with_logprobs, stream):
     assert turn.record["params"]["top_logprobs"] == 3
     entries = turn.logprobs["content"]
     assert entries and all(e["logprob"] <= 0 for e in entries)
-    lp = shown(turn)[MIME]["logprobs"]
+    lp = L.unpack(shown(turn)[MIME]["logprobs"])
     assert L.placed(lp, turn.text) is not None  # every character of the answer has its token
     assert len(lp["tokens"]) == len(entries)
     if not stream:  # (llama-cpp-python streams no usage)
@@ -96,7 +96,7 @@ def test_recorded_then_replayed_byte_for_byte(with_logprobs, tmp_path):
     again = shown(jc.chat(PROMPT, model="local", stream=True, **ASK))
     assert not local.SERVER.running
     assert json.dumps(again, sort_keys=True) == json.dumps(live, sort_keys=True)
-    assert again[MIME]["logprobs"]["tokens"]
+    assert L.unpack(again[MIME]["logprobs"])["tokens"]
 
 
 def test_without_them_the_server_is_asked_nothing(with_logprobs):
