@@ -13,6 +13,9 @@ benchmarks/results/CASE.json and prints its own details):
   updating the display on every chunk;
 * extension.py: the same answer with the JupyterLab extension's hello answered (deltas over a
   comm), vs the answer's own size;
+* logprobs.py: the same answer asked with ``--logprobs K`` (K = 0, 5, 20): the bytes sent to
+  the browser (with the extension and without) and added to the saved notebook, vs the
+  answer's size and the same turn without logprobs;
 * lab_render.py: a ~3,000-token Markdown answer with 200 formulas streamed into JupyterLab in
   Chromium: main-thread long tasks while streaming and the final render time, vs the aims;
 * concurrency.py: ``jupyter_chat.map`` over 200 prompts at concurrency 16 against a 50 ms
@@ -57,6 +60,7 @@ CASES = (
     "client",
     "magics",
     "extension",
+    "logprobs",
     "lab_render",
     "concurrency",
     "samples",
@@ -231,6 +235,28 @@ def rows_extension(d: dict, naive: dict | None) -> list[Row]:
                 ratio,
                 f"<= {d['aim_ratio']:.0f}x the answer",
                 r["bytes"] / answer <= d["aim_ratio"],
+            )
+        )
+    return out
+
+
+def rows_logprobs(d: dict) -> list[Row]:
+    out = []
+    answer = d["meta"]["answer_chars"]
+    ext = d["results"]["extension"]
+    base = ext["none"]
+    for k in ("0", "5", "20"):
+        r = ext[k]
+        out.append(
+            row(
+                f"4. the same answer with `--logprobs {k}`, Lab extension present: bytes to the "
+                "browser / added to the saved notebook",
+                f"{r['browser_bytes'] / 1e3:,.0f} KB / +{r['saved_added'] / 1e3:,.0f} KB",
+                f"the answer {answer / 1e3:,.0f} KB; without logprobs "
+                f"{base['browser_bytes'] / 1e3:,.0f} KB / {base['saved_bytes'] / 1e3:,.0f} KB saved",
+                f"{x(r['browser_bytes'], answer)} / {x(r['saved_added'], answer)} the answer",
+                "measured (none set)",
+                None,
             )
         )
     return out
@@ -574,6 +600,7 @@ def main() -> int:
         ("client", rows_client),
         ("magics", rows_render),
         ("extension", lambda d: rows_extension(d, naive)),
+        ("logprobs", rows_logprobs),
         ("lab_render", rows_lab_render),
         ("concurrency", rows_concurrency),
         ("samples", rows_samples),
