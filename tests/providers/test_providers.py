@@ -25,7 +25,7 @@ def sent(server):
     [
         ("eigencloud", "top_k", 5),
         ("eigencloud", "reasoning_effort", "low"),
-        ("adaptive:proj", "top_logprobs", 2),  # logprobs: tests/session/test_logprobs.py
+        ("adaptive:proj", "top_logprobs", 2),  # logprobs: tests/session/test_logprobs_ask.py
         ("eigenai", "tools", []),
         ("patgateway", "fallbacks", ["a"]),
         (EDEN, "rag_params", {}),
