@@ -24,6 +24,8 @@ from .errors import (  # noqa: E402  (no third-party imports behind these)
 if TYPE_CHECKING:
     from .batch.api import BatchInterrupted, imap, map
     from .batch.result import Batch
+    from .experiment.result import Experiment
+    from .experiment.run import ExperimentInterrupted, evaluate
     from .providers.config import Price
     from .providers.eigencloud import verify
     from .providers.profiles import Profile
@@ -43,6 +45,9 @@ _LAZY = {
     "imap": "batch.api",
     "Batch": "batch.result",
     "BatchInterrupted": "batch.api",
+    "evaluate": "experiment.run",
+    "Experiment": "experiment.result",
+    "ExperimentInterrupted": "experiment.run",
     "Schema": "structured.schema",
     "SchemaError": "structured.schema",
     "SamplesError": "session.samples",
@@ -62,6 +67,8 @@ __all__ = [
     "ChatError",
     "ChatTimeoutError",
     "ConfigError",
+    "Experiment",
+    "ExperimentInterrupted",
     "InvalidRequestError",
     "NotFoundError",
     "ProviderError",
@@ -76,6 +83,7 @@ __all__ = [
     "chat",
     "compare",
     "configure",
+    "evaluate",
     "imap",
     "load_ipython_extension",
     "local",
@@ -92,10 +100,10 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    if name == "local":  # the managed local server: jupyter_chat.local.start(), .stop(), .status()
+    if name in ("local", "experiment"):  # jupyter_chat.local.start(); experiment's scorers
         import importlib
 
-        module = importlib.import_module(".local", __name__)
+        module = importlib.import_module(f".{name}", __name__)
         globals()[name] = module
         return module
     if name in _LAZY:

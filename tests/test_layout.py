@@ -17,6 +17,7 @@ PACKAGE = Path(jupyter_chat.__file__).parent
 # top to bottom: a module may import its own part and the parts below it, never above
 LAYERS = [
     "magics",
+    "experiment",
     "batch",
     "widgets",
     "display",
