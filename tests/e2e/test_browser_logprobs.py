@@ -394,3 +394,30 @@ def start_notebook7(root: Path, tmp: Path, disabled: list[str]):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(5)
+
+
+def test_a_signed_turn_says_its_probabilities_are_outside_the_signature(server, nb):
+    """EigenCloud's logprobs beside a signed answer, saved and opened without a kernel: the
+    badge says verified, and the view says the figures are outside the signature."""
+    from signature_edits import genuine_logprobs
+    from signed import FIXTURE, fixture_reply
+
+    import jupyter_chat as jc
+
+    server.script(fixture_reply())
+    turn = jc.chat(FIXTURE["request"]["messages"], model="eigencloud:gpt-oss-120b-f16")
+    out = genuine_logprobs(turn)
+    cell = nbformat.v4.new_code_cell("%%chat -m eigencloud --logprobs\nSignal?")
+    cell.outputs = [nbformat.from_dict(out)]
+    book = nbformat.v4.new_notebook(cells=[cell])
+    book.metadata["kernelspec"] = {"name": "gone", "display_name": "Gone", "language": "gone"}
+    nbformat.write(book, nb.lab.root / "signed-logprobs.ipynb")
+    nb.open("signed-logprobs.ipynb", kernel=False)
+    nb.page.locator(".jp-Dialog button.jp-mod-reject", has_text="No Kernel").click()
+    badge = nb.turn(0).locator(".jp-ChatTurn-signature")
+    badge.wait_for()
+    assert badge.text_content() == "signature verified", badge.get_attribute("title")
+    note = nb.turn(0).locator(".jp-ChatLogprobs-note")
+    assert note.text_content() == "Probabilities and alternatives are outside the signature."
+    assert nb.turn(0).locator(f"{TOKENS} .jp-ChatLogprobs-token").count() > 0
+    assert nb.errors == []
