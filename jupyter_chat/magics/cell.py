@@ -37,6 +37,7 @@ def check_options(magics: Any, args: Any) -> None:
                 ("-t", args.thread),
                 ("--new", args.new),
                 ("--tools", args.tools),
+                ("--live-tools", args.live_tools),
                 ("--tool-choice", args.tool_choice),
                 ("--confirm", args.confirm),
                 ("--server-tools", args.server_tools),
@@ -97,7 +98,7 @@ def run_cell_turn(magics: Any, args: Any, line: str, cell: str) -> None:
         prompt,
         ask,
         stream=not args.no_stream and sampled is None,  # samples are shown whole
-        tools=[_tool(magics, name) for name in _names(args.tools)] if args.tools else None,
+        tools=_tools(magics, args) if args.tools else None,
         images=[magics.shell.user_ns.get(x, x) for x in args.image] if args.image else None,
         server_tools=_names(args.server_tools) if args.server_tools else None,
         key=magics.cell_key(line, cell),
@@ -135,6 +136,16 @@ def _schema(magics: Any, name: str) -> Any:
     if name not in magics.shell.user_ns:
         raise UsageError(f"--schema: {name!r} is not defined in this notebook")
     return magics.shell.user_ns[name]
+
+
+def _tools(magics: Any, args: Any) -> list:
+    """--tools: notebook functions, and MCP tools (listed live or replayed: --live-tools)."""
+    from ..session.mcp import is_spec, mcp_tools
+
+    out: list = []
+    for name in _names(args.tools):
+        out += mcp_tools(name, args.live_tools) if is_spec(name) else [_tool(magics, name)]
+    return out
 
 
 def _tool(magics: Any, name: str) -> Any:

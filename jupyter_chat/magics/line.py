@@ -8,6 +8,7 @@ from typing import Any
 
 from ..display.markup import Md, code, table
 from . import commands as c
+from . import mcp
 from .options import Parser, split
 
 _PARSER: Parser | None = None
@@ -57,6 +58,9 @@ def parser_() -> Parser:
     cmd(
         "usage", c.usage, "usage [THREAD]: tokens and cost per thread, sent and replayed apart."
     ).add_argument("thread", nargs="?")
+    bu = cmd("budget", c.budget, "budget USD | off | status: the notebook's spending limit.")
+    bu.add_argument("value", nargs="?", default="status")
+    bu.add_argument("--unknown", help="models with no price: allow, refuse, or tokens they may use")
     cmd("system", c.system, "system TEXT | off | show: the notebook's system prompt.")
     cmd(
         "seed", c.seed, "seed N | off | show: the notebook seed cell seeds derive from."
@@ -87,6 +91,12 @@ def parser_() -> Parser:
     cmd(
         "verify", c.verify, "verify [PATH]: check EigenCloud signatures in a store or notebook."
     ).add_argument("path", nargs="?")
+    cmd(
+        "mcp",
+        mcp.run,
+        "mcp add NAME -- COMMAND ARGS... | add NAME --url URL [--header K=V] | list | remove "
+        "NAME: MCP servers whose tools --tools mcp:NAME offers.",
+    )
     pn = cmd("panel", c.panel, "panel [-m MODEL] [-t THREAD]: a chat panel (widgets).")
     pn.add_argument("-m", "--model")
     pn.add_argument("-t", "--thread")
@@ -120,5 +130,7 @@ def run_line(line: str) -> None:
         return help_(None)
     if words[0] == "system" and "--help" not in words[1:2]:
         return c.system(words[1] if len(words) > 1 else "")
+    if words[0] == "mcp":  # its own parser: the words after -- are a command line
+        return mcp.run(words[1] if len(words) > 1 else "")
     args = parser_().parse_args(split(line))
     return args.func(args)

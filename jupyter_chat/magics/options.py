@@ -127,7 +127,17 @@ def cell_parser() -> Parser:
     a("-o", "--out", metavar="VAR", help="store the Turn in this variable")
     a("--dry-run", action="store_true", help="show the request that would be sent (no key)")
     a("--no-interpolate", action="store_true", help="send the cell body as it is")
-    a("--tools", metavar="F1,F2", help="Python functions the model may call (run in the kernel)")
+    a(
+        "--tools",
+        metavar="F1,F2",
+        help="Python functions the model may call (run in the kernel), and MCP servers' tools: "
+        "mcp:NAME (all of them) or mcp:NAME/TOOL",
+    )
+    a(
+        "--live-tools",
+        action="store_true",
+        help="call MCP tools again even where the replay store holds their results",
+    )
     a("--tool-choice", metavar="auto|required|none|NAME", help="whether and which tool to call")
     a("--max-steps", type=int, default=8, help="at most this many requests in a tool loop")
     a("--confirm", action="store_true", help="ask before running each tool call")
@@ -180,7 +190,7 @@ EXAMPLES = {
     "schema": "--schema Review",
     "repair": "--repair 2",
     "out": "-o turn",
-    "tools": "--tools get_weather,search",
+    "tools": "--tools get_weather,mcp:everything/echo",
     "tool_choice": "--tool-choice required",
     "max_steps": "--max-steps 4",
     "server_tools": "--server-tools web_search",

@@ -38,6 +38,8 @@ from urllib.parse import urlsplit
 from .._secrets import Secret
 from ..errors import AuthenticationError, ConfigError
 from .builtin import BUILTIN
+from .mcpserver import EXAMPLE as MCP_EXAMPLE
+from .mcpserver import McpServer, make_server
 from .profiles import Profile, make_profile
 from .values import (
     SECTIONS,
@@ -100,16 +102,17 @@ class Config:
                 data = tomllib.loads(path.read_text(encoding="utf-8"))
             except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
                 raise ConfigError(f"cannot read the config file {path}: {exc}") from None
-            known = {"default_model", "client", "providers", "keys", "signers", "prices"}
+            known = {"default_model", "client", "providers", "keys", "signers", "prices", "mcp"}
             unknown = set(data) - known
             if unknown:
                 raise ConfigError(
                     f"{path}: unknown section or key {sorted(unknown)[0]!r}",
                     hint="Known: " + ", ".join(sorted(known)) + ". Fix or remove it there.",
                 )
-            if "keys" in data and _inside(path, Path.cwd()):
+            headers = any(isinstance(t, dict) and t.get("headers") for t in _tables(data, "mcp"))
+            if ("keys" in data or headers) and _inside(path, Path.cwd()):
                 raise ConfigError(
-                    f"{path} holds keys but lies inside the notebook's folder, where it may be "
+                    f"{path} holds keys (or MCP headers) but lies inside the notebook's folder, where it may be "
                     "shared or committed",
                     hint="Move it to ~/.config/jupyter-chat/config.toml or use environment "
                     "variables.",
@@ -264,6 +267,12 @@ class Config:
         with naming(Path(self._path)):
             return {**DEFAULT_SIGNERS, **parse_signers(table)}
 
+    def mcp_servers(self) -> dict[str, McpServer]:
+        """The ``[mcp.NAME]`` servers of the config file (mcpserver.py)."""
+        with self._lock:
+            tables = self._load_file().get("mcp", {})
+        return {name: make_server(name, fields) for name, fields in tables.items()}
+
     def default_model(self) -> str:
         return os.environ.get("JUPYTER_CHAT_MODEL") or self.default_model_setting() or "local"
 
@@ -324,7 +333,7 @@ def check_values(data: dict[str, Any]) -> None:
                 f"default_model = {brief(model)}: expected a model name",
                 hint='Write it as default_model = "PROVIDER:MODEL".',
             )
-    for name, example in SECTIONS.items():
+    for name, example in {**SECTIONS, "mcp": MCP_EXAMPLE}.items():
         if name in data and not isinstance(data[name], dict):
             shown = "..." if name == "keys" else brief(data[name])
             raise ConfigError(f"{name} = {shown}: expected a table", hint=f"Write it as {example}.")
@@ -344,6 +353,15 @@ def check_values(data: dict[str, Any]) -> None:
                 hint=f'Write it as {name} = "..." (or use the environment variable).',
             )
     parse_signers(data.get("signers", {}))
+    for name, fields in data.get("mcp", {}).items():
+        if not isinstance(fields, dict):
+            raise ConfigError(f"mcp.{name} = {brief(fields)}: expected a table")
+        make_server(name, fields)
+
+
+def _tables(data: dict[str, Any], section: str) -> list[Any]:
+    table = data.get(section)
+    return list(table.values()) if isinstance(table, dict) else []
 
 
 def _inside(path: Path, folder: Path) -> bool:

@@ -43,7 +43,7 @@ def tool_plan(
             if confirm is not None and not confirm(call):
                 text, ok = "error: the user declined to run this tool", False
             else:
-                text, ok = run_call(call, prep.functions)
+                text, ok = run_call(call, prep.functions, turn.record.get("request_hash"))
             fn = call["function"]
             calls_made.append(
                 {

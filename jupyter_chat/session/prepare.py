@@ -129,11 +129,20 @@ def _new_messages(prompt: Any) -> list[dict[str, Any]]:
 
 
 def _tool_definitions(tools: list, functions: dict[str, Any]) -> list[dict[str, Any]]:
+    from .mcp import expand
     from .tools import schema
 
     defs = []
-    for t in tools:
-        if isinstance(t, dict):
+    for t in expand(tools):
+        if hasattr(t, "run_call"):  # an MCP tool (mcp.py)
+            if t.name in functions:
+                raise ConfigError(
+                    f"two tools are named {t.name!r}",
+                    hint="Offer one of them (mcp:NAME/TOOL names one tool of a server).",
+                )
+            functions[t.name] = t
+            defs.append(t.definition)
+        elif isinstance(t, dict):
             defs.append(t)
         elif callable(t):
             d = schema(t)

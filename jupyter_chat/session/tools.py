@@ -83,8 +83,11 @@ def schema(fn: Callable) -> dict[str, Any]:
     }
 
 
-def run_call(call: dict[str, Any], functions: dict[str, Callable]) -> tuple[str, bool]:
-    """Run one tool call; returns (result text for the model, ok). Errors go back as text."""
+def run_call(
+    call: dict[str, Any], functions: dict[str, Callable], asked_by: str | None = None
+) -> tuple[str, bool]:
+    """Run one tool call; returns (result text for the model, ok). A function's errors go
+    back as text; an MCP tool's (mcp.py: ``asked_by`` keys its recording) fail the turn."""
     fn_name = call.get("function", {}).get("name", "")
     fn = functions.get(fn_name)
     if fn is None:
@@ -96,6 +99,8 @@ def run_call(call: dict[str, Any], functions: dict[str, Callable]) -> tuple[str,
             raise ValueError("the arguments are not a JSON object")
     except ValueError as exc:
         return f"error: invalid JSON arguments ({exc}): {clip(raw, 200)}", False
+    if hasattr(fn, "run_call"):  # an MCP tool: a server that fails is one line in the cell
+        return fn.run_call(args, call.get("id", ""), asked_by), True
     try:
         result = fn(**args)
     except Exception as exc:  # the model sees the error and may try again
