@@ -117,10 +117,13 @@ class Links:
             await self._close(link)
             if isinstance(exc, asyncio.CancelledError):
                 raise
+            stdio = server.transport == "stdio"
             raise McpError(
-                f"MCP server {server.name!r} ({clip(server.where(), 120)}) did not start: "
-                f"{_why(exc)}{said}",
-                hint="Check the command or URL (%chat mcp list) and that the server runs.",
+                f"MCP server {server.name!r} ({clip(server.where(), 120)}) did not "
+                f"{'start' if stdio else 'connect'}: {_why(exc)}{said}",
+                hint="Check the command (%chat mcp list) and that it runs in a terminal."
+                if stdio
+                else "Check the URL and the headers (%chat mcp list) and that the server runs.",
             ) from None
         self._links[server.name] = link
         if not self._atexit:

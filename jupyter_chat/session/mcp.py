@@ -121,9 +121,13 @@ class McpTool:
 
 
 def _run_on_loop(op: str, *args: Any) -> Any:
+    import asyncio
+
     from ..client.mcp import LINKS
     from ..client.runtime import RUNTIME
 
+    if asyncio._get_running_loop() is RUNTIME.loop:  # waiting on it from itself: a deadlock
+        raise ConfigError("MCP tools are not run from the shared loop (achat, map, widgets)")
     value = RUNTIME.run(getattr(LINKS, op)(*args))
     return redact(value) if isinstance(value, str) else redact_deep(value)
 

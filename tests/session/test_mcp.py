@@ -189,7 +189,7 @@ def test_a_server_that_dies_mid_call_is_one_line(server):
 
 def test_a_server_that_does_not_start_is_one_line(server):
     session_mcp.add_server("gone", command="/nonexistent/mcp-server", args=["--x"])
-    with pytest.raises(jc.ChatError, match="MCP server 'gone' .* did not start") as e:
+    with pytest.raises(jc.ChatError, match="MCP server .gone. .* did not start") as e:
         jc.chat("G", model="local", tools=["mcp:gone"])
     assert "\n" not in str(e.value) and server.requests == []
 
