@@ -29,6 +29,8 @@ benchmarks/results/CASE.json and prints its own details):
 * batch.py: ``map`` and ``imap`` over 1,000 and 10,000 prompts vs ``AsyncOpenAI`` with a
   semaphore, the structured-answer overhead per turn, ``imap``'s memory at 10,000 and 100,000
   prompts (1,000,000 with ``benchmarks/batch.py --full``);
+* experiment.py: ``evaluate`` over 1,000 items x 2 models x 3 samples vs the same requests
+  through plain ``map``, and scoring cost per answer for each built-in scorer;
 * telemetry.py: CPU per streamed turn with an OpenTelemetry SDK configured and with the API
   alone, vs nothing traced.
 
@@ -67,6 +69,7 @@ CASES = (
     "memory",
     "store",
     "batch",
+    "experiment",
     "telemetry",
 )
 
@@ -449,6 +452,32 @@ def rows_batch(d: dict) -> list[Row]:
     return out
 
 
+def rows_experiment(d: dict) -> list[Row]:
+    m, r = d["meta"], d["results"]
+    ours, anchor = r["evaluate"]["wall_ms"], r["map per model"]["wall_ms"]
+    total = m["items"] * len(m["models"]) * m["k"]
+    scoring = d["scoring_us_per_answer"]
+    return [
+        row(
+            f"11. `evaluate`, {m['items']:,} items x {len(m['models'])} models x {m['k']} "
+            f"samples ({total:,} requests, concurrency {m['concurrency']}): wall time",
+            ms(ours),
+            f"the same requests through `map` per model {ms(anchor)}",
+            x(ours, anchor),
+            f"<= {d['aim']}x `map`",
+            ours <= d["aim"] * anchor,
+        ),
+        row(
+            "11. scoring an answer (`rescore`, no request): built-ins; a Python function",
+            ", ".join(f"{k} {v:.1f} µs" for k, v in scoring.items() if k != "Python function"),
+            f"a Python function {scoring['Python function']:.1f} µs",
+            "-",
+            "none set",
+            None,
+        ),
+    ]
+
+
 def rows_telemetry(d: dict) -> list[Row]:
     r = d["results"]
     off = r["off"]
@@ -608,6 +637,7 @@ def main() -> int:
         ("footprint", rows_footprint),
         ("store", rows_store),
         ("batch", rows_batch),
+        ("experiment", rows_experiment),
         ("telemetry", rows_telemetry),
     ]
     rows: list[Row] = []

@@ -31,11 +31,12 @@ class ExperimentInterrupted(ChatError):
 
 @dataclasses.dataclass(frozen=True)
 class Setting:
-    """One column of the grid besides the model: a sweep's value (or none)."""
+    """One column of the grid besides the model: a prompt's name and a sweep's value."""
 
     label: str = ""
     params: dict[str, Any] = dataclasses.field(default_factory=dict)
     seed: int | None = None
+    template: str = ""  # the name of its prompt, when prompt= names several
 
 
 def settings_of(sweep: Any) -> list[Setting]:
@@ -88,7 +89,8 @@ def evaluate(
     ``to_pandas()``, ``rescore()``, ``to_inspect()``, a chart).
 
     ``data``: a list (of prompts, or of dicts with ``prompt``), or a DataFrame; ``prompt``: a
-    template filled from each item (``{column}``, by ``map``'s rules). ``target``: the
+    template filled from each item (``{column}``, by ``map``'s rules), or a dict of named
+    templates to compare (each a setting, ``prompt=NAME``). ``target``: the
     column or key holding each item's reference answer (default ``"target"``), a list, or a
     function of the item. ``scorers``: built-in names (``"exact"``, ``"match"``,
     ``"contains"``, ``"numeric"``, ``"json_valid"``), scorers (``regex(...)``,
@@ -108,22 +110,37 @@ def evaluate(
     if len(set(model_list)) != len(model_list):
         raise ConfigError("evaluate: a model is named twice in models=")
     chosen = scorers_of(scorers)
-    settings = settings_of(sweep)
     items = list(data.to_dict("records")) if is_frame(data) else list(data)
     labels = list(data.index) if is_frame(data) else list(range(len(items)))
     targets = targets_of(data, items, target)
     if prompt is None and items and all(isinstance(i, dict) and "prompt" in i for i in items):
         prompt = "{prompt}"
-    texts = list(prompts_of(data if is_frame(data) else items, prompt))
+    templates = prompt if isinstance(prompt, dict) else {"": prompt}
+    if not templates:
+        raise ConfigError("evaluate: prompt= is an empty dict; name one template or more")
+    filled = {
+        name: list(prompts_of(data if is_frame(data) else items, t))
+        for name, t in templates.items()
+    }
+    settings = [
+        dataclasses.replace(
+            s,
+            label=" · ".join(x for x in (f"prompt={name}" if name else "", s.label) if x),
+            template=name,
+        )
+        for name in templates
+        for s in settings_of(sweep)
+    ]
     configs = [(m, s) for m in model_list for s in settings]
-    first = next((t for t in texts if isinstance(t, str)), None)
     for m, s in configs:  # every model and setting checked before anything is sent
         options = _options(m, s, samples, seed, system, schema, params)
+        first = next((t for t in filled[s.template] if isinstance(t, str)), None)
         if first is not None:
             prepare_call(first, options)
     rows: list[Row] = []
     for m, s in configs:
         options = _options(m, s, samples, seed, system, schema, params)
+        texts = filled[s.template]
         try:
             batch = run_map(
                 texts,

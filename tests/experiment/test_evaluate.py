@@ -249,3 +249,32 @@ def test_the_display_has_the_chart_the_table_and_text(server):
     text = bundle["text/plain"]
     assert text.splitlines()[0] == "experiment: 6 answers · 6 answered · 0 failed"
     assert "openai:weak" in text and "0.67 [0.21, 0.94]" in text
+
+
+def test_named_prompts_are_settings_crossed_with_a_sweep(server):
+    serve(server)
+    exp = jc.evaluate(
+        DATA[:2],
+        prompt={"plain": "Q: {q}", "terse": "Answer in one word. Q: {q}"},
+        models="openai:strong",
+        sweep="temperature=0,1",
+        progress=False,
+    )
+    assert exp.settings == [
+        "prompt=plain · temperature=0",
+        "prompt=plain · temperature=1",
+        "prompt=terse · temperature=0",
+        "prompt=terse · temperature=1",
+    ]
+    sent = sorted((last_user_text(r.body)[:6], r.body["temperature"]) for r in server.requests)
+    assert sent == sorted(
+        [("Q: Cap", 0), ("Q: 3 +", 0), ("Q: Cap", 1), ("Q: 3 +", 1)]
+        + [("Answer", 0), ("Answer", 0), ("Answer", 1), ("Answer", 1)]
+    )
+    rows = exp.to_pandas()
+    assert rows.loc[rows["setting"].str.startswith("prompt=terse"), "answer"].tolist() == [
+        "Paris",
+        "7",
+        "Paris",
+        "7",
+    ]
