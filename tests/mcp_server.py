@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 
 from mcp.server.mcpserver import MCPServer
 
@@ -29,6 +30,13 @@ def shout(text: str) -> str:
 def fail(why: str) -> str:
     """Always fails, saying why."""
     raise ValueError(why)
+
+
+@server.tool()
+def sleep(seconds: float) -> str:
+    """Answers after this many seconds."""
+    time.sleep(seconds)
+    return "awake"
 
 
 @server.tool()

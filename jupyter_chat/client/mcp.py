@@ -54,7 +54,7 @@ class Link:
             async with contextlib.AsyncExitStack() as stack:
                 read, write = await stack.enter_async_context(self._transport())
                 session = await stack.enter_async_context(ClientSession(read, write))
-                await asyncio.wait_for(session.initialize(), self.server.timeout)
+                await asyncio.wait_for(session.initialize(), start_timeout(self.server))
                 self.session = session
                 ready.set_result(session)
                 await self.closing.wait()
@@ -111,7 +111,7 @@ class Links:
         ready: asyncio.Future = asyncio.get_running_loop().create_future()
         link.task = asyncio.ensure_future(link.hold(ready))
         try:
-            await asyncio.wait_for(asyncio.shield(ready), server.timeout)
+            await asyncio.wait_for(asyncio.shield(ready), start_timeout(server))
         except BaseException as exc:
             said = link.last_words()
             await self._close(link)
@@ -197,6 +197,12 @@ class Links:
         for name in list(self._links):
             with contextlib.suppress(Exception):
                 self.close(name)
+
+
+def start_timeout(server: McpServer) -> float:
+    """Seconds a server may take to start: its call timeout, but at least a minute (npx may
+    fetch the package first)."""
+    return max(server.timeout, 60.0)
 
 
 def _doing(what: str) -> str:

@@ -40,6 +40,9 @@ def parser() -> Parser:
     sp.add_argument("--timeout", type=float, help="seconds for one call (default 60)")
     sp.set_defaults(func=add)
     sub.add_parser("list", help="the servers and where each comes from").set_defaults(func=list_)
+    tl = sub.add_parser("tools", help="a server's tools (starts it, or replays its list)")
+    tl.add_argument("name")
+    tl.set_defaults(func=tools)
     rm = sub.add_parser("remove", help="forget a server added here (and stop it)")
     rm.add_argument("name")
     rm.set_defaults(func=remove)
@@ -123,6 +126,17 @@ def list_(args: Any) -> None:
     ]
     header = ["server", "transport", "command or URL", "headers", "from", "running"]
     _show(table(header, rows), plain_table(header, rows))
+
+
+def tools(args: Any) -> None:
+    from .._secrets import clip
+    from ..session.mcp import mcp_tools
+
+    rows = [
+        [t.name, clip(" ".join(str(t.definition["function"]["description"]).split()), 120)]
+        for t in mcp_tools(f"mcp:{args.name}")
+    ]
+    _show(table(["tool", "description"], rows), plain_table(["tool", "description"], rows))
 
 
 def remove(args: Any) -> None:

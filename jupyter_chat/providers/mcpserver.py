@@ -27,7 +27,7 @@ class McpServer:
     cwd: str | None = None
     url: str | None = None
     headers: dict[str, Secret] = field(default_factory=dict)
-    timeout: float = 60.0  # seconds for one call (and for the server to start)
+    timeout: float = 60.0  # seconds for one call (the server may take longer to start)
 
     @property
     def transport(self) -> str:

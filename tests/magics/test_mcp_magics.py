@@ -72,6 +72,8 @@ def test_a_cell_with_mcp_tools_live_then_replayed_with_the_servers_gone(
         live2 = k.run(cell_mul)
         assert live2.error is None and server.requests[-1].body["messages"][-1]["content"] == "42"
         assert k.run("%chat mcp list").error is None
+        listed = k.run("%chat mcp tools everything")
+        assert "get-sum" in shown(listed) and "Echoes back the input" in shown(listed)
     finally:
         http.stop()
     # the servers gone: the kernel's sessions closed, the stdio command made unusable

@@ -248,3 +248,26 @@ def test_headers_in_a_config_file_inside_the_notebooks_folder_are_refused(
     with pytest.raises(jc.ChatError, match="lies inside the notebook's folder") as e:
         jc.chat("S", model="local", tools=["mcp:a"])
     assert TOKEN not in str(e.value)
+
+
+def test_a_key_a_tool_echoes_is_redacted_everywhere(server, tmp_path, everything):
+    jc.set_replay("record", str(tmp_path / "k.jsonl"))
+    session_mcp.add_server("everything", command=everything[0], args=everything[1:])
+    session_mcp.add_server("keyed", url="http://127.0.0.1:9/mcp", headers={"X-Key": TOKEN})
+    server.script(tool_turn(("echo", json.dumps({"message": TOKEN}))), answer("done"))
+    turn = jc.chat("E", model="local", tools=["mcp:everything/echo"], thread="k")
+    assert tool_messages(server) == ["Echo: ***"]
+    # what MCP adds: its recordings, the tool messages filed, the record's results
+    lines = (tmp_path / "k.jsonl").read_text().splitlines()
+    kept = [line for line in lines if '"op":' in line]
+    kept += [json.dumps(m) for m in SESSION.history("k") if m["role"] == "tool"]
+    kept += [c["result"] for c in turn.record["tool_calls"]]
+    assert len(kept) == 4 and not any(TOKEN in text for text in kept)
+
+
+def test_a_call_that_takes_too_long_is_one_line(server):
+    cmd = tiny_stdio_command()
+    session_mcp.add_server("tiny", command=cmd[0], args=cmd[1:], timeout=1)
+    server.script(tool_turn(("sleep", '{"seconds": 30}')), answer("never"))
+    with pytest.raises(jc.ChatError, match="MCP server 'tiny' timed out while calling 'sleep'"):
+        jc.chat("S", model="local", tools=["mcp:tiny/sleep"])
