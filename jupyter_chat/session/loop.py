@@ -45,14 +45,12 @@ def tool_plan(
             else:
                 text, ok = run_call(call, prep.functions, turn.record.get("request_hash"))
             fn = call["function"]
-            calls_made.append(
-                {
-                    "name": fn["name"],
-                    "arguments": fn["arguments"],
-                    "ok": ok,
-                    "result": clip(text, 200),
-                }
-            )
+            made = {"name": fn["name"], "arguments": fn["arguments"], "ok": ok}
+            made["result"] = clip(text, 200)
+            server = getattr(prep.functions.get(fn["name"]), "server", None)
+            if isinstance(server, str):  # an MCP tool (mcp.py): the record names its server
+                made["mcp"] = server
+            calls_made.append(made)
             exchange.append({"role": "tool", "tool_call_id": call.get("id", ""), "content": text})
             if on_result is not None:
                 on_result(call, text, ok)

@@ -97,7 +97,13 @@ def test_everything_over_stdio_live_then_replayed_with_the_server_gone(
     assert "$schema" not in offered[0]["function"]["parameters"]
     assert tool_messages(server) == ["Echo: hello"]  # the real server's answer went back
     assert live.record["tool_calls"] == [
-        {"name": "echo", "arguments": '{"message": "hello"}', "ok": True, "result": "Echo: hello"}
+        {
+            "name": "echo",
+            "arguments": '{"message": "hello"}',
+            "ok": True,
+            "result": "Echo: hello",
+            "mcp": "everything",
+        }
     ]
     LINKS.close_all()
     session_mcp.add_server("everything", command="/nonexistent/mcp-server")  # it cannot start
