@@ -107,6 +107,13 @@ class Links:
             link = None
         if link is not None:
             return link
+        try:
+            import mcp  # noqa: F401
+        except ImportError:
+            raise McpError(
+                f"MCP server {server.name!r}: MCP tools need the mcp package",
+                hint="Install it: pip install 'jupyter-chat[mcp]' (then restart the kernel).",
+            ) from None
         link = Link(server)
         ready: asyncio.Future = asyncio.get_running_loop().create_future()
         link.task = asyncio.ensure_future(link.hold(ready))

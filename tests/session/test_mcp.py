@@ -277,3 +277,10 @@ def test_a_call_that_takes_too_long_is_one_line(server):
     server.script(tool_turn(("sleep", '{"seconds": 30}')), answer("never"))
     with pytest.raises(jc.ChatError, match="MCP server 'tiny' timed out while calling 'sleep'"):
         jc.chat("S", model="local", tools=["mcp:tiny/sleep"])
+
+
+def test_without_the_mcp_package_the_error_says_what_to_install(server, monkeypatch):
+    monkeypatch.setitem(sys.modules, "mcp", None)  # import mcp fails, as when not installed
+    session_mcp.add_server("gone", command="/nonexistent/mcp-server")
+    with pytest.raises(jc.ChatError, match=r"need the mcp package.*jupyter-chat\[mcp\]"):
+        jc.chat("G", model="local", tools=["mcp:gone"])
