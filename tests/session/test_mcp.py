@@ -191,6 +191,10 @@ def test_a_server_that_dies_mid_call_is_one_line(server):
     with pytest.raises(jc.ChatError, match="MCP server 'tiny' went away while calling 'die'") as e:
         jc.chat("D", model="local", tools=["mcp:tiny/die"], thread="d")
     assert "\n" not in str(e.value) and SESSION.history("d") == []
+    server.reset()
+    server.script(tool_turn(("shout", '{"text": "back"}')), answer("It is back."))
+    again = jc.chat("S", model="local", tools=["mcp:tiny/shout"], thread="d")  # started anew
+    assert tool_messages(server) == ["BACK"] and again.text == "It is back."
 
 
 def test_a_server_that_does_not_start_is_one_line(server):
