@@ -90,7 +90,8 @@ def is_binary(values: Sequence[float]) -> bool:
 
 def mean_interval(values: Sequence[float]) -> tuple[float, float, float, str]:
     """``(mean, low, high, method)`` of the values (one per item): Wilson when every value
-    is 0 or 1, else Student's t; nan when there are none."""
+    is 0 or 1, else Student's t (clipped to [0, 1] when every value lies in it); nan when
+    there are none."""
     vals = [float(v) for v in values if v is not None and not math.isnan(v)]
     if not vals:
         return (math.nan, math.nan, math.nan, "none")
@@ -99,6 +100,8 @@ def mean_interval(values: Sequence[float]) -> tuple[float, float, float, str]:
         low, high = wilson(sum(vals), len(vals))
         return (mean, low, high, "wilson")
     low, high = t_interval(vals)
+    if all(0.0 <= v <= 1.0 for v in vals):  # shares of 0/1 scores: the interval within [0, 1]
+        low, high = max(0.0, low), min(1.0, high)
     return (mean, low, high, "t")
 
 

@@ -153,6 +153,10 @@ def test_intervals_on_known_cases():
     mean, low, high, how = mean_interval([1, 2, 3, 4, 5, None, math.nan])
     assert (mean, how, round(low, 4)) == (3.0, "t", 1.0368)
     assert mean_interval([])[3] == "none"
+    # items' shares of 0/1 scores (samples averaged): t, kept within [0, 1]
+    assert mean_interval([0, 1 / 3, 2 / 3])[1:] == (0.0, 1.0, "t")  # t alone: [-0.49, 1.16]
+    _, low, high, _ = mean_interval([0.5, 0.6, 0.7])  # inside: as t says, 0.6 -+ 0.2484
+    assert (round(low, 4), round(high, 4)) == (0.3516, 0.8484)
 
 
 def test_percentiles_as_numpy_computes_them():
