@@ -9,6 +9,7 @@ import math
 from html import escape
 from typing import Any
 
+from ..session.accounting import usd
 from .summary import fmt, score_text
 
 # Okabe and Ito's palette: told apart with every common colour blindness
@@ -131,7 +132,7 @@ def _cost_panel(entries: list[dict], scores: list[dict], x0: float, bottom: floa
 def _short(v: float, money: bool) -> str:
     if not money:
         return f"{v:,.0f}"
-    return f"${v:.2g}"
+    return usd(v)
 
 
 def _clip(s: str, n: int = 26) -> str:
