@@ -59,7 +59,7 @@ class Experiment:
         samples: int | None,
     ) -> None:
         self.rows = rows
-        self.models = [m or "" for m in models]
+        self.models = [m or "default" for m in models]  # None: the notebook's model
         self.settings = settings
         self.samples = samples
         self.scorers = scorers

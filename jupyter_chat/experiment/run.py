@@ -189,7 +189,7 @@ def _rows(batch, model, setting, labels, items, targets, texts, k) -> list[Row]:
                 Row(
                     item=labels[j],
                     position=j,
-                    model=model or "",
+                    model=model or "default",
                     setting=setting.label,
                     sample=i,
                     result=draw,

@@ -278,3 +278,10 @@ def test_named_prompts_are_settings_crossed_with_a_sweep(server):
         "Paris",
         "7",
     ]
+
+
+def test_without_models_the_notebooks_model_answers(server):
+    serve(server)
+    exp = jc.evaluate(DATA[:1], "Q: {q}", scorers="contains", progress=False)
+    assert exp.models == ["default"] and exp.summary_rows()[0]["model"] == "default"
+    assert exp.rows[0].turn is not None and len(server.requests) == 1
