@@ -285,3 +285,29 @@ def test_without_models_the_notebooks_model_answers(server):
     exp = jc.evaluate(DATA[:1], "Q: {q}", scorers="contains", progress=False)
     assert exp.models == ["default"] and exp.summary_rows()[0]["model"] == "default"
     assert exp.rows[0].turn is not None and len(server.requests) == 1
+
+
+def test_a_frame_its_index_and_targets_from_a_column_a_list_or_a_function(server):
+    import pandas as pd
+
+    frame = pd.DataFrame(
+        {"q": ["Capital of France?", "3 + 4?"], "answer": ["Paris", "7"]},
+        index=pd.Index(["fr", "sum"], name="id"),
+    )
+    serve(server)
+    exp = jc.evaluate(frame, "Q: {q}", models="openai:weak", target="answer", progress=False)
+    rows = exp.to_pandas()
+    assert list(rows["item"]) == ["fr", "sum"] and list(rows["target"]) == ["Paris", "7"]
+    assert exp.summary_rows()[0]["match"]["mean"] == 1.0
+    by_list = exp.rescore("exact")  # the same answers; targets as evaluate took them
+    assert by_list.scores["exact"] == [1.0, 1.0]
+    server.reset()
+    serve(server)
+    listed = jc.evaluate(["Q: 2 + 2?"], models="openai:weak", target=["4"], progress=False)
+    assert listed.rows[0].target == "4" and listed.scores["match"] == [0.0]  # 'five'
+    made = jc.evaluate(["Q: 3 + 4?"], models="openai:weak", target=lambda item: "7", progress=False)
+    assert made.scores["match"] == [1.0]
+    with pytest.raises(jc.ConfigError, match="2 targets for 1 items"):
+        jc.evaluate(["Q: 3 + 4?"], models="openai:weak", target=["7", "8"])
+    with pytest.raises(jc.ConfigError, match="'nope' is not a column"):
+        jc.evaluate(frame, "Q: {q}", models="openai:weak", target="nope")
