@@ -24,15 +24,18 @@ def _id(*parts: Any) -> str:
 
 
 def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-") or "default"
+    """A file name's part: no ``_``, which separates the parts Inspect reads back."""
+    return re.sub(r"[^A-Za-z0-9.-]+", "-", text).strip("-") or "default"
 
 
 def write_log(exp: Any, path: Any, task: str) -> list[Path]:
     """Write the logs: ``path`` a ``.json`` file when the experiment has one (model,
-    setting), else a folder (made if missing) with one ``TASK_MODEL[_SETTING].json`` each.
-    Returns the paths written."""
+    setting), else a folder (made if missing) with one log each, named as Inspect names its
+    own (``TIMESTAMP_TASK_MODEL-SETTING_ID.json``) so that ``inspect view`` and
+    ``list_eval_logs`` find them. Returns the paths written."""
     path = Path(path)
     configs = exp.configs
+    now = datetime.datetime.now(datetime.timezone.utc)
     if path.suffix == ".json":
         if len(configs) != 1:
             raise ConfigError(
@@ -42,12 +45,14 @@ def write_log(exp: Any, path: Any, task: str) -> list[Path]:
         targets = [path]
     else:
         path.mkdir(parents=True, exist_ok=True)
+        stamp = now.strftime("%Y-%m-%dT%H-%M-%S+00-00")
         targets = [
-            path / (_slug(f"{task}_{m}" + (f"_{s}" if s else "")) + ".json") for m, s in configs
+            path / f"{stamp}_{_slug(task)}_{_slug(f'{m} {s}')}_{_id('eval', m, s)}.json"
+            for m, s in configs
         ]
     summary = {(e["model"], e["setting"]): e for e in exp.summary_rows()}
     for (model, setting), out in zip(configs, targets):
-        log = _log(exp, model, setting, summary[(model, setting)], task)
+        log = _log(exp, model, setting, summary[(model, setting)], task, now.isoformat())
         out.write_text(json.dumps(log, ensure_ascii=False, default=str), encoding="utf-8")
     return targets
 
@@ -56,8 +61,7 @@ def _num(x: Any) -> float | None:
     return None if x is None or (isinstance(x, float) and math.isnan(x)) else x
 
 
-def _log(exp: Any, model: str, setting: str, entry: dict, task: str) -> dict[str, Any]:
-    now = datetime.datetime.now(datetime.timezone.utc).isoformat()
+def _log(exp: Any, model: str, setting: str, entry: dict, task: str, now: str) -> dict[str, Any]:
     idx = [n for n, r in enumerate(exp.rows) if r.model == model and r.setting == setting]
     inspect_model = model.replace(":", "/", 1) if model else "default"
     samples = [_sample(exp, n, inspect_model) for n in idx]
@@ -85,7 +89,7 @@ def _log(exp: Any, model: str, setting: str, entry: dict, task: str) -> dict[str
         "version": 2,
         "status": "success",
         "eval": {
-            "eval_id": _id("eval", model, setting, len(idx)),
+            "eval_id": _id("eval", model, setting),
             "run_id": _id("run", model, setting),
             "created": now,
             "task": task,

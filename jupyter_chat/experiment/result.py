@@ -156,7 +156,7 @@ class Experiment:
             Path(path).write_text(text, encoding="utf-8")
         return text
 
-    def to_inspect(self, path: Any, task: str = "jupyter_chat") -> Any:
+    def to_inspect(self, path: Any, task: str = "jupyter-chat") -> Any:
         """Write an Inspect AI eval log (JSON) that ``inspect_ai.log.read_eval_log`` reads and
         ``inspect view`` opens (experiment/inspect.py). Returns the path."""
         from .inspect import write_log

@@ -212,10 +212,13 @@ def test_the_inspect_log_is_read_by_inspect_ai(server, tmp_path):
         DATA, "Q: {q}", models=MODELS, samples=2, scorers=["exact", "contains"], progress=False
     )
     paths = exp.to_inspect(tmp_path / "logs")
-    assert [p.name for p in paths] == [
-        "jupyter_chat_openai-strong.json",
-        "jupyter_chat_openai-weak.json",
+    assert [p.name.split("_")[1:3] for p in paths] == [
+        ["jupyter-chat", "openai-strong"],
+        ["jupyter-chat", "openai-weak"],
     ]
+    # named as Inspect names its own, so its viewer's listing finds them
+    listed = log_mod.list_eval_logs(str(tmp_path / "logs"))
+    assert sorted(i.task for i in listed) == ["jupyter-chat", "jupyter-chat"]
     log = log_mod.read_eval_log(str(paths[1]))
     assert log.status == "success" and log.eval.model == "openai/weak"
     assert log.eval.config.epochs == 2 and len(log.samples) == 6
