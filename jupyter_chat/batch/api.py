@@ -10,7 +10,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..errors import ChatError, ConfigError
-from ..session.ask import Options, prepare_call, takes_ask
+from ..session.accounting import usd
+from ..session.ask import Options, as_budget, prepare_call, takes_ask
+from ..session.budget import BudgetError, check_run
 from ..session.prepare import Prepared
 from ..session.run import will_replay
 from ..session.runner import one_line_errors
@@ -42,6 +44,7 @@ def map(
     concurrency: int = 8,
     return_exceptions: bool = False,
     progress: bool = True,
+    executor: Any = None,
 ) -> Batch:
     """Send many prompts, at most ``concurrency`` at once; a ``Batch`` in input order.
 
@@ -59,20 +62,39 @@ def map(
     not recorded (``batch.replayed`` says how many were not sent). An interrupt keeps what
     finished and raises ``BatchInterrupted`` (its ``batch``). A 429 pauses every request to
     that host; ``rpm``, ``tpm`` and ``concurrency`` in a provider's config limit all of them.
+
+    ``budget=USD``: refused before anything is sent when the estimate is over; while running,
+    no request that could cross it is sent: the rows left are ``BudgetError`` (not sent), and
+    unless ``return_exceptions`` a ``BudgetError`` carrying the ``batch`` is raised.
+    ``executor=``: a Dask distributed ``Client``; the rows to send are sharded to its workers,
+    each recording its own store shard, merged into the store at the end (batch/cluster.py).
     """
     check_concurrency(concurrency)
     index = list(items.index) if is_frame(items) else None
-    # every item asks the same: the schema built once
-    make = functools.partial(prepare_call, options=_once(options))
+    # every item asks the same: the schema built once, one budget for the batch
+    once = _once(options)
+    make = functools.partial(prepare_call, options=once)
     # all checked before any is sent
     preps = list(prepared(prompts_of(items, prompt), make, return_exceptions))
     k = options.samples
     if k is not None:  # each item's samples run as K rows of the batch, then are regrouped
         preps = [q for p in preps for q in (prepare_samples(p, k) if ok(p) else [p] * k)]
-    to_send = sum(1 for p in preps if isinstance(p, Prepared) and not will_replay(p))
+    if executor is not None:  # an interrupted run's shards first: their rows replay
+        from .cluster import merge_shards
+
+        if SESSION.replay_state()[0] in ("record", "auto"):
+            merge_shards(SESSION.replay_state()[1])
+    live = [p for p in preps if isinstance(p, Prepared) and not will_replay(p)]
+    own = once.budget
+    check_run(live, own)  # refused before anything is sent (session/budget.py)
     counts = Progress(total=len(preps))
-    view = ProgressView(counts, progress, to_send)
-    results = Results(iter(preps), concurrency, True, counts, view.tick, keep_hashes=True)
+    view = ProgressView(counts, progress, len(live))
+    if executor is not None:
+        from .cluster import Sharded
+
+        results: Any = Sharded(executor, preps, live, concurrency, counts, view.tick)
+    else:
+        results = Results(iter(preps), concurrency, True, counts, view.tick, keep_hashes=True)
     done: list[Any] = []
     total, hashes = len(preps) // (k or 1), results.hashes
     try:
@@ -88,6 +110,11 @@ def map(
         done, hashes = regroup(done, preps, k, options.pick), (hashes or [])[::k]
     batch = Batch(done, index, hashes, total)
     view.end(batch)
+    stopped = [r for r in batch if isinstance(r, BudgetError)]
+    if stopped and not return_exceptions:
+        stop = BudgetError(stopped_message(batch, len(stopped), own), hint=stopped[0].hint)
+        stop.batch = batch
+        raise stop
     if not return_exceptions:
         for r in batch:
             if isinstance(r, BaseException):
@@ -140,7 +167,15 @@ def regroup(done: list[Any], preps: list[Any], k: int, pick: Any) -> list[Any]:
 
 
 def _once(options: Options) -> Options:
-    return dataclasses.replace(options, schema=as_schema(options.schema))
+    """The schema built and the budget made once: every row shares them."""
+    return dataclasses.replace(options, schema=as_schema(options.schema), budget=as_budget(options))
+
+
+def stopped_message(batch: Batch, unsent: int, own: Any) -> str:
+    """One line: how far the batch got before a budget stopped it, spent against the limit."""
+    b = own if own is not None else SESSION.budget
+    where = f"spent {usd(b.spent)} of {usd(b.limit)}" if b is not None else ""
+    return f"budget reached: {batch.answered} of {batch.total} answered, {unsent} not sent; {where}"
 
 
 def interrupted_message(batch: Batch, total: int) -> str:

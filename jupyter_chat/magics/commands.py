@@ -187,6 +187,44 @@ def _cost(tally: Any) -> str:
     return usd(tally.usd) + (f" + {tally.unpriced} unpriced" if tally.unpriced else "")
 
 
+def budget(args: Any) -> None:
+    """``%chat budget USD | off | status``: the notebook's spending limit, across cells (a new
+    limit keeps what this kernel already spent under the old one)."""
+    from ..session.budget import Budget
+
+    value = (args.value or "status").strip()
+    if value == "off":
+        SESSION.budget = None
+    elif value != "status":
+        try:
+            amount = float(value.lstrip("$").replace(",", ""))
+        except ValueError:
+            raise UsageError(
+                f"%chat budget: expected an amount in USD, off or status, not {value!r}"
+            ) from None
+        unknown: Any = args.unknown or "refuse"
+        if unknown not in ("allow", "refuse"):
+            try:
+                unknown = int(unknown.replace(",", "").replace("_", ""))
+            except ValueError:
+                raise UsageError(
+                    f"%chat budget --unknown: expected allow, refuse or tokens, not {unknown!r}"
+                ) from None
+        new = Budget(amount, unknown)
+        old = SESSION.budget
+        if old is not None:
+            new.spent, new.tokens, new.requests, new.unpriced = (
+                old.spent,
+                old.tokens,
+                old.requests,
+                old.unpriced,
+            )
+        SESSION.budget = new
+    if SESSION.budget is None:
+        return show_md(Md("No budget: nothing limits what this notebook spends."))
+    show_md(Md("Notebook {}.").format(SESSION.budget.status()))
+
+
 def clear(args: Any) -> None:
     name = check_thread(args.thread or SESSION.current)
     SESSION.clear(name)

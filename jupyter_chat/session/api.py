@@ -9,7 +9,7 @@ from typing import Any
 from ..client.runtime import RUNTIME
 from .ask import Options, prepare_call, takes_ask
 from .loop import ask_before_call
-from .runner import aanswer, answer, one_line_errors
+from .runner import aanswer, answer, check_up_front, one_line_errors
 from .samples import asample, prepare_samples, sample
 from .turn import Turn
 
@@ -48,4 +48,5 @@ async def achat(prompt: str | list[dict], options: Options) -> Turn:
         preps = prepare_samples(prep, options.samples)
         done = await asyncio.wrap_future(RUNTIME.submit(asample(preps, options.pick)))
         return done.finish()
+    check_up_front([prep])
     return await asyncio.wrap_future(RUNTIME.submit(aanswer(prep)))

@@ -31,6 +31,8 @@ class Options:
     repair: int = 1
     samples: int | None = None
     pick: int | str | None = None
+    budget: Any = None
+    budget_unknown: Any = "refuse"
     params: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
@@ -54,6 +56,12 @@ DOCS = """
         ``turn.agreement`` how far they agree (session/samples.py).
     pick : the sample the thread files: ``"common"`` (default: the first sample of the most
         common answer) or a sample's index.
+    budget : a limit in USD for this call: refused before anything is sent when its estimate
+        (prompts at 4 bytes a token, answers at ``max_tokens``, the ``[prices]``) is over;
+        while running, a request that could cross it is not sent (``BudgetError``); replayed
+        answers cost nothing. ``%chat budget`` sets one for the whole notebook.
+    budget_unknown : a model with no price under a budget: ``"refuse"`` (default: named up
+        front), ``"allow"`` (sent, its cost unknown) or a number of tokens it may use.
     **params : any parameter the provider accepts (checked before sending), such as
         ``temperature``, ``tool_choice`` and ``parallel_tool_calls``; they add to
         ``%chat defaults``.
@@ -123,7 +131,7 @@ def prepare_call(prompt: Any, options: Options) -> Prepared:
         params,
         seed_from=seed_source(prompt),
     )
-    return prepare(
+    prep = prepare(
         prompt,
         ask,
         stream=options.stream,
@@ -133,3 +141,15 @@ def prepare_call(prompt: Any, options: Options) -> Prepared:
         schema=options.schema,
         repair=options.repair,
     )
+    prep.budget = as_budget(options)
+    return prep
+
+
+def as_budget(options: Options) -> Any:
+    """The call's ``Budget`` (one for a whole batch: ``map`` makes it once), or None."""
+    from .budget import Budget
+
+    b = options.budget
+    if b is None or isinstance(b, Budget):
+        return b
+    return Budget(b, options.budget_unknown)

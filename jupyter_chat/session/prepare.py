@@ -36,6 +36,7 @@ class Prepared:
     wrapped: bool = False  # the schema rides in an object ({"value": ...}) on the wire
     repair: int = 1  # times an answer that does not match the schema is sent back
     earlier: list[dict[str, Any]] = field(default_factory=list)  # attempts that did not match
+    budget: Any = None  # the run's own Budget (budget=), beside the notebook's (budget.py)
 
 
 def prepare(

@@ -18,7 +18,7 @@ from ..replay.recording import capture, result_from_dict
 from ..replay.recording import make_record as make_recording
 from ..replay.store import ReplayMissError
 from ..stream import Result
-from . import telemetry
+from . import budget, telemetry
 from .prepare import Prepared, canonical_request, request_hash
 from .record import make_record, signed_block
 from .state import SESSION, Entry
@@ -44,6 +44,8 @@ class Running:
         self.started = time.time_ns()  # the span's start (telemetry.py)
         rec = recording_for(prep)
         self.replayed = rec is not None
+        # the worst case held in every budget before anything is sent (budget.py)
+        self.tickets = budget.hold(prep) if rec is None else []
         self.call: Call | ReplayCall = (
             ReplayCall(prep.request, rec, SESSION.pace) if rec is not None else Call(prep.request)
         )
@@ -58,12 +60,15 @@ class Running:
                     self._keep(out)
                 yield out
         except NotFoundError as exc:
+            budget.settle(self.tickets, None, sent=False)
             hinted = with_model_hint(exc, self.prep)
             telemetry.failed_span(self.prep, hinted, self.started, self.replayed)
             raise hinted from None
         except GeneratorExit:
+            budget.settle(self.tickets, None)
             raise
         except BaseException as exc:
+            budget.settle(self.tickets, None, sent=budget.billed(exc))
             telemetry.failed_span(self.prep, exc, self.started, self.replayed)
             raise
 
@@ -83,6 +88,7 @@ class Running:
             replayed=self.replayed,
             deltas=self.deltas,
             started_ns=self.started,
+            tickets=self.tickets,
         )
 
 
@@ -114,6 +120,7 @@ async def arun(prep: Prepared, on_delta: OnDelta = None) -> Turn:
                 await asyncio.sleep(0)
         assert replayed.result is not None
         return finish(prep, replayed.result, replayed.meta, replayed=True, started_ns=started)
+    tickets = await budget.ahold(prep)  # before anything is sent (budget.py)
     meta = Meta()
     deltas: list | None = [] if SESSION.replay_state()[0] in ("record", "auto") else None
     keep = capture(deltas, time.perf_counter()) if deltas is not None else None
@@ -127,9 +134,10 @@ async def arun(prep: Prepared, on_delta: OnDelta = None) -> Turn:
     try:
         result = await RUNTIME.send(prep.request, forward, meta=meta)
     except BaseException as exc:
+        budget.settle(tickets, None, sent=budget.billed(exc))
         telemetry.failed_span(prep, exc, started)
         raise
-    return finish(prep, result, meta, deltas=deltas, started_ns=started)
+    return finish(prep, result, meta, deltas=deltas, started_ns=started, tickets=tickets)
 
 
 def recording_for(prep: Prepared) -> dict[str, Any] | None:
@@ -195,10 +203,16 @@ def finish(
     replayed: bool = False,
     deltas: list | None = None,
     started_ns: int | None = None,
+    tickets: list | None = None,
 ) -> Turn:
     """Record the turn (record/auto mode) or compare it (check mode), check it, then file it:
     the thread changes only when everything before succeeded."""
-    turn = make_turn(prep, result, make_record(prep, result, meta, replayed))
+    try:
+        turn = make_turn(prep, result, make_record(prep, result, meta, replayed))
+    except BaseException:
+        budget.settle(tickets or [], None)  # paid for: the worst case stays spent
+        raise
+    budget.settle(tickets or [], turn.record)  # the answer's cost (worst case if unknown)
     SESSION.ledger.add(turn.record)
     telemetry.turn_span(prep, turn, meta, started_ns)  # nothing unless this process traces
     if prep.schema is not None and not result.tool_calls:

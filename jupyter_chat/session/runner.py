@@ -14,10 +14,11 @@ from .._secrets import clip
 from ..client.runtime import Meta
 from ..errors import ChatError, calm_interrupt
 from ..stream import Result
+from .budget import check_run
 from .loop import tool_plan
 from .prepare import Prepared
 from .repair import repair_plan
-from .run import Running, arun
+from .run import Running, arun, will_replay
 from .turn import Turn
 
 Plan = Generator[Prepared, Turn, Turn]
@@ -130,6 +131,7 @@ def answer(
     """Answer ``prep``, waiting (the magics, ``chat()``): tools run, repairs sent, the final
     turn filed; ``view`` sees each request as it goes."""
     view = view if view is not None else View()
+    check_up_front([prep])
     steps = plan_of(prep, max_steps, confirm, view)
     todo = next(steps)
     try:
@@ -137,6 +139,12 @@ def answer(
             todo = steps.send(step(todo, view))
     except StopIteration as stop:
         return stop.value
+
+
+def check_up_front(preps: list[Prepared]) -> None:
+    """Refuse before sending when the requests to send are estimated over a budget (the
+    call's own, the notebook's): budget.py; the replayed ones cost nothing."""
+    check_run([p for p in preps if not will_replay(p)], preps[0].budget if preps else None)
 
 
 async def aanswer(prep: Prepared, on_delta: Any = None) -> Turn:

@@ -32,7 +32,7 @@ from ..errors import ChatError, ConfigError, calm_interrupt
 from .agreement import NO_VALUE, pick_index, share_text, summarize
 from .prepare import Prepared, sent_params, set_draw
 from .run import file_turn
-from .runner import aanswer, internal_error
+from .runner import aanswer, check_up_front, internal_error
 from .seeds import sample_seeds
 from .turn import Turn
 
@@ -229,6 +229,7 @@ async def asample(
 ) -> SampleSet:
     """``sample`` for code already on the shared loop (``achat``, the widgets)."""
     check_pick(pick, len(preps))
+    check_up_front(preps)
     return SampleSet(preps, await arun_samples(preps, concurrency, on_result), pick)
 
 
@@ -243,6 +244,7 @@ def sample(
     every 0.2 s while they run. An interrupt cancels them all (finished ones stay recorded)
     and raises one calm line."""
     check_pick(pick, len(preps))
+    check_up_front(preps)
     done = [0]
 
     def count(i: int, result: Any) -> None:

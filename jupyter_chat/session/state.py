@@ -63,6 +63,7 @@ class Session:
         self.pace = False  # replay at the recorded pace
         self.replay_counts = {"hits": 0, "misses": 0, "recorded": 0}  # in this kernel
         self.ledger = Ledger()  # every answered request: tokens and cost (%chat usage)
+        self.budget: Any = None  # the notebook's budget.Budget (%chat budget), across cells
         self._said: set[tuple[str, ...]] = set()  # notes said once in this kernel
 
     def first_time(self, *what: str) -> bool:

@@ -27,6 +27,8 @@ ASK = {
     "repair": 1,
     "samples": None,
     "pick": None,
+    "budget": None,
+    "budget_unknown": "refuse",
 }
 
 
@@ -50,7 +52,7 @@ def test_chat_and_achat_take_the_prompt_and_model_positionally(server):
 
 def test_a_wrong_call_is_one_clear_line_not_a_bug(server):
     with pytest.raises(jc.ConfigError) as e:
-        jc.chat("hi", "local", None, None, None, False, None, None, None, 1, None, None, "more")
+        jc.chat("hi", "local", *[None] * 3, False, *[None] * 3, 1, *[None] * 3, "refuse", "x")
     assert "chat(): too many positional arguments" in str(e.value)
     assert "bug" not in str(e.value)
     with pytest.raises(jc.ConfigError, match="map\\(\\): missing a required argument"):

@@ -1,0 +1,284 @@
+"""``map(..., executor=client)``: the rows to send sharded to the workers of a Dask distributed
+cluster. Each worker runs jupyter-chat's own batch on its shard, with the requests as the
+notebook built them (models, parameters, seeds: identical hashes) and the keys handed over
+explicitly (never shown, never logged); it records into its own store shard beside the store
+(``NAME.chat.jsonl.shard-K``), merged into the store at the end by the code of ``jupyter-chat
+store merge``. Results come back in input order; progress is counted per shard."""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import dataclasses
+import threading
+import time
+import uuid
+import warnings
+from pathlib import Path
+from typing import Any
+
+from .._secrets import Secret
+from ..errors import ChatError, ConfigError
+from ..providers.config import CONFIG
+from ..session.prepare import Prepared, request_hash
+from ..session.state import SESSION
+from .run import TICK, Progress, Results
+
+EVERY = 0.25  # seconds between two progress reports of a shard
+_ONE_SHARD = threading.Lock()  # a worker process runs one shard at a time (its SESSION)
+
+
+class Keys:
+    """The keys the shards need, per provider: pickled to the workers, never shown."""
+
+    def __init__(self, keys: dict[str, tuple[str, str, str, str | None]]) -> None:
+        self._keys = keys  # provider -> (header, scheme, key, host)
+
+    def __repr__(self) -> str:
+        return f"Keys({sorted(self._keys)}, ***)"
+
+    def auth(self, provider: str) -> Any:
+        from ..client.request import KeyAuth
+
+        if provider not in self._keys:
+            return None
+        header, scheme, value, host = self._keys[provider]
+        return KeyAuth(header, scheme, Secret(value, host, "the notebook (executor=)"))
+
+
+def shard_paths(store: Any) -> list[Path]:
+    """The shards a run left beside ``store`` (an interrupted run's, merged before the next)."""
+    found = store.path.parent.glob(store.path.name + ".shard-*")
+    return sorted(p for p in found if not p.name.endswith((".lock", ".tmp")))
+
+
+def merge_shards(store: Any) -> int:
+    """Merge the shards beside ``store`` into it (``jupyter-chat store merge``), then remove
+    them; how many there were."""
+    from ..replay.tools import merge
+
+    shards = shard_paths(store)
+    if shards:
+        merge(store.path, shards)
+        for p in shards:
+            p.unlink(missing_ok=True)
+            p.with_name(p.name + ".lock").unlink(missing_ok=True)
+        store.refresh()
+    return len(shards)
+
+
+class Sharded:
+    """``map``'s results when an executor runs the rows to send: iterate once, in order."""
+
+    def __init__(
+        self,
+        client: Any,
+        preps: list[Any],
+        live: list[Prepared],
+        concurrency: int,
+        counts: Progress,
+        tick: Any,
+    ) -> None:
+        if not (hasattr(client, "submit") and hasattr(client, "scheduler_info")):
+            raise ConfigError(
+                f"executor= takes a Dask distributed Client, not {type(client).__name__}",
+                hint="from distributed import Client; client = Client(...) (pip install "
+                "'jupyter-chat[dask]').",
+            )
+        if any(p.thread is not None for p in live):
+            raise ConfigError("executor= runs rows without a thread", hint="Leave out thread=.")
+        self.client, self.preps, self.concurrency = client, preps, concurrency
+        self.counts, self.tick = counts, tick
+        mode, self.store = SESSION.replay_state()
+        # replay and check need the notebook's own store: nothing is sharded then
+        self.live = live if mode in ("off", "record", "auto") else []
+        self.mode = mode
+        self.hashes = [request_hash(p.request) if isinstance(p, Prepared) else None for p in preps]
+        self.shards: dict[int, dict[str, Any]] = {}
+
+    def __iter__(self) -> Any:
+        return iter(self._run())
+
+    def _run(self) -> list[Any]:
+        out: list[Any] = [None] * len(self.preps)
+        sent = {id(p) for p in self.live}
+        here = [i for i, p in enumerate(self.preps) if id(p) not in sent]
+        rows = iter([self.preps[i] for i in here])  # replayed or failed: nothing to send
+        for i, r in zip(here, Results(rows, self.concurrency, True, Progress(), self.tick)):
+            out[i] = r
+            self.counts.add(r)
+        todo = [i for i, p in enumerate(self.preps) if id(p) in sent]
+        if todo:
+            for i, r in self._remote(todo):
+                out[i] = r
+        return out
+
+    def _remote(self, todo: list[int]) -> list[tuple[int, Any]]:
+        workers = list(self.client.scheduler_info().get("workers", {}))
+        if not workers:
+            raise ConfigError("the Dask cluster has no workers", hint="Start some, then re-run.")
+        n = min(len(workers), len(todo))
+        parts = [todo[k * len(todo) // n : (k + 1) * len(todo) // n] for k in range(n)]
+        keys = Keys(_keys_of([self.preps[i] for i in todo]))
+        setup = self._setup(len(todo))
+        topic = f"jupyter-chat-{uuid.uuid4().hex[:12]}"
+        self.client.subscribe_topic(topic, self._heard)
+        base = (self.counts.done, self.counts.failed, self.counts.replayed)
+        futures = []
+        for k, part in enumerate(parts):
+            share = {**setup, "shard": k, "topic": topic, "budget": _share(setup, len(part))}
+            if self.store is not None and self.mode in ("record", "auto"):
+                share["store"] = str(self.store.path) + f".shard-{k}"
+            preps = [_portable(self.preps[i]) for i in part]
+            futures.append(
+                self.client.submit(
+                    run_shard,
+                    preps,
+                    keys,
+                    share,
+                    workers=[workers[k]],
+                    pure=False,
+                    key=f"{topic}-{k}",
+                )
+            )
+        try:
+            while not all(f.done() for f in futures):
+                time.sleep(TICK)
+                self._sum(base)
+                self.tick()
+            done = [f.result() for f in futures]
+        except BaseException:
+            self.client.cancel(futures)
+            raise
+        finally:
+            self.client.unsubscribe_topic(topic)
+            self._merge(len(parts))
+        pairs = [(i, r) for part, rs in zip(parts, done) for i, r in zip(part, rs)]
+        self.counts.done, self.counts.failed, self.counts.replayed = base
+        for _, r in pairs:
+            self.counts.add(r)
+            self._count_here(r)
+        return pairs
+
+    def _setup(self, rows: int) -> dict[str, Any]:
+        """What a worker needs besides the requests: settings, prices, the budget left."""
+        prices = {}
+        for i in {(p.request.provider, p.request.body.get("model")) for p in self.live}:
+            price = CONFIG.price(*i)
+            if price is not None:
+                prices[f"{i[0]}:{i[1]}"] = dataclasses.asdict(price)
+        own = self.live[0].budget if self.live else None
+        budgets = [b for b in (own, SESSION.budget) if b is not None]
+        return {
+            "settings": dataclasses.asdict(CONFIG.settings),
+            "prices": prices,
+            "concurrency": self.concurrency,
+            "rows": rows,
+            "left": min((b.left for b in budgets), default=None),
+            "unknown": budgets[0].unknown if budgets else "refuse",
+        }
+
+    def _heard(self, event: Any) -> None:
+        """A shard's progress (on the client's thread)."""
+        msg = event[1] if isinstance(event, tuple) else event
+        if isinstance(msg, dict) and "shard" in msg:
+            self.shards[msg["shard"]] = msg
+
+    def _sum(self, base: tuple[int, int, int]) -> None:
+        shards = list(self.shards.values())
+        self.counts.done = base[0] + sum(s["done"] for s in shards)
+        self.counts.failed = base[1] + sum(s["failed"] for s in shards)
+        self.counts.replayed = base[2]
+
+    def _count_here(self, result: Any) -> None:
+        """A worker's answer counts in this notebook's ledger and budgets too."""
+        if isinstance(result, BaseException):
+            return
+        SESSION.ledger.add(result.record)
+        if not result.record.get("replayed"):
+            for b in {id(b): b for b in (self.live[0].budget, SESSION.budget) if b}.values():
+                b.add(result.record)
+
+    def _merge(self, n: int) -> None:
+        if self.store is None or self.mode not in ("record", "auto"):
+            return
+        found = merge_shards(self.store)
+        if found < n:
+            warnings.warn(
+                f"{n - found} of {n} store shards were not found beside {self.store.path.name}: "
+                "those workers do not share its folder, so their answers were not recorded here",
+                stacklevel=2,
+            )
+
+
+def _keys_of(preps: list[Prepared]) -> dict[str, tuple[str, str, str, str | None]]:
+    found = {}
+    for p in preps:
+        a = p.request.auth
+        if a is not None and p.request.provider not in found:
+            found[p.request.provider] = (a.header, a.scheme, a.secret.reveal(), a.secret.host)
+    return found
+
+
+def _portable(prep: Prepared) -> Prepared:
+    """``prep`` without its key and budget (neither pickles); the worker puts them back."""
+    req = copy.copy(prep.request)  # keeps its hash (and a sample's draw)
+    req.auth = None
+    return dataclasses.replace(prep, request=req, budget=None)
+
+
+def _share(setup: dict[str, Any], rows: int) -> float | None:
+    """A shard's part of the budget left, by its rows: the parts never add up to more."""
+    left = setup["left"]
+    return None if left is None else left * rows / setup["rows"]
+
+
+def run_shard(preps: list[Prepared], keys: Keys, setup: dict[str, Any]) -> list[Any]:
+    """In a worker: the shard's rows through jupyter-chat's batch, in order, recorded into
+    the shard's store; its progress reported on the run's topic."""
+    from ..session.budget import Budget
+
+    with _ONE_SHARD:
+        CONFIG.configure(**setup["settings"])
+        for name, price in setup["prices"].items():
+            CONFIG.set_price(name, {k: v for k, v in price.items() if v is not None})
+        budget = Budget(setup["budget"], setup["unknown"]) if setup["budget"] is not None else None
+        for p in preps:
+            p.request.auth = keys.auth(p.request.provider)
+            p.budget = budget
+        store = setup.get("store")
+        SESSION.set_replay("record", store) if store else SESSION.set_replay("off")
+        counts = Progress(total=len(preps))
+        report = _reporter(setup["topic"], setup["shard"], counts)
+        try:
+            results = list(Results(iter(preps), setup["concurrency"], True, counts, report))
+        finally:
+            if SESSION.store is not None:
+                SESSION.store.close()
+            SESSION.set_replay("off")
+        report(final=True)
+        return [_plain_error(r) for r in results]
+
+
+def _reporter(topic: str, shard: int, counts: Progress) -> Any:
+    last = [0.0]
+
+    def report(final: bool = False) -> None:
+        now = time.monotonic()
+        if not final and now - last[0] < EVERY:
+            return
+        last[0] = now
+        from distributed import get_worker
+
+        msg = {"shard": shard, "done": counts.done, "failed": counts.failed, "usd": counts.usd}
+        with contextlib.suppress(ValueError):  # not on a worker (run_shard called here)
+            get_worker().log_event(topic, msg)
+
+    return report
+
+
+def _plain_error(result: Any) -> Any:
+    """A row's error travels as itself (ChatErrors pickle); anything else as a ChatError."""
+    if isinstance(result, BaseException) and not isinstance(result, ChatError):
+        return ChatError(f"{type(result).__name__}: {result}")
+    return result
