@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from .providers.eigencloud import verify
     from .providers.profiles import Profile
     from .session.api import achat, chat
+    from .session.budget import BudgetError
     from .session.samples import SamplesError
     from .session.tools import tool
     from .session.turn import Turn
@@ -51,6 +52,7 @@ _LAZY = {
     "Schema": "structured.schema",
     "SchemaError": "structured.schema",
     "SamplesError": "session.samples",
+    "BudgetError": "session.budget",
     "Turn": "session.turn",
     "tool": "session.tools",
     "Profile": "providers.profiles",
@@ -63,6 +65,7 @@ __all__ = [
     "AuthenticationError",
     "Batch",
     "BatchInterrupted",
+    "BudgetError",
     "ChatConnectionError",
     "ChatError",
     "ChatTimeoutError",

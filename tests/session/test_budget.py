@@ -42,7 +42,7 @@ def test_a_batch_over_its_estimate_is_refused_before_anything_is_sent(server):
     assert "estimated $0." in text and "for 10 requests" in text
     assert "over the budget $0.050" in text and "nothing was sent" in text
     assert server.requests == []
-    with pytest.raises(BudgetError, match="estimated .* for 1 request"):
+    with pytest.raises(jc.BudgetError, match="estimated .* for 1 request"):
         jc.chat("q", model="local", max_tokens=100, budget=0.01)
     with pytest.raises(BudgetError, match="estimated .* for 3 requests"):
         jc.chat("q", model="local", max_tokens=20, budget=0.01, samples=3)
