@@ -13,9 +13,11 @@ from ..batch.api import map as run_map
 from ..batch.items import is_frame, prompts_of
 from ..errors import ChatError, ConfigError
 from ..session.ask import Options, prepare_call
+from ..session.budget import BudgetError
 from ..session.samples import SamplesError
 from ..session.sweep import label_value, parse_sweep
 from ..session.turn import Turn
+from .budget import check_grid, grid_budget, stop_error, stopped
 from .result import Experiment, Row
 from .scorers import scorers_of
 
@@ -82,6 +84,9 @@ def evaluate(
     schema: Any = None,
     concurrency: int = 8,
     progress: bool = True,
+    budget: Any = None,
+    budget_unknown: Any = "refuse",
+    executor: Any = None,
     **params: Any,
 ) -> Experiment:
     """Ask every item of ``data`` of every model in ``models``, at every value of ``sweep``,
@@ -103,7 +108,13 @@ def evaluate(
     Each (model, setting) runs as one ``map`` (``concurrency`` at once, the providers' rate
     limits). Run it with ``%chat replay auto``: every answer is recorded as it finishes, so
     an interrupted experiment re-runs only what is missing (``ExperimentInterrupted`` keeps
-    what finished); ``rescore`` scores the stored answers again without a request."""
+    what finished); ``rescore`` scores the stored answers again without a request.
+
+    ``budget=USD`` (and ``budget_unknown``, as for ``map``): the whole experiment's estimate
+    is refused before anything is sent when over; while running, every (model, setting)
+    draws on the one budget, and the experiment stops before crossing it (a ``BudgetError``
+    whose ``experiment`` holds what finished). ``executor=``: a Dask ``Client`` each
+    (model, setting)'s ``map`` shards its rows to (see ``map``)."""
     model_list = [models] if isinstance(models, str) or models is None else list(models)
     if not model_list:
         raise ConfigError("evaluate: models= names no model")
@@ -137,7 +148,17 @@ def evaluate(
         first = next((t for t in filled[s.template] if isinstance(t, str)), None)
         if first is not None:
             prepare_call(first, options)
+    own = grid_budget(budget, budget_unknown)
+    grid = [
+        (filled[s.template], _options(m, s, samples, seed, system, schema, params))
+        for m, s in configs
+    ]
+    check_grid(grid, own)  # the whole experiment refused before anything is sent
+    extra: dict[str, Any] = {"budget": own} if own is not None else {}
+    if executor is not None:
+        extra["executor"] = executor
     rows: list[Row] = []
+    total = len(configs) * len(items) * (samples or 1)
     for m, s in configs:
         options = _options(m, s, samples, seed, system, schema, params)
         texts = filled[s.template]
@@ -152,17 +173,28 @@ def evaluate(
                 concurrency=concurrency,
                 return_exceptions=True,
                 progress=progress,
+                **extra,
                 **options.params,
             )
+        except BudgetError as exc:  # what is left cannot hold this setting's estimate
+            exp = _exp(rows, chosen, model_list, settings, samples)
+            raise stop_error(exp, total, own) from exc
         except BatchInterrupted as exc:
             rows += _rows(exc.batch, m, s, labels, items, targets, texts, samples)
-            exp = Experiment(rows, chosen, model_list, [x.label for x in settings], samples)
+            exp = _exp(rows, chosen, model_list, settings, samples)
             raise ExperimentInterrupted(
                 f"experiment interrupted at {m} {s.label}".rstrip() + f": {exc}",
                 experiment=exp,
             ) from None
         rows += _rows(batch, m, s, labels, items, targets, texts, samples)
-    return Experiment(rows, chosen, model_list, [x.label for x in settings], samples)
+        if stopped(rows):  # the budget stopped this setting: the rest are not started
+            exp = _exp(rows, chosen, model_list, settings, samples)
+            raise stop_error(exp, total, own)
+    return _exp(rows, chosen, model_list, settings, samples)
+
+
+def _exp(rows, chosen, models, settings, samples) -> Experiment:
+    return Experiment(rows, chosen, models, [x.label for x in settings], samples)
 
 
 def _options(m: str | None, s: Setting, samples, seed, system, schema, params) -> Options:
