@@ -31,6 +31,8 @@ benchmarks/results/CASE.json and prints its own details):
   prompts (1,000,000 with ``benchmarks/batch.py --full``);
 * experiment.py: ``evaluate`` over 1,000 items x 2 models x 3 samples vs the same requests
   through plain ``map``, and scoring cost per answer for each built-in scorer;
+* cluster.py: ``map(..., executor=client)`` on 2 local Dask worker processes vs one kernel,
+  400 prompts against a 50 ms server;
 * telemetry.py: CPU per streamed turn with an OpenTelemetry SDK configured and with the API
   alone, vs nothing traced.
 
@@ -70,6 +72,7 @@ CASES = (
     "store",
     "batch",
     "experiment",
+    "cluster",
     "telemetry",
 )
 
@@ -478,6 +481,26 @@ def rows_experiment(d: dict) -> list[Row]:
     ]
 
 
+def rows_cluster(d: dict) -> list[Row]:
+    m, r = d["meta"], d["results"]
+    ours = r["2 Dask workers x concurrency 16"]["wall_ms"]
+    k16, k32 = (
+        r["one kernel, concurrency 16"]["wall_ms"],
+        r["one kernel, concurrency 32"]["wall_ms"],
+    )
+    return [
+        row(
+            f"12. `map(executor=)`, {m['prompts']} prompts x {m['delay_ms']} ms, "
+            f"{m['workers']} local Dask workers x concurrency 16: wall time",
+            ms(ours),
+            f"one kernel at concurrency 16 {ms(k16)}; at 32 {ms(k32)}",
+            f"{x(ours, k16)} / {x(ours, k32)}",
+            "none set",
+            None,
+        )
+    ]
+
+
 def rows_telemetry(d: dict) -> list[Row]:
     r = d["results"]
     off = r["off"]
@@ -638,6 +661,7 @@ def main() -> int:
         ("store", rows_store),
         ("batch", rows_batch),
         ("experiment", rows_experiment),
+        ("cluster", rows_cluster),
         ("telemetry", rows_telemetry),
     ]
     rows: list[Row] = []

@@ -117,7 +117,7 @@ class Sharded:
         workers = list(self.client.scheduler_info().get("workers", {}))
         if not workers:
             raise ConfigError("the Dask cluster has no workers", hint="Start some, then re-run.")
-        n = min(len(workers), len(todo))
+        n = self.n = min(len(workers), len(todo))
         parts = [todo[k * len(todo) // n : (k + 1) * len(todo) // n] for k in range(n)]
         keys = Keys(_keys_of([self.preps[i] for i in todo]))
         setup = self._setup(len(todo))
@@ -129,7 +129,7 @@ class Sharded:
             share = {**setup, "shard": k, "topic": topic, "budget": _share(setup, len(part))}
             if self.store is not None and self.mode in ("record", "auto"):
                 share["store"] = str(self.store.path) + f".shard-{k}"
-            preps = [_portable(self.preps[i]) for i in part]
+            preps = [_portable(self.preps[i], n) for i in part]
             futures.append(
                 self.client.submit(
                     run_shard,
@@ -186,6 +186,9 @@ class Sharded:
 
     def _sum(self, base: tuple[int, int, int]) -> None:
         shards = list(self.shards.values())
+        self.counts.shards = [
+            self.shards[k]["done"] if k in self.shards else 0 for k in range(self.n)
+        ]
         self.counts.done = base[0] + sum(s["done"] for s in shards)
         self.counts.failed = base[1] + sum(s["failed"] for s in shards)
         self.counts.replayed = base[2]
@@ -220,10 +223,18 @@ def _keys_of(preps: list[Prepared]) -> dict[str, tuple[str, str, str, str | None
     return found
 
 
-def _portable(prep: Prepared) -> Prepared:
-    """``prep`` without its key and budget (neither pickles); the worker puts them back."""
+def _portable(prep: Prepared, shards: int) -> Prepared:
+    """``prep`` without its key and budget (neither pickles; the worker puts them back), its
+    provider's ``rpm``, ``tpm`` and ``concurrency`` split between the shards (each process
+    keeps its own count, so together they stay within the provider's limits)."""
     req = copy.copy(prep.request)  # keeps its hash (and a sample's draw)
     req.auth = None
+    p = req.profile
+    if p is not None and (p.rpm or p.tpm or p.concurrency):
+        share = {
+            k: max(1, v // shards) for k in ("rpm", "tpm", "concurrency") if (v := getattr(p, k))
+        }
+        req.profile = p.model_copy(update=share)
     return dataclasses.replace(prep, request=req, budget=None)
 
 

@@ -62,6 +62,8 @@ class ProgressView:
             parts.append(f"{rate:.1f}/s")
         if c.total is not None and rate > 0 and c.done < c.total:
             parts.append(f"ETA {(c.total - c.done) / rate:.0f} s")
+        if c.shards:
+            parts.append("shards " + " + ".join(map(str, c.shards)))
         return " · ".join(parts)
 
     def tick(self) -> None:

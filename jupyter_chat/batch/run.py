@@ -33,6 +33,7 @@ class Progress:
     replayed: int = 0
     tokens: int = 0
     usd: float = 0.0
+    shards: list[int] | None = None  # rows done per shard (executor=, cluster.py)
 
     def add(self, result: Any) -> None:
         self.done += 1

@@ -123,3 +123,33 @@ def test_importing_jupyter_chat_and_map_imports_no_dask():
         "assert not {'dask', 'distributed'} & set(sys.modules), 'dask imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_shard_carries_no_key_and_its_share_of_the_providers_limits(server, env):
+    from jupyter_chat.batch.cluster import _portable
+    from jupyter_chat.providers.config import CONFIG
+    from jupyter_chat.session.ask import Options, prepare_call
+    from jupyter_chat.session.prepare import request_hash
+
+    env.write_text(env.read_text() + "\n[providers.openai]\nrpm = 100\nconcurrency = 9\n")
+    CONFIG.__init__()
+    prep = prepare_call("a", Options(model="openai:gpt-x"))
+    shard = _portable(prep, 2)
+    assert (shard.request.profile.rpm, shard.request.profile.concurrency) == (50, 4)
+    assert prep.request.profile.rpm == 100 and prep.request.auth is not None
+    assert shard.request.auth is None and request_hash(shard.request) == request_hash(prep.request)
+
+
+def test_the_progress_sums_what_each_shard_reports_and_shows_each(server, client):
+    from jupyter_chat.batch.cluster import Sharded
+    from jupyter_chat.batch.progress import ProgressView
+    from jupyter_chat.batch.run import Progress
+
+    counts = Progress(total=12)
+    sharded = Sharded(client, [], [], 4, counts, lambda: None)
+    sharded.n = 2
+    sharded._heard((0.0, {"shard": 1, "done": 4, "failed": 1, "usd": 0.0}))
+    sharded._sum((2, 0, 2))  # two rows replayed here before the shards started
+    assert (counts.done, counts.failed, counts.replayed, counts.shards) == (6, 1, 2, [0, 4])
+    line = ProgressView(counts, False, 0).line()
+    assert line.startswith("6/12 done · 1 failed · 2 replayed") and line.endswith("shards 0 + 4")
