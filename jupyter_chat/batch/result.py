@@ -50,6 +50,13 @@ class Batch(list):
         return len(self) - self.answered
 
     @property
+    def not_sent(self) -> int:
+        """Rows a budget kept from being sent (``BudgetError`` in their place)."""
+        from ..session.budget import BudgetError
+
+        return sum(1 for r in self if isinstance(r, BudgetError))
+
+    @property
     def replayed(self) -> int:
         return sum(1 for t in self.turns if all(d.record.get("replayed") for d in t.samples or [t]))
 
@@ -84,7 +91,10 @@ class Batch(list):
         """One line that is the same live and replayed (how many replayed is in ``replayed``
         and in the output's metadata, not here)."""
         items = f"{self.total} items" if not self.interrupted else f"{len(self)} of {self.total}"
-        parts = [items, f"{self.answered} answered", f"{self.failed} failed"]
+        unsent = self.not_sent
+        parts = [items, f"{self.answered} answered", f"{self.failed - unsent} failed"]
+        if unsent:
+            parts.append(f"{unsent} not sent (budget)")
         parts.append(f"{self.tokens:,} tokens")
         if self.answered and self.unpriced < self.answered:
             cost = usd(self.cost_usd)
@@ -98,6 +108,7 @@ class Batch(list):
             "items": self.total,
             "answered": self.answered,
             "failed": self.failed,
+            "not_sent": self.not_sent,
             "replayed": self.replayed,
             "sent": self.answered - self.replayed,
             "tokens": self.tokens,

@@ -62,6 +62,8 @@ def test_a_batch_stops_before_the_budget_is_crossed_and_keeps_what_finished(serv
     assert batch.spent_usd == pytest.approx(sent * 60 * PRICE / 1e6)
     unsent = [r for r in batch if isinstance(r, BudgetError)]
     assert len(unsent) == 12 - sent and all("not sent" in str(r) for r in unsent)
+    assert f"0 failed · {12 - sent} not sent (budget)" in batch.summary()
+    assert batch.facts()["not_sent"] == 12 - sent
     # with return_exceptions the batch comes back with the unsent rows in place
     server.reset()
     server.script(*[big_usage(20)] * 12)
