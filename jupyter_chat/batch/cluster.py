@@ -7,7 +7,6 @@ store merge``. Results come back in input order; progress is counted per shard."
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import dataclasses
 import threading
@@ -25,6 +24,8 @@ from ..session.state import SESSION
 from .run import TICK, Progress, Results
 
 EVERY = 0.25  # seconds between two progress reports of a shard
+STOP_WAIT = 10.0  # seconds an interrupt waits for the shards to stop (each within EVERY)
+_MISSING = object()  # a row no shard finished (interrupted)
 _ONE_SHARD = threading.Lock()  # a worker process runs one shard at a time (its SESSION)
 
 
@@ -97,10 +98,18 @@ class Sharded:
         self.shards: dict[int, dict[str, Any]] = {}
 
     def __iter__(self) -> Any:
-        return iter(self._run())
+        """The results in order; after an interrupt, those up to the first row not finished
+        (every finished row is recorded), then the KeyboardInterrupt."""
+        self.interrupted = False
+        for r in self._run():
+            if r is _MISSING:
+                break
+            yield r
+        if self.interrupted:
+            raise KeyboardInterrupt
 
     def _run(self) -> list[Any]:
-        out: list[Any] = [None] * len(self.preps)
+        out: list[Any] = [_MISSING] * len(self.preps)
         sent = {id(p) for p in self.live}
         here = [i for i, p in enumerate(self.preps) if id(p) not in sent]
         rows = iter([self.preps[i] for i in here])  # replayed or failed: nothing to send
@@ -146,13 +155,23 @@ class Sharded:
                 time.sleep(TICK)
                 self._sum(base)
                 self.tick()
-            done = [f.result() for f in futures]
+        except KeyboardInterrupt:  # the shards stop within a report, keeping what finished
+            from distributed import Event, wait
+
+            self.interrupted = True
+            Event(topic, client=self.client).set()
+            wait(futures, timeout=STOP_WAIT)
         except BaseException:
             self.client.cancel(futures)
             raise
         finally:
             self.client.unsubscribe_topic(topic)
             self._merge(len(parts))
+        if self.interrupted:
+            self.client.cancel([f for f in futures if not f.done()])
+            done = [f.result() if f.status == "finished" else [] for f in futures]
+        else:
+            done = [f.result() for f in futures]
         pairs = [(i, r) for part, rs in zip(parts, done) for i, r in zip(part, rs)]
         self.counts.done, self.counts.failed, self.counts.replayed = base
         for _, r in pairs:
@@ -261,8 +280,11 @@ def run_shard(preps: list[Prepared], keys: Keys, setup: dict[str, Any]) -> list[
         SESSION.set_replay("record", store) if store else SESSION.set_replay("off")
         counts = Progress(total=len(preps))
         report = _reporter(setup["topic"], setup["shard"], counts)
+        results: list[Any] = []
         try:
-            results = list(Results(iter(preps), setup["concurrency"], True, counts, report))
+            results.extend(Results(iter(preps), setup["concurrency"], True, counts, report))
+        except Stopped:  # the notebook was interrupted: what finished goes back
+            pass
         finally:
             if SESSION.store is not None:
                 SESSION.store.close()
@@ -271,7 +293,13 @@ def run_shard(preps: list[Prepared], keys: Keys, setup: dict[str, Any]) -> list[
         return [_plain_error(r) for r in results]
 
 
+class Stopped(Exception):
+    """The notebook asked the shards to stop (an interrupt)."""
+
+
 def _reporter(topic: str, shard: int, counts: Progress) -> Any:
+    """A shard's ``tick``: its counts on the run's topic, and a stop when the run's event
+    is set."""
     last = [0.0]
 
     def report(final: bool = False) -> None:
@@ -279,11 +307,16 @@ def _reporter(topic: str, shard: int, counts: Progress) -> Any:
         if not final and now - last[0] < EVERY:
             return
         last[0] = now
-        from distributed import get_worker
+        from distributed import Event, get_worker
 
         msg = {"shard": shard, "done": counts.done, "failed": counts.failed, "usd": counts.usd}
-        with contextlib.suppress(ValueError):  # not on a worker (run_shard called here)
-            get_worker().log_event(topic, msg)
+        try:
+            worker = get_worker()
+        except ValueError:  # not on a worker (run_shard called here)
+            return
+        worker.log_event(topic, msg)
+        if not final and Event(topic).is_set():
+            raise Stopped
 
     return report
 

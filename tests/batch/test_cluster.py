@@ -153,3 +153,44 @@ def test_the_progress_sums_what_each_shard_reports_and_shows_each(server, client
     assert (counts.done, counts.failed, counts.replayed, counts.shards) == (6, 1, 2, [0, 4])
     line = ProgressView(counts, False, 0).line()
     assert line.startswith("6/12 done · 1 failed · 2 replayed") and line.endswith("shards 0 + 4")
+
+
+def test_an_interrupt_stops_the_shards_keeps_what_finished_and_the_rerun_sends_the_rest(
+    server, client, tmp_path
+):
+    import _thread
+    import threading
+    import time
+
+    from dialect_server import Reply
+
+    def slow(body: dict):
+        reply = echo(body)
+        return Reply(body=reply.body, stall=0.25)
+
+    jc.set_replay("auto", tmp_path / "nb.chat.jsonl")
+    prompts = [f"row {i}" for i in range(24)]
+    server.script(*[slow] * 24)
+    timer = threading.Timer(1.0, _thread.interrupt_main)
+    timer.start()
+    with pytest.raises(jc.BatchInterrupted) as err:
+        jc.map(
+            prompts,
+            model="openai:gpt-x",
+            max_tokens=16,
+            concurrency=2,
+            progress=False,
+            executor=client,
+        )
+    timer.cancel()
+    sent = len(server.requests)
+    time.sleep(1.0)
+    assert len(server.requests) == sent < 24  # the workers stopped
+    kept = Store(tmp_path / "nb.chat.jsonl").keys()
+    assert 0 < len(kept) <= sent and not list(tmp_path.glob("*.shard-*"))
+    assert "recorded" in str(err.value)
+    server.reset()
+    server.script(*[echo] * 24)
+    again = run(server, prompts, executor=client)
+    assert len(server.requests) == 24 - len(kept) and again.replayed == len(kept)
+    assert [t.text.split(" seed")[0] for t in again] == [f"ok {p}" for p in prompts]
