@@ -135,7 +135,8 @@ def imap(
     drawn only as requests free up (at most ``2 * concurrency`` held), so a batch of any
     length runs in constant memory apart from what the caller keeps. Each item is checked
     when it is drawn. Use it in ``with``: leaving the block cancels what is in flight
-    (finished answers are recorded already). No progress bar."""
+    (finished answers are recorded already). No progress bar. ``budget``: no estimate up
+    front (the items are not known yet); a row that could cross it is not sent."""
     check_concurrency(concurrency)
     if options.samples is not None:
         raise ConfigError("imap does not take samples", hint="Use map(..., samples=K).")

@@ -84,6 +84,8 @@ def run_cell_turn(magics: Any, args: Any, line: str, cell: str) -> None:
     seed_from = magics.source_key(line, cell)
     sampled = samples_asked(args)  # (K, pick) or None, checked before anything is built
     if args.compare or args.sweep:
+        if args.budget is not None:
+            raise UsageError("--budget limits one ask; %chat budget USD limits comparisons too")
         return _compare(magics, args, prompt, params, seed_from)
     ask = Ask(
         model=args.model,
@@ -107,6 +109,10 @@ def run_cell_turn(magics: Any, args: Any, line: str, cell: str) -> None:
         schema=_schema(magics, args.schema) if args.schema else None,
         repair=args.repair,
     )
+    if args.budget is not None:  # the cell's own, beside the notebook's (session/budget.py)
+        from ..session.budget import Budget
+
+        prep.budget = Budget(args.budget)
     if sampled is not None:
         preps = prepare_samples(prep, sampled[0])
         if args.dry_run:

@@ -93,6 +93,13 @@ def cell_parser() -> Parser:
         help="any provider parameter; VALUE is JSON when it parses (-p top_k=40, "
         "-p 'fallbacks=[\"a/b\"]'), else a string",
     )
+    a(
+        "--budget",
+        type=float,
+        metavar="USD",
+        help="the most this cell may spend, in USD: --budget 0.05 (refused before sending when "
+        "its estimate is over; %%chat budget USD limits the whole notebook)",
+    )
     a("--no-stream", action="store_true", help="wait for the whole answer, then show it")
     a(
         "--logprobs",

@@ -48,3 +48,16 @@ def test_a_model_with_no_price_under_the_notebook_budget(server, k):
     assert "models with no price: allowed" in plain(ran)
     ran = k.run("%%chat -m openai:gpt-test --max-tokens 20\nhi")
     assert ran.error is None and len(server.requests) == 1
+
+
+def test_a_cells_own_budget_refuses_it_before_sending(server, k):
+    k.run('jupyter_chat.set_price("local:*", input=1000, output=1000)')
+    ran = k.run("%%chat -m local --max-tokens 500 --budget 0.1\nwrite a long story")
+    assert ran.error["ename"] == "BudgetError" and "over the budget $0.10" in ran.error["evalue"]
+    assert server.requests == []
+    ran = k.run("%%chat -m local --max-tokens 500 --samples 2 --budget 0.9\nwrite a long story")
+    assert "estimated $1.0" in ran.error["evalue"] and "for 2 requests" in ran.error["evalue"]
+    ran = k.run("%%chat -m local --max-tokens 20 --budget 0.2\nhello")
+    assert ran.error is None and len(server.requests) == 1
+    ran = k.run("%%chat --compare local,local:b --budget 1\nhello")
+    assert "%chat budget USD limits comparisons" in (ran.error or ran.reply)["evalue"]
