@@ -16,6 +16,7 @@ from mcp_servers import TinyHttp, everything_command, tiny_stdio_command
 
 import jupyter_chat as jc
 from jupyter_chat.client.mcp import LINKS
+from jupyter_chat.replay.tools import compact, stats
 from jupyter_chat.session import mcp as session_mcp
 from jupyter_chat.session.state import SESSION
 
@@ -144,6 +145,8 @@ def test_http_server_with_a_header_live_then_replayed_with_the_server_gone(serve
         LINKS.close_all()
         http.stop()
     assert tool_messages(server) == ["42"] and live.text == "42."
+    assert stats(store)["providers"] == {"local": 2, "mcp:tiny": 2}  # the list and the call
+    compact(store)  # the store's tools keep MCP recordings like any other
     jc.set_replay("replay", str(store))
     server.reset()
     again = jc.chat("6*7?", model="local", tools=["mcp:tiny"], thread="m2")
