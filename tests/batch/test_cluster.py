@@ -12,7 +12,7 @@ import pytest
 from dialect_server import DIALECTS, completion, last_user_text
 
 import jupyter_chat as jc
-from jupyter_chat.batch.cluster import Keys
+from jupyter_chat.batch.shard import Keys
 from jupyter_chat.replay.store import Store
 
 distributed = pytest.importorskip("distributed")
@@ -126,7 +126,7 @@ def test_importing_jupyter_chat_and_map_imports_no_dask():
 
 
 def test_a_shard_carries_no_key_and_its_share_of_the_providers_limits(server, env):
-    from jupyter_chat.batch.cluster import _portable
+    from jupyter_chat.batch.shard import portable
     from jupyter_chat.providers.config import CONFIG
     from jupyter_chat.session.ask import Options, prepare_call
     from jupyter_chat.session.prepare import request_hash
@@ -134,7 +134,7 @@ def test_a_shard_carries_no_key_and_its_share_of_the_providers_limits(server, en
     env.write_text(env.read_text() + "\n[providers.openai]\nrpm = 100\nconcurrency = 9\n")
     CONFIG.__init__()
     prep = prepare_call("a", Options(model="openai:gpt-x"))
-    shard = _portable(prep, 2)
+    shard = portable(prep, 2)
     assert (shard.request.profile.rpm, shard.request.profile.concurrency) == (50, 4)
     assert prep.request.profile.rpm == 100 and prep.request.auth is not None
     assert shard.request.auth is None and request_hash(shard.request) == request_hash(prep.request)
