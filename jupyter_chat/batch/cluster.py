@@ -113,7 +113,7 @@ class Sharded:
         base = (self.counts.done, self.counts.failed, self.counts.replayed)
         futures = []
         for k, part in enumerate(parts):
-            share = {**setup, "shard": k, "topic": topic, "budget": _share(setup, len(part))}
+            share = {**setup, "shard": k, "topic": topic, **_share(setup, len(part))}
             if self.store is not None and self.mode in ("record", "auto"):
                 share["store"] = str(self.store.path) + f".shard-{k}"
             preps = [portable(self.preps[i], n) for i in part]
@@ -166,13 +166,16 @@ class Sharded:
                 prices[f"{i[0]}:{i[1]}"] = dataclasses.asdict(price)
         own = self.live[0].budget if self.live else None
         budgets = [b for b in (own, SESSION.budget) if b is not None]
+        unknown = budgets[0].unknown if budgets else "refuse"
+        if isinstance(unknown, int):  # the token cap left for models with no price
+            unknown = max(0, unknown - budgets[0].tokens - budgets[0].tokens_held)
         return {
             "settings": dataclasses.asdict(CONFIG.settings),
             "prices": prices,
             "concurrency": self.concurrency,
             "rows": rows,
             "left": min((b.left for b in budgets), default=None),
-            "unknown": budgets[0].unknown if budgets else "refuse",
+            "unknown": unknown,
         }
 
     def _heard(self, event: Any) -> None:
@@ -211,7 +214,11 @@ class Sharded:
             )
 
 
-def _share(setup: dict[str, Any], rows: int) -> float | None:
-    """A shard's part of the budget left, by its rows: the parts never add up to more."""
-    left = setup["left"]
-    return None if left is None else left * rows / setup["rows"]
+def _share(setup: dict[str, Any], rows: int) -> dict[str, Any]:
+    """A shard's part of the budget left (and of a token cap), by its rows: the parts never
+    add up to more than what is left."""
+    left, unknown, part = setup["left"], setup["unknown"], rows / setup["rows"]
+    return {
+        "budget": None if left is None else left * part,
+        "unknown": int(unknown * part) if isinstance(unknown, int) else unknown,
+    }

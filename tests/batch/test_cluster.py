@@ -194,3 +194,13 @@ def test_an_interrupt_stops_the_shards_keeps_what_finished_and_the_rerun_sends_t
     again = run(server, prompts, executor=client)
     assert len(server.requests) == 24 - len(kept) and again.replayed == len(kept)
     assert [t.text.split(" seed")[0] for t in again] == [f"ok {p}" for p in prompts]
+
+
+def test_each_shard_gets_its_rows_share_of_the_budget_and_the_token_cap():
+    from jupyter_chat.batch.cluster import _share
+
+    assert _share({"left": 1.0, "unknown": 1000, "rows": 4}, 1) == {"budget": 0.25, "unknown": 250}
+    assert _share({"left": None, "unknown": "allow", "rows": 4}, 3) == {
+        "budget": None,
+        "unknown": "allow",
+    }
