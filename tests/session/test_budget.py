@@ -163,3 +163,33 @@ def test_bad_budgets_are_refused_before_sending(server):
     with pytest.raises(jc.ConfigError, match="budget_unknown"):
         jc.chat("a", model="local", budget=1, budget_unknown="maybe")
     assert server.requests == []
+
+
+def test_a_request_answered_with_an_error_releases_what_it_held(server):
+    from dialect_server import Reply
+
+    prompts = priced(server, 0)
+    server.script(Reply(status=400, body={"error": {"message": "no"}}), big_usage(20))
+    budget = Budget(0.2)
+    out = jc.map(
+        prompts + ["a", "b"],
+        model="local",
+        max_tokens=20,
+        budget=budget,
+        concurrency=1,
+        return_exceptions=True,
+        progress=False,
+    )
+    assert isinstance(out[0], jc.InvalidRequestError) and out[1].text == "ok b"
+    assert budget.spent == pytest.approx(0.06) and budget.held == 0 and budget.in_flight == 0
+
+
+def test_achat_is_refused_up_front_too_and_a_budget_object_can_span_calls(server):
+    import asyncio
+
+    priced(server, 2)
+    shared = Budget(0.2)
+    jc.chat("one", model="local", max_tokens=20, budget=shared)
+    with pytest.raises(BudgetError, match=r"over the budget \$0.20 \(\$0.14 left\)"):
+        asyncio.run(jc.achat("two", model="local", max_tokens=200, budget=shared))
+    assert len(server.requests) == 1 and shared.requests == 1
