@@ -79,7 +79,7 @@ def test_the_values_are_checked_against_each_models_provider():
         sweep_asks(asks, "seed=1,2")
     with pytest.raises(ConfigError, match="eigencloud does not take the parameter 'top_k'"):
         sweep_asks(asks, "top_k=1,40")
-    with pytest.raises(ConfigError, match=r"temperature=3: must be in 0\.\.2"):
+    with pytest.raises(ConfigError, match=r"temperature=3\.0: must be in 0\.\.2"):
         sweep_asks([Ask(model="openai:m")], "temperature=0,3")
     with pytest.raises(ConfigError, match="max_tokens=10.5: expected an integer"):
         sweep_asks([Ask(model="local")], "max_tokens=10.5,20")
