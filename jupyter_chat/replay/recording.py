@@ -76,4 +76,26 @@ def redact_deltas(deltas: list) -> list:
             if clean != joined:
                 out = [d for d in out if not (d[1] == kind and d[2] == index)]
                 out.append([mine[-1][0], kind, index, clean])
-    return sorted(out, key=lambda d: d[0])
+    return sorted(_redact_tool_calls(out), key=lambda d: d[0])
+
+
+def _redact_tool_calls(deltas: list) -> list:
+    """A tool call's argument fragments, joined per call: one that spells a known key (the
+    model may copy one into a call's arguments) becomes one delta, redacted, at the last
+    fragment's time, with the call's id and name."""
+    from .._secrets import redact
+
+    calls: dict[tuple, list] = {}
+    for d in deltas:
+        if d[1] == "tool_call" and isinstance(d[3], dict):
+            calls.setdefault((d[2], d[3].get("slot")), []).append(d)
+    out = deltas
+    for (index, _slot), mine in calls.items():
+        joined = "".join(str(d[3].get("arguments") or "") for d in mine)
+        clean = redact(joined)
+        if clean != joined:
+            first = mine[0][3]
+            whole = {**first, "arguments": clean}
+            out = [d for d in out if not any(d is m for m in mine)]
+            out.append([mine[-1][0], "tool_call", index, whole])
+    return out

@@ -224,3 +224,38 @@ def test_a_failed_replay_command_changes_no_state(k, tmp_path):
     ran = k.run(f"%chat replay record {store}")
     assert ran.reply["status"] == "error" and "corrupted at line 1" in ran.error["evalue"]
     assert k.run("print(SESSION.replay_mode)").stdout.strip() == "off"
+
+
+def test_a_key_the_model_copies_into_a_tool_calls_arguments_is_kept_nowhere(server, k, tmp_path):
+    store, export = tmp_path / "tool.chat.jsonl", tmp_path / "tool.json"
+    half = len(OPENAI_KEY) // 2
+
+    def fragment(args: str, first: bool = False) -> dict:
+        call: dict = {"index": 0, "function": {"arguments": args}}
+        if first:
+            call.update(id="call_k", function={"name": "lookup", "arguments": args})
+        return chunk(tool_calls=[call])
+
+    server.script(
+        Reply(
+            events=sse(
+                fragment('{"token": "' + OPENAI_KEY[:half], first=True),
+                fragment(OPENAI_KEY[half:] + '"}'),
+                chunk(finish="tool_calls"),
+            )
+        )
+    )
+    k.run(f"%chat replay record {store}")
+    ran = k.run("%%chat -m openai:gpt-test -t tool\nUse my key.")
+    assert ran.reply["status"] == "ok", ran.error
+    assert leaked(ran) == []
+    for cell in ("%chat history tool", f"%chat export tool {export}"):
+        assert leaked(k.run(cell)) == []
+    k.run("%chat replay off")
+    recording = json.loads(store.read_text().splitlines()[-1])
+    calls = [d for d in recording["deltas"] if d[1] == "tool_call"]
+    assert [c[3]["arguments"] for c in calls] == ['{"token": "***"}']  # one call, joined
+    assert calls[0][3]["name"] == "lookup" and calls[0][3]["id"] == "call_k"
+    for path in (store, export):
+        text = path.read_text()
+        assert [key for key in KEYS if key in text] == [] and "***" in text
