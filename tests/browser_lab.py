@@ -361,10 +361,30 @@ def delete_path(lab: Lab, path: str) -> None:
         urllib.request.urlopen(req, timeout=10).close()
 
 
+def execute_cells(cells: list[str], root: Path) -> Any:
+    """A notebook of these code cells executed by nbclient in ``root`` (no frontend, no
+    extension), returned unsaved."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nb.cells = [nbformat.v4.new_code_cell(c) for c in cells]
+    NotebookClient(nb, timeout=120, resources={"metadata": {"path": str(root)}}).execute()
+    return nb
+
+
 @contextlib.contextmanager
-def serve_notebook7(root: Path, tmp: Path, name: str = "shared.ipynb") -> Any:
+def serve_notebook7(
+    root: Path, tmp: Path, name: str = "shared.ipynb", disabled: tuple[str, ...] = ()
+) -> Any:
     """A Notebook 7 server on ``root`` (which loads jupyter-chat's prebuilt extension as
-    JupyterLab does); yields the URL of notebook ``name`` in it, token included."""
+    JupyterLab does, unless ``disabled`` names it); yields the URL of notebook ``name`` in it,
+    token included."""
     port, token = free_port(), os.urandom(12).hex()
     args = [
         sys.executable, "-m", "notebook", "--no-browser", "--ServerApp.ip=127.0.0.1",
@@ -376,9 +396,17 @@ def serve_notebook7(root: Path, tmp: Path, name: str = "shared.ipynb") -> Any:
     ]  # fmt: skip
     if hasattr(os, "getuid") and os.getuid() == 0:
         args.append("--allow-root")
+    env = dict(os.environ)
+    if disabled:
+        conf = tmp / "jupyter-config7"
+        (conf / "labconfig").mkdir(parents=True, exist_ok=True)
+        (conf / "labconfig" / "page_config.json").write_text(
+            json.dumps({"disabledExtensions": {n: True for n in disabled}})
+        )
+        env["JUPYTER_CONFIG_DIR"] = str(conf)
     log = tmp / "notebook7.log"
     with open(log, "w") as out:
-        proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, cwd=root)
+        proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, cwd=root, env=env)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90
     while True:

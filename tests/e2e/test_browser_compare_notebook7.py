@@ -8,15 +8,9 @@ Screenshots go to $SCREENSHOT_DIR when set (else a temporary folder), to be look
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
-import urllib.request
-
 import nbformat
 import pytest
-from browser_lab import WAIT_MS, free_port
+from browser_lab import WAIT_MS, execute_cells, serve_notebook7
 from dialect_server import Reply, chunk, sse
 from test_browser_compare import CODE, COLUMNS
 
@@ -26,69 +20,21 @@ pytest.importorskip("notebook", minversion="7")
 @pytest.fixture
 def notebook7(server, tmp_path):
     """A notebook executed against the loopback server, then a Notebook 7 server on it."""
-    from nbclient import NotebookClient
-
     server.script(*[Reply(events=sse(chunk(CODE), chunk(finish="stop"))) for _ in range(3)])
     root = tmp_path / "root"
     root.mkdir()
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    nb.cells = [
-        nbformat.v4.new_code_cell("%load_ext jupyter_chat"),
-        nbformat.v4.new_code_cell(
+    nb = execute_cells(
+        [
+            "%load_ext jupyter_chat",
             "import jupyter_chat\n"
-            "jupyter_chat.compare('Show me code', models=['local', 'openai:gpt-test'])"
-        ),
-        nbformat.v4.new_code_cell("%%chat -m edenai:openai/gpt-4o\nShow me code."),
-    ]
-    NotebookClient(nb, timeout=120, resources={"metadata": {"path": str(root)}}).execute()
+            "jupyter_chat.compare('Show me code', models=['local', 'openai:gpt-test'])",
+            "%%chat -m edenai:openai/gpt-4o\nShow me code.",
+        ],
+        root,
+    )
     nbformat.write(nb, root / "shared.ipynb")
-    port, token = free_port(), os.urandom(12).hex()
-    args = [
-        sys.executable,
-        "-m",
-        "notebook",
-        "--no-browser",
-        "--ServerApp.ip=127.0.0.1",
-        f"--ServerApp.port={port}",
-        "--ServerApp.port_retries=0",
-        f"--IdentityProvider.token={token}",
-        f"--ServerApp.root_dir={root}",
-        "--JupyterNotebookApp.expose_app_in_browser=True",
-        f"--JupyterNotebookApp.workspaces_dir={tmp_path / 'ws'}",
-        f"--JupyterNotebookApp.user_settings_dir={tmp_path / 'user'}",
-    ]
-    if hasattr(os, "getuid") and os.getuid() == 0:
-        args.append("--allow-root")
-    log = tmp_path / "notebook.log"
-    with open(log, "w") as out:
-        proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, cwd=root)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=5).close()
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.terminate()
-                raise RuntimeError(
-                    "jupyter notebook did not start:\n" + log.read_text()[-3000:]
-                ) from None
-            time.sleep(0.3)
-    try:
-        yield f"{base}/notebooks/shared.ipynb?token={token}"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+    with serve_notebook7(root, tmp_path) as url:
+        yield url
 
 
 def test_notebook7_renders_the_saved_comparison_as_live(notebook7, browser, shots):

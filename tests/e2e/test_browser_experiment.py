@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 
 import nbformat
-from browser_lab import WAIT_MS, serve_notebook7
+from browser_lab import WAIT_MS, execute_cells, serve_notebook7
 from dialect_server import completion, last_user_text
 from test_browser import open_chat_notebook
 
@@ -93,21 +93,8 @@ def test_the_chart_in_jupyterlab_then_saved_and_reopened_without_a_kernel(server
 
 
 def executed_notebook(server, root) -> nbformat.NotebookNode:
-    from nbclient import NotebookClient
-
     script(server)
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    nb.cells = [
-        nbformat.v4.new_code_cell("%load_ext jupyter_chat"),
-        nbformat.v4.new_code_cell(CELL),
-    ]
-    NotebookClient(nb, timeout=120, resources={"metadata": {"path": str(root)}}).execute()
-    return nb
+    return execute_cells(["%load_ext jupyter_chat", CELL], root)
 
 
 def test_the_chart_in_nbconvert_html_offline(server, browser, tmp_path, shots):

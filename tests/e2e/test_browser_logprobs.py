@@ -10,19 +10,11 @@ Screenshots go to $SCREENSHOT_DIR when set (else a temporary folder), to be look
 
 from __future__ import annotations
 
-import contextlib
-import json
-import os
 import re
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
 
 import nbformat
 import pytest
-from browser_lab import MIME, NotebookPage, free_port, write_notebook
+from browser_lab import MIME, NotebookPage, execute_cells, serve_notebook7, write_notebook
 from logprobs_data import long_answer, reply_with_logprobs, tokens_of
 
 from jupyter_chat.display import logprobs as L
@@ -276,20 +268,8 @@ def check_static(seen: dict, lp: dict) -> None:
 @pytest.fixture
 def executed(server, tmp_path):
     """The cell executed by nbclient (no extension anywhere), saved."""
-    from nbclient import NotebookClient
-
     server.script(reply_with_logprobs(ANSWER, pieces_per_event=50))
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    nb.cells = [
-        nbformat.v4.new_code_cell("%load_ext jupyter_chat"),
-        nbformat.v4.new_code_cell(CELL),
-    ]
-    NotebookClient(nb, timeout=120, resources={"metadata": {"path": str(tmp_path)}}).execute()
+    nb = execute_cells(["%load_ext jupyter_chat", CELL], tmp_path)
     [out] = [o for o in nb.cells[1].outputs if MIME in o.get("data", {})]
     return nb, L.unpack(out["data"][MIME]["logprobs"])
 
@@ -327,7 +307,7 @@ def test_notebook7_without_the_extension_shows_the_static_rendering(
     root = tmp_path / "root"
     root.mkdir()
     nbformat.write(nb, root / "shared.ipynb")
-    with start_notebook7(root, tmp_path, disabled=["jupyter-chat"]) as url:
+    with serve_notebook7(root, tmp_path, disabled=("jupyter-chat",)) as url:
         page = browser.new_page()
         try:
             page.set_viewport_size({"width": 700, "height": 1000})
@@ -341,59 +321,6 @@ def test_notebook7_without_the_extension_shows_the_static_rendering(
             page.screenshot(path=str(shots / "logprobs-notebook7-700.png"))
         finally:
             page.close()
-
-
-@contextlib.contextmanager
-def start_notebook7(root: Path, tmp: Path, disabled: list[str]):
-    """A Notebook 7 server on ``root`` with these labextensions disabled; the notebook's URL."""
-    pytest.importorskip("notebook", minversion="7")
-    conf = tmp / "jupyter-config"
-    (conf / "labconfig").mkdir(parents=True)
-    (conf / "labconfig" / "page_config.json").write_text(
-        json.dumps({"disabledExtensions": {name: True for name in disabled}})
-    )
-    port, token = free_port(), os.urandom(12).hex()
-    args = [
-        sys.executable,
-        "-m",
-        "notebook",
-        "--no-browser",
-        "--ServerApp.ip=127.0.0.1",
-        f"--ServerApp.port={port}",
-        "--ServerApp.port_retries=0",
-        f"--IdentityProvider.token={token}",
-        f"--ServerApp.root_dir={root}",
-        "--JupyterNotebookApp.expose_app_in_browser=True",
-        f"--JupyterNotebookApp.workspaces_dir={tmp / 'ws'}",
-        f"--JupyterNotebookApp.user_settings_dir={tmp / 'user'}",
-    ]
-    if hasattr(os, "getuid") and os.getuid() == 0:
-        args.append("--allow-root")
-    log = tmp / "notebook.log"
-    env = {**os.environ, "JUPYTER_CONFIG_DIR": str(conf)}
-    with open(log, "w") as out:
-        proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, cwd=root, env=env)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    try:
-        while True:
-            try:
-                urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=5).close()
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(
-                        "jupyter notebook did not start:\n" + log.read_text()[-3000:]
-                    ) from None
-                time.sleep(0.3)
-        yield f"{base}/notebooks/shared.ipynb?token={token}"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
 
 
 def test_a_signed_turn_says_its_probabilities_are_outside_the_signature(server, nb):

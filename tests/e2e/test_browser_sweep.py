@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import re
 
-import nbformat
-from browser_lab import WAIT_MS
+from browser_lab import WAIT_MS, execute_cells
 from dialect_server import Reply, chunk, sse
 from test_browser import open_chat_notebook
 
@@ -120,21 +119,10 @@ def test_the_sweep_grid_marks_what_differs_in_lab_dark_at_700px(server, nb, shot
 
 
 def test_the_sweep_in_nbconvert_html_dark_at_700px(server, browser, tmp_path, shots):
-    from nbclient import NotebookClient
     from nbconvert import HTMLExporter
 
     server.script(*[by_temperature] * 3)
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    nb.cells = [
-        nbformat.v4.new_code_cell("%load_ext jupyter_chat"),
-        nbformat.v4.new_code_cell(SWEEP),
-    ]
-    NotebookClient(nb, timeout=120, resources={"metadata": {"path": str(tmp_path)}}).execute()
+    nb = execute_cells(["%load_ext jupyter_chat", SWEEP], tmp_path)
     body, _ = HTMLExporter(template_name="lab", theme="dark").from_notebook_node(nb)
     assert "<script" not in nb.cells[1].outputs[0]["data"]["text/markdown"]
     page_path = tmp_path / "sweep.html"

@@ -9,8 +9,8 @@ Screenshots go to $SCREENSHOT_DIR when set (else a temporary folder), to be look
 
 from __future__ import annotations
 
-import nbformat
 import pytest
+from browser_lab import execute_cells
 from dialect_server import Reply, chunk, sse
 
 LONG = "the_answer_is_a_single_very_long_identifier_that_must_never_break_mid_token_" * 2
@@ -27,25 +27,18 @@ def reply() -> Reply:
 
 @pytest.fixture
 def exported(server, tmp_path):
-    from nbclient import NotebookClient
     from nbconvert import HTMLExporter
 
     server.script(reply(), reply(), reply())
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    nb.cells = [
-        nbformat.v4.new_code_cell("%load_ext jupyter_chat"),
-        nbformat.v4.new_code_cell("%%chat -m edenai:openai/gpt-4o\nShow me code and math."),
-        nbformat.v4.new_code_cell(
+    nb = execute_cells(
+        [
+            "%load_ext jupyter_chat",
+            "%%chat -m edenai:openai/gpt-4o\nShow me code and math.",
             "import jupyter_chat\n"
-            "jupyter_chat.compare('Show me code', models=['local', 'openai:gpt-test'])"
-        ),
-    ]
-    NotebookClient(nb, timeout=120, resources={"metadata": {"path": str(tmp_path)}}).execute()
+            "jupyter_chat.compare('Show me code', models=['local', 'openai:gpt-test'])",
+        ],
+        tmp_path,
+    )
     body, _ = HTMLExporter(template_name="lab").from_notebook_node(nb)
     page = tmp_path / "shared.html"
     page.write_text(body, encoding="utf-8")
