@@ -6,6 +6,7 @@ import http.client
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -151,3 +152,16 @@ class PacedSSE:
     def close(self) -> None:
         self.loop.call_soon_threadsafe(self.server.close)
         self.loop.call_soon_threadsafe(self.loop.stop)
+
+
+def wall_results(times: dict[str, list[float]], peak: dict[str, int]) -> dict[str, dict]:
+    """Per case: the median wall time, every run's, and the most requests the server saw at
+    once."""
+    return {
+        name: {
+            "wall_ms": statistics.median(t),
+            "runs_ms": [round(x, 1) for x in t],
+            "peak_in_flight": peak[name],
+        }
+        for name, t in times.items()
+    }

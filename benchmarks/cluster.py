@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import time
 
@@ -33,6 +32,7 @@ from _common import (
     server_stats,
     start_server,
     stop_server,
+    wall_results,
     warn_load,
     write_result,
 )
@@ -102,14 +102,7 @@ def main() -> int:
         versions = {"distributed": distributed.__version__}
     finally:
         stop_server(proc)
-    res = {
-        name: {
-            "wall_ms": statistics.median(t),
-            "runs_ms": [round(x, 1) for x in t],
-            "peak_in_flight": peak[name],
-        }
-        for name, t in times.items()
-    }
+    res = wall_results(times, peak)
     ours = res["2 Dask workers x concurrency 16"]["wall_ms"]
     print(f"\n{PROMPTS} prompts, server takes {DELAY_MS} ms each (median of {runs} runs)")
     for name, r in res.items():

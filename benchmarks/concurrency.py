@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import statistics
 import sys
 import time
 
@@ -34,6 +33,7 @@ from _common import (
     server_stats,
     start_server,
     stop_server,
+    wall_results,
     warn_load,
     write_result,
 )
@@ -132,14 +132,7 @@ def main() -> int:
     finally:
         stop_server(proc)
 
-    res = {
-        name: {
-            "wall_ms": statistics.median(t),
-            "runs_ms": [round(x, 1) for x in t],
-            "peak_in_flight": peak[name],
-        }
-        for name, t in times.items()
-    }
+    res = wall_results(times, peak)
     ours = res["jupyter_chat.map"]["wall_ms"]
     print(
         f"\n{PROMPTS} prompts, server takes {DELAY_MS} ms each, concurrency {CONCURRENCY} "

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import time
 
@@ -32,6 +31,7 @@ from _common import (
     server_stats,
     start_server,
     stop_server,
+    wall_results,
     warn_load,
     write_result,
 )
@@ -92,14 +92,7 @@ def measure(delay_ms: int, runs: int) -> dict:
                 peak[name] = max(peak.get(name, 0), st["max_active"])
     finally:
         stop_server(proc)
-    res = {
-        name: {
-            "wall_ms": statistics.median(t),
-            "runs_ms": [round(x, 1) for x in t],
-            "peak_in_flight": peak[name],
-        }
-        for name, t in times.items()
-    }
+    res = wall_results(times, peak)
     ours = res[f"chat(samples={K})"]["wall_ms"]
     single = res["chat(), one request"]["wall_ms"]
     print(f"\n{K} samples, server takes {delay_ms} ms per request, {K} at once (medians)")
