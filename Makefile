@@ -44,8 +44,8 @@ test: lint $(VENV8)/.installed  ## the lint, then the whole test suite
 
 # ruff (lint and format) on the Python, eslint and prettier on the TypeScript (labextension/)
 lint: $(VENV)/.installed $(VENV)/.labextension
-	$(VENV)/bin/ruff check jupyter_chat tests benchmarks scripts
-	$(VENV)/bin/ruff format --check jupyter_chat tests benchmarks scripts
+	$(VENV)/bin/ruff check jupyter_chat tests benchmarks scripts notebooks
+	$(VENV)/bin/ruff format --check jupyter_chat tests benchmarks scripts notebooks
 	cd labextension && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" jlpm lint:check
 
 bench: $(VENV)/.installed  ## every benchmark in one table of ratios (QUICK=1: fewer runs)

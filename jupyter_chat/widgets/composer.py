@@ -70,13 +70,25 @@ class Composer(anywidget.AnyWidget):
       name();
     }
     // The transcript stays at its end while an answer streams, unless the user scrolled
-    // up; back at the end, it follows again.
+    // up; back at the end, it follows again. Only a scroll decides, and by its direction as
+    // well as its position: its event can arrive after more text did, so a scroll down to
+    // where the end was is a return to the end, and our own scroll to the end (or a late
+    // event for it) never unpins.
     function follow(box) {
-      let pinned = true;
+      let pinned = true, top = box.scrollTop, height = box.scrollHeight;
+      const atEnd = (h) => h - box.scrollTop - box.clientHeight < 32;
+      const seen = () => { top = box.scrollTop; height = box.scrollHeight; };
       box.addEventListener("scroll", () => {
-        pinned = box.scrollHeight - box.scrollTop - box.clientHeight < 32;
+        const down = box.scrollTop > top;
+        if (atEnd(box.scrollHeight) || (down && atEnd(height))) pinned = true;
+        else if (box.scrollTop < top) pinned = false;
+        seen();
       }, { passive: true });
-      const stick = () => { if (pinned) box.scrollTop = box.scrollHeight; };
+      const stick = () => {
+        if (!pinned) return;
+        box.scrollTop = box.scrollHeight;
+        seen();
+      };
       new MutationObserver(stick).observe(box, { childList: true, subtree: true, characterData: true });
       new ResizeObserver(stick).observe(box);
     }
