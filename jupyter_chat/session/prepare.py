@@ -61,7 +61,9 @@ def prepare(
     params = dict(r.params)
     mode = SESSION.replay_state()[0]
     replaying = mode in ("replay", "auto")  # no key needed: missing is an error only if sent
-    ask_logprobs(params, profile, sending=mode != "replay")
+    # Under auto, an answer already in the store needs no server that gives log-probabilities:
+    # the server's settings are checked below, once the request's key is known.
+    ask_logprobs(params, profile, sending=mode not in ("replay", "auto"))
     schema = as_schema(schema)
     if schema is not None:
         _check_structured(params, tools, repair)
@@ -85,6 +87,10 @@ def prepare(
         messages[-1] = _with_text(messages[-1], schema.instruction())
     need_key = not (dry_run or replaying)
     req = build_request(r.provider, r.model, messages, params, stream, need_key=need_key)
+    if mode == "auto" and params.get("logprobs"):
+        store = SESSION.replay_state()[1]
+        if store is None or request_hash(req) not in store:
+            ask_logprobs(dict(params), profile, sending=True)  # it will be sent: refuse now
     wrapped = schema is not None and profile.structured == "json_schema" and not schema.is_object
     return Prepared(
         req,

@@ -99,6 +99,27 @@ def test_recorded_then_replayed_byte_for_byte(with_logprobs, tmp_path):
     assert L.unpack(again[MIME]["logprobs"])["tokens"]
 
 
+def test_auto_replays_them_without_a_server_that_gives_them(with_logprobs, tmp_path):
+    """Under ``auto`` a recorded answer needs no ``--logprobs`` server (a notebook replays
+    offline as a fresh kernel would run it); one not recorded is still refused before
+    anything starts or is sent."""
+    store = tmp_path / "lp.chat.jsonl"
+    SESSION.set_replay("record", store)
+    live = shown(jc.chat(PROMPT, model="local", **ASK))
+    local.stop()
+    local.SERVER.settings = local.Settings()  # a fresh kernel: its server would lack them
+    try:
+        SESSION.set_replay("auto", store)
+        again = shown(jc.chat(PROMPT, model="local", **ASK))
+        assert json.dumps(again, sort_keys=True) == json.dumps(live, sort_keys=True)
+        with pytest.raises(ConfigError, match="runs without token log-probabilities"):
+            jc.chat("Another prompt, never recorded.", model="local", **ASK)
+        assert not local.SERVER.running  # nothing was started for either
+    finally:
+        SESSION.set_replay("off")
+        local.start(logprobs=True)
+
+
 def test_without_them_the_server_is_asked_nothing(with_logprobs):
     local.start(logprobs=False)  # restarted without --logits_all
     try:
