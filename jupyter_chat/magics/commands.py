@@ -281,6 +281,8 @@ def window(args: Any) -> None:
 def local_server(args: Any) -> None:
     from ..providers import local
 
+    if args.when_needed and args.action != "start":
+        raise UsageError("%chat local: --when-needed goes with start")
     if args.action == "start":
         settings: dict[str, Any] = {}
         if args.model:
@@ -288,6 +290,14 @@ def local_server(args: Any) -> None:
         if args.chat_format:
             settings["chat_format"] = args.chat_format
         settings["logprobs"] = bool(args.logprobs)  # a start without it: ~3 GB less again
+        if args.when_needed:
+            stopped = local.configure(**settings)
+            return show_md(
+                Md("The local server starts {}at the first live `-m local` request{}.").format(
+                    Md("with token log-probabilities ") if args.logprobs else Md(""),
+                    Md(" (the one running with other settings was stopped)") if stopped else Md(""),
+                )
+            )
         url = local.start(**settings)
         show_md(Md("Local server up at {}.").format(code(url)))
     elif args.action == "stop":

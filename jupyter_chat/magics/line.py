@@ -79,6 +79,11 @@ def parser_() -> Parser:
     )
     lo.add_argument("--chat-format", help="llama.cpp chat format (gemma, chatml, ...)")
     lo.add_argument("--logprobs", action="store_true", help="allow logprobs (much more memory)")
+    lo.add_argument(
+        "--when-needed",
+        action="store_true",
+        help="start it so at the first request that needs it, not now (a replayed one needs none)",
+    )
     rp = cmd(
         "replay",
         c.replay,

@@ -105,6 +105,18 @@ class LocalServer:
             self.settings = Settings(**{**self.settings.__dict__, **settings})
             return self._start(self.settings)
 
+    def configure(self, **settings: Any) -> bool:
+        """Start with these settings at the next request that needs the server (a replayed
+        one needs none); a running server with other settings is stopped. Returns whether
+        one was."""
+        if settings.get("model"):
+            settings["model"] = _model_file(settings["model"])  # refused now, not at the request
+        with self._lock:
+            new = Settings(**{**self.settings.__dict__, **settings})
+            stopped = self.running and new != self.settings and self._stop()
+            self.settings = new
+            return stopped
+
     def stop(self) -> bool:
         with self._lock:
             return self._stop()
@@ -143,13 +155,7 @@ class LocalServer:
         model = s.model or os.environ.get("JUPYTER_CHAT_LOCAL_MODEL")
         chat_format = s.chat_format
         if model:
-            path = Path(model).expanduser()
-            if not path.is_file():
-                raise ConfigError(
-                    f"local model not found: {path}",
-                    hint="Point JUPYTER_CHAT_LOCAL_MODEL at a .gguf file.",
-                )
-            model = str(path)
+            model = _model_file(model)
         else:
             model, packaged_format = packaged_model()
             chat_format = chat_format or packaged_format
@@ -237,6 +243,15 @@ class LocalServer:
         return True
 
 
+def _model_file(model: str) -> str:
+    path = Path(model).expanduser()
+    if not path.is_file():
+        raise ConfigError(
+            f"local model not found: {path}", hint="Point JUPYTER_CHAT_LOCAL_MODEL at a .gguf file."
+        )
+    return str(path)
+
+
 def _accepting(port: int) -> bool:
     with socket.socket() as s:
         s.settimeout(1)
@@ -283,6 +298,12 @@ class ManagedHooks(Hooks):
 def start(**settings: Any) -> str:
     """(Re)start the local server; keywords as in ``Settings``. Returns its base URL."""
     return SERVER.start(**settings)
+
+
+def configure(**settings: Any) -> bool:
+    """The settings the local server starts with when a request first needs it (keywords as
+    in ``Settings``); nothing starts now. True if a server with other settings was stopped."""
+    return SERVER.configure(**settings)
 
 
 def stop() -> bool:

@@ -48,26 +48,37 @@ def shown(turn) -> dict:
 
 
 def test_a_cell_starts_the_server_with_them_and_shows_them(kernels, tmp_path):
-    """``%chat local start --logprobs`` in a real kernel, then ``%%chat --logprobs``: the
-    output's structured turn holds the tokens, which spell the answer."""
+    """``%chat local start --logprobs --when-needed`` in a real kernel starts nothing; the
+    first ``%%chat --logprobs`` starts the server with them and its output's structured turn
+    holds the tokens, which spell the answer; ``start --when-needed`` without the flag stops
+    that server, and they are refused again before anything is sent."""
     k = kernels(cwd=tmp_path)
     k.run("import os; os.environ.pop('LOCAL_BASE_URL', None)")
     refused = k.run(f"%%chat -m local --logprobs --max-tokens 4\n{PROMPT}")
     assert "the local server runs without token log-probabilities" in refused.reply["evalue"]
     assert "%chat local start --logprobs" in refused.reply["evalue"]
-    started = k.run("%chat local start --logprobs", timeout=180)
-    assert started.reply["status"] == "ok", started.error
+    later = k.run("%chat local start --logprobs --when-needed")
+    assert later.reply["status"] == "ok", later.error
+    said = " ".join(d["content"]["data"]["text/markdown"] for d in later.displays)
+    assert "starts with token log-probabilities at the first live" in said
+    assert "No local server running" in k.run("%chat local status").final["data"]["text/markdown"]
     try:
-        ran = k.run(f"%%chat -m local --logprobs 2 --max-tokens 12 --temperature 0\n{PROMPT}")
+        ran = k.run(
+            f"%%chat -m local --logprobs 2 --max-tokens 12 --temperature 0\n{PROMPT}", timeout=180
+        )
         assert ran.reply["status"] == "ok", ran.error
         lp = L.unpack(ran.final["data"][MIME]["logprobs"])
         answer = ran.final["data"][MIME]["answer"]
         assert answer and L.placed(lp, answer) is not None
         assert all(len(flat) <= 2 for flat in lp["top"])  # the top two hold one other
         assert "perplexity" in ran.final["data"]["text/plain"]
-        k.run("%chat local start", timeout=180)  # without the flag: without them again
+        plain = k.run("%chat local start --when-needed")  # without them again: it stops
+        said = " ".join(d["content"]["data"]["text/markdown"] for d in plain.displays)
+        assert "(the one running with other settings was stopped)" in said
         again = k.run(f"%%chat -m local --logprobs --max-tokens 4\n{PROMPT}")
         assert "runs without token log-probabilities" in again.reply["evalue"]
+        wrong = k.run("%chat local stop --when-needed")
+        assert "--when-needed goes with start" in wrong.reply["evalue"]
     finally:
         k.run("%chat local stop")
 
