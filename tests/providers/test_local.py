@@ -206,6 +206,13 @@ def test_missing_model_file_is_a_clear_error(managed, monkeypatch, tmp_path):
         jc.chat("hi", model="local")
 
 
+def test_configuring_a_missing_model_is_refused_then_not_at_the_first_request(managed, tmp_path):
+    before = local.SERVER.settings
+    with pytest.raises(jc.ConfigError, match="local model not found: .*nope.gguf"):
+        local.configure(model=str(tmp_path / "nope.gguf"))
+    assert local.SERVER.settings == before  # nothing changed
+
+
 def test_a_file_that_is_not_a_model_fails_with_the_servers_last_lines(
     managed, monkeypatch, tmp_path
 ):
