@@ -84,13 +84,45 @@ class Composer(anywidget.AnyWidget):
         else if (box.scrollTop < top) pinned = false;
         seen();
       }, { passive: true });
-      const stick = () => {
-        if (!pinned) return;
-        box.scrollTop = box.scrollHeight;
+      const hold = holding();
+      const stick = (changes) => {
+        if (changes) hold(changes);
+        if (pinned) box.scrollTop = box.scrollHeight;
         seen();
       };
       new MutationObserver(stick).observe(box, { childList: true, subtree: true, characterData: true });
-      new ResizeObserver(stick).observe(box);
+      new ResizeObserver(() => stick()).observe(box);
+    }
+    // Each update replaces an answer's output, and the new one renders a moment later (the
+    // old one is gone before any script of ours runs): an answer is held at the tallest it
+    // has been, so the transcript never collapses between the two (which would move the
+    // reader, and flicker); once it has not changed for 300 ms it is held at its own height.
+    function holding() {
+      const timers = new WeakMap();
+      const answerOf = (node) => {
+        const e = node.nodeType === 1 ? node : node.parentElement;
+        return e ? e.closest(".jp-ChatPanel-answer") : null;
+      };
+      const inner = (a) => (a.firstElementChild ? a.firstElementChild.offsetHeight : 0);
+      const settle = (a) => {
+        clearTimeout(timers.get(a));
+        timers.set(a, setTimeout(() => {
+          const h = inner(a);
+          if (h) a.style.minHeight = h + "px";
+        }, 300));
+      };
+      return (changes) => {
+        const touched = new Set();
+        for (const c of changes) {
+          const a = answerOf(c.target);
+          if (a) touched.add(a);
+        }
+        for (const a of touched) {
+          const h = inner(a);
+          if (h > (parseFloat(a.style.minHeight) || 0)) a.style.minHeight = h + "px";
+          settle(a);
+        }
+      };
     }
     // The past answers are one Tab stop (the transcript, which scrolls with the arrow
     // keys); Enter goes into them (Tab then walks their Copy, Insert and links), Escape or

@@ -125,9 +125,11 @@ def test_the_panel_renders_markdown_scrolls_and_follows_the_stream(server, nb, s
     gap = "el => el.scrollHeight - el.scrollTop - el.clientHeight"
     nb.page.wait_for_timeout(300)  # a frame or two for the follow to apply
     assert transcript.evaluate(gap) < 40  # at the streaming end
-    transcript.evaluate("el => { el.scrollTop = 0; el.dispatchEvent(new Event('scroll')); }")
+    # scrolled up into the answer: left where it is while the answer goes on (each update
+    # replaces the answer's output, which must not collapse the transcript meanwhile)
+    transcript.evaluate("el => { el.scrollTop = 150; el.dispatchEvent(new Event('scroll')); }")
     panel.get_by_text("Paragraph 30", exact=False).first.wait_for()
-    assert transcript.evaluate("el => el.scrollTop") < 5  # scrolled up: left where it is
+    assert abs(transcript.evaluate("el => el.scrollTop") - 150) < 5
     # Back to the end, and more lands before the scroll's event does (as under load): the
     # event then finds the end moved on, and must still count as a return to the end.
     transcript.evaluate(
@@ -141,6 +143,11 @@ def test_the_panel_renders_markdown_scrolls_and_follows_the_stream(server, nb, s
     panel.get_by_text("Paragraph 59", exact=False).first.wait_for()
     nb.page.wait_for_timeout(300)
     assert transcript.evaluate(gap) < 40  # following again
+    nb.page.wait_for_function("el => !el.readOnly", arg=box.element_handle())  # answered
+    nb.page.wait_for_timeout(600)
+    answer = transcript.locator(".jp-ChatPanel-answer").last
+    held, own = answer.evaluate("a => [a.offsetHeight, a.firstElementChild.offsetHeight]")
+    assert abs(held - own) <= 2  # once finished, held at its own height: no blank under it
     client, scroll = transcript.evaluate("el => [el.clientHeight, el.scrollHeight]")
     assert scroll > client and client < 700  # it scrolls instead of growing
     t, c = transcript.bounding_box(), box.bounding_box()
