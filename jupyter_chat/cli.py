@@ -108,7 +108,8 @@ def _store(args: argparse.Namespace) -> int:
         keep = tools.used_keys(args.notebook)
         if args.dry_run:
             unused = set(tools.check_prunable(args.store, writing=False).records) - keep
-            print(f"{args.store}: {len(unused)} recordings unused by {args.notebook}")
+            n = len(unused)
+            print(f"{args.store}: {n} recording{'' if n == 1 else 's'} unused by {args.notebook}")
             return 0
         before, after = tools.prune(args.store, keep)
         print(f"{args.store}: {before} recordings -> {after} (used by {args.notebook})")

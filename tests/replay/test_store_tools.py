@@ -70,7 +70,7 @@ def test_prune_keeps_what_the_notebook_uses(server, tmp_path, capsys, monkeypatc
     for k, v in env.items():
         monkeypatch.setenv(k, v)
     assert cli(["store", "prune", str(store), "--notebook", str(path), "--dry-run"]) == 0
-    assert "1 recordings unused" in capsys.readouterr().out and len(Store(store)) == 2
+    assert "1 recording unused" in capsys.readouterr().out and len(Store(store)) == 2
     assert cli(["store", "prune", str(store), "--notebook", str(path)]) == 0
     assert "2 recordings -> 1" in capsys.readouterr().out
     [kept] = Store(store).records().values()
