@@ -23,6 +23,7 @@ from ..display.worddiff import column_diffs
 from ..session.prepare import prepare
 from ..session.resolve import Ask
 from ..session.run import will_replay
+from ..session.runner import check_up_front
 from ..session.state import SESSION
 from ..session.telemetry import Group
 from ..structured.schema import as_schema
@@ -66,6 +67,7 @@ class Compare(w.VBox):
         self.labels = labels(asks)
         if samples is not None:  # each ask K times, each with its derived seed
             preps, self.labels = sampled(preps, self.labels, samples)
+        check_up_front(preps)  # the notebook's budget: the whole grid, before any column starts
         self.samples = samples
         self.columns = [w.Output(layout=w.Layout(min_width="0")) for _ in preps]
         cells = [

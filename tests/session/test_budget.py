@@ -156,6 +156,15 @@ def test_the_notebooks_budget_spans_calls_and_replays_cost_nothing(server, tmp_p
     assert SESSION.budget.spent <= 0.2 and len(server.requests) == 2
 
 
+def test_a_comparison_over_the_notebooks_budget_is_refused_before_any_column_starts(server):
+    priced(server, 4)
+    SESSION.budget = Budget(0.1)
+    with pytest.raises(BudgetError, match="estimated .* for 4 requests") as err:
+        jc.compare("q", models=["local"], seeds=[1, 2, 3, 4], max_tokens=20)
+    assert "nothing was sent" in str(err.value)
+    assert server.requests == [] and SESSION.budget.spent == 0
+
+
 def test_bad_budgets_are_refused_before_sending(server):
     for bad in (-1, float("nan"), float("inf"), "5", True):
         with pytest.raises(jc.ConfigError, match="budget"):
