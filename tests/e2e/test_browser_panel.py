@@ -108,6 +108,17 @@ ANSWER = (
 )
 
 
+FRAMES = """() => {
+    window.chatFrames = [];
+    const tick = () => {
+        const a = document.querySelector(".jp-ChatPanel-answer");
+        if (a) window.chatFrames.push((a.innerText || "").length);
+        requestAnimationFrame(tick);
+    };
+    requestAnimationFrame(tick);
+}"""
+
+
 def test_the_panel_renders_markdown_scrolls_and_follows_the_stream(server, nb, shots):
     pieces = [ANSWER[i : i + 40] for i in range(0, len(ANSWER), 40)]
     server.script(
@@ -115,6 +126,7 @@ def test_the_panel_renders_markdown_scrolls_and_follows_the_stream(server, nb, s
     )
     box = panel_notebook(nb, "panel-md.ipynb", "p = jupyter_chat.panel(model='local')\np")
     box.fill("Write a long answer")
+    nb.page.evaluate(FRAMES)  # the answer's text length in every frame painted from now on
     box.press("Enter")
     panel = nb.cell(1).locator(PANEL)
     transcript = panel.locator(".jp-ChatPanel-transcript")
@@ -148,6 +160,10 @@ def test_the_panel_renders_markdown_scrolls_and_follows_the_stream(server, nb, s
     answer = transcript.locator(".jp-ChatPanel-answer").last
     held, own = answer.evaluate("a => [a.offsetHeight, a.firstElementChild.offsetHeight]")
     assert abs(held - own) <= 2  # once finished, held at its own height: no blank under it
+    # each update replaces the answer's output: no frame painted it without its text
+    lengths = nb.page.evaluate("() => window.chatFrames")
+    shown = lengths.index(next(n for n in lengths if n > 20))
+    assert len(lengths) - shown > 50 and min(lengths[shown:]) > 20, lengths
     client, scroll = transcript.evaluate("el => [el.clientHeight, el.scrollHeight]")
     assert scroll > client and client < 700  # it scrolls instead of growing
     t, c = transcript.bounding_box(), box.bounding_box()
