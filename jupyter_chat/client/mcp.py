@@ -33,6 +33,7 @@ class Link:
         self.closing = asyncio.Event()
         # the server's stderr, kept for the error line; closed with the link
         self.errlog = tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace")  # noqa: SIM115
+        self.refused: str | None = None  # an HTTP server's last error status (the SDK hides it)
 
     def last_words(self) -> str:
         """The last line the server wrote to stderr (why it did not start, or died)."""
@@ -82,12 +83,17 @@ class Link:
 
         headers = {k: v.reveal() for k, v in server.headers.items()}
 
+        async def seen(response: Any) -> None:
+            if response.status_code >= 400:
+                self.refused = f"HTTP {response.status_code} {response.reason_phrase}".strip()
+
         @contextlib.asynccontextmanager
         async def connect() -> Any:
             async with (
                 create_mcp_http_client(headers=headers) as http,
                 streamable_http_client(server.url or "", http_client=http) as streams,
             ):
+                http.event_hooks["response"].append(seen)
                 yield streams
 
         return connect()
@@ -125,12 +131,22 @@ class Links:
             if isinstance(exc, asyncio.CancelledError):
                 raise
             stdio = server.transport == "stdio"
+            why, hint = (
+                _why(exc),
+                (
+                    "Check the command (%chat mcp list) and that it runs in a terminal."
+                    if stdio
+                    else "Check the URL and the headers (%chat mcp list) and that the server runs."
+                ),
+            )
+            if link.refused:  # the HTTP status, which the SDK's own error leaves out
+                why = link.refused + ("" if why in link.refused else f": {why}")
+                if link.refused.split()[1] in ("401", "403"):
+                    hint = "The server refused the headers: check the key in them (%chat mcp list)."
             raise McpError(
                 f"MCP server {server.name!r} ({clip(server.where(), 120)}) did not "
-                f"{'start' if stdio else 'connect'}: {_why(exc)}{said}",
-                hint="Check the command (%chat mcp list) and that it runs in a terminal."
-                if stdio
-                else "Check the URL and the headers (%chat mcp list) and that the server runs.",
+                f"{'start' if stdio else 'connect'}: {why}{said}",
+                hint=hint,
             ) from None
         self._links[server.name] = link
         if not self._atexit:

@@ -207,6 +207,24 @@ def test_a_server_that_does_not_start_is_one_line(server):
     assert "\n" not in str(e.value) and server.requests == []
 
 
+def test_an_http_server_that_refuses_says_its_status_and_never_the_key(server):
+    http = TinyHttp(TOKEN)
+    try:
+        session_mcp.add_server("keyed", url=http.url, headers={"Authorization": "Bearer wrong"})
+        with pytest.raises(jc.ChatError, match="did not connect: HTTP 401 Unauthorized") as e:
+            jc.chat("K", model="local", tools=["mcp:keyed"])
+        assert "refused the headers: check the key" in str(e.value)
+        assert "wrong" not in str(e.value) and "\n" not in str(e.value)
+        right = {"Authorization": f"Bearer {TOKEN}"}
+        session_mcp.add_server("moved", url=http.url[: -len("mcp")] + "nope", headers=right)
+        with pytest.raises(jc.ChatError, match="did not connect: HTTP 404 Not Found"):
+            jc.chat("K", model="local", tools=["mcp:moved"])
+    finally:
+        LINKS.close_all()
+        http.stop()
+    assert server.requests == []
+
+
 def test_a_missing_recording_in_replay_mode_names_the_server(server, tmp_path):
     jc.set_replay("replay", str(tmp_path / "empty.jsonl"))
     with pytest.raises(jc.ChatError, match="no recording of MCP server 'x'.s tool list"):
