@@ -343,6 +343,26 @@ TAP_IOPUB = """() => {
 }"""
 
 
+def record_frames(page: Any, selector: str, measure: str) -> Any:
+    """From now on, in every frame the page paints: ``measure`` (a JavaScript function of
+    the element) of the first element matching ``selector``, where there is one. Returns a
+    function giving what was recorded so far."""
+    page.evaluate(
+        """([selector, measure]) => {
+            const of = eval(measure);
+            window.chatFrames = [];
+            const tick = () => {
+                const el = document.querySelector(selector);
+                if (el) window.chatFrames.push(of(el));
+                requestAnimationFrame(tick);
+            };
+            requestAnimationFrame(tick);
+        }""",
+        [selector, measure],
+    )
+    return lambda: page.evaluate("() => window.chatFrames")
+
+
 def strip_ansi(text: str) -> str:
     return re.sub(r"\x1b\[[0-9;]*m", "", text)
 

@@ -33,7 +33,8 @@ class Link:
         self.closing = asyncio.Event()
         # the server's stderr, kept for the error line; closed with the link
         self.errlog = tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace")  # noqa: SIM115
-        self.refused: str | None = None  # an HTTP server's last error status (the SDK hides it)
+        self.refused: tuple[int, str] | None = None  # an HTTP server's last error status and
+        # reason, which the SDK's own error leaves out
 
     def last_words(self) -> str:
         """The last line the server wrote to stderr (why it did not start, or died)."""
@@ -85,7 +86,7 @@ class Link:
 
         async def seen(response: Any) -> None:
             if response.status_code >= 400:
-                self.refused = f"HTTP {response.status_code} {response.reason_phrase}".strip()
+                self.refused = (response.status_code, response.reason_phrase)
 
         @contextlib.asynccontextmanager
         async def connect() -> Any:
@@ -131,17 +132,16 @@ class Links:
             if isinstance(exc, asyncio.CancelledError):
                 raise
             stdio = server.transport == "stdio"
-            why, hint = (
-                _why(exc),
-                (
-                    "Check the command (%chat mcp list) and that it runs in a terminal."
-                    if stdio
-                    else "Check the URL and the headers (%chat mcp list) and that the server runs."
-                ),
-            )
-            if link.refused:  # the HTTP status, which the SDK's own error leaves out
-                why = link.refused + ("" if why in link.refused else f": {why}")
-                if link.refused.split()[1] in ("401", "403"):
+            why = _why(exc)
+            if stdio:
+                hint = "Check the command (%chat mcp list) and that it runs in a terminal."
+            else:
+                hint = "Check the URL and the headers (%chat mcp list) and that the server runs."
+            if link.refused:
+                code, reason = link.refused
+                status = f"HTTP {code} {clip(reason, 80)}".strip()
+                why = status if why in status else f"{status}: {why}"
+                if code in (401, 403):
                     hint = "The server refused the headers: check the key in them (%chat mcp list)."
             raise McpError(
                 f"MCP server {server.name!r} ({clip(server.where(), 120)}) did not "

@@ -11,6 +11,7 @@ from typing import Any
 from ..stream import Choice, Result
 
 VERSION = 1
+_TEXT_KINDS = ("answer", "reasoning", "preamble", "refusal")  # deltas whose text is joined
 
 
 _RESULT_FIELDS = tuple(f.name for f in dataclasses.fields(Result) if f.name != "choices")
@@ -63,39 +64,25 @@ def capture(deltas: list, start: float):
 
 
 def redact_deltas(deltas: list) -> list:
-    """Recorded deltas with known keys redacted: a key split across two deltas is caught on
-    the joined text, and that kind's deltas then become one (at the last one's time)."""
+    """Recorded deltas with known keys redacted: a key split across deltas is caught on the
+    joined text of one answer, reasoning, ... or one tool call's arguments (the model may copy
+    a key into them), and that text's deltas then become one (at the last one's time; a tool
+    call keeps its id and name)."""
     from .._secrets import redact
 
-    out = list(deltas)
-    for kind in ("answer", "reasoning", "preamble", "refusal"):
-        for index in {d[2] for d in deltas if d[1] == kind}:
-            mine = [d for d in out if d[1] == kind and d[2] == index]
-            joined = "".join(str(d[3]) for d in mine)
-            clean = redact(joined)
-            if clean != joined:
-                out = [d for d in out if not (d[1] == kind and d[2] == index)]
-                out.append([mine[-1][0], kind, index, clean])
-    return sorted(_redact_tool_calls(out), key=lambda d: d[0])
-
-
-def _redact_tool_calls(deltas: list) -> list:
-    """A tool call's argument fragments, joined per call: one that spells a known key (the
-    model may copy one into a call's arguments) becomes one delta, redacted, at the last
-    fragment's time, with the call's id and name."""
-    from .._secrets import redact
-
-    calls: dict[tuple, list] = {}
+    groups: dict[tuple, list] = {}
     for d in deltas:
-        if d[1] == "tool_call" and isinstance(d[3], dict):
-            calls.setdefault((d[2], d[3].get("slot")), []).append(d)
-    out = deltas
-    for (index, _slot), mine in calls.items():
-        joined = "".join(str(d[3].get("arguments") or "") for d in mine)
+        if d[1] in _TEXT_KINDS:
+            groups.setdefault((d[1], d[2]), []).append(d)
+        elif d[1] == "tool_call" and isinstance(d[3], dict):
+            groups.setdefault((d[1], d[2], d[3].get("slot")), []).append(d)
+    out = list(deltas)
+    for mine in groups.values():
+        call = mine[0][1] == "tool_call"
+        joined = "".join(str((d[3].get("arguments") if call else d[3]) or "") for d in mine)
         clean = redact(joined)
         if clean != joined:
-            first = mine[0][3]
-            whole = {**first, "arguments": clean}
             out = [d for d in out if not any(d is m for m in mine)]
-            out.append([mine[-1][0], "tool_call", index, whole])
-    return out
+            text = {**mine[0][3], "arguments": clean} if call else clean
+            out.append([mine[-1][0], mine[0][1], mine[0][2], text])
+    return sorted(out, key=lambda d: d[0])

@@ -44,7 +44,7 @@ def ask_logprobs(params: dict[str, Any], profile: Any, sending: bool = True) -> 
             f"logprobs={value} and top_logprobs={given!r} disagree",
             hint="Give the number of alternatives once: logprobs=K.",
         )
-    _check_provider(profile, sending)
+    check_gives(profile, sending)
     takes_top = profile.accepts("top_logprobs")
     if value is True:
         top = given if given is not None else (DEFAULT_TOP if takes_top else 0)
@@ -62,7 +62,10 @@ def ask_logprobs(params: dict[str, Any], profile: Any, sending: bool = True) -> 
         params.pop("top_logprobs", None)
 
 
-def _check_provider(profile: Any, sending: bool) -> None:
+def check_gives(profile: Any, sending: bool = True) -> None:
+    """Raise a ``ConfigError`` saying what to do when ``profile`` would send no token
+    log-probabilities (``sending``: False when the answer comes from a recording, where only a
+    provider that never gives them is refused)."""
     refusal = profile.quirks.logprobs_refusal(profile)
     if refusal is None:
         return

@@ -11,7 +11,7 @@ from typing import Any
 from ..client.request import Request, build_request
 from ..errors import ConfigError
 from ..providers.config import CONFIG
-from .logprobs import ask_logprobs
+from .logprobs import ask_logprobs, check_gives
 from .resolve import Ask, resolve
 from .state import SESSION
 
@@ -63,7 +63,7 @@ def prepare(
     replaying = mode in ("replay", "auto")  # no key needed: missing is an error only if sent
     # Under auto, an answer already in the store needs no server that gives log-probabilities:
     # the server's settings are checked below, once the request's key is known.
-    ask_logprobs(params, profile, sending=mode not in ("replay", "auto"))
+    ask_logprobs(params, profile, sending=not replaying)
     schema = as_schema(schema)
     if schema is not None:
         _check_structured(params, tools, repair)
@@ -87,10 +87,8 @@ def prepare(
         messages[-1] = _with_text(messages[-1], schema.instruction())
     need_key = not (dry_run or replaying)
     req = build_request(r.provider, r.model, messages, params, stream, need_key=need_key)
-    if mode == "auto" and params.get("logprobs"):
-        store = SESSION.replay_state()[1]
-        if store is None or request_hash(req) not in store:
-            ask_logprobs(dict(params), profile, sending=True)  # it will be sent: refuse now
+    if mode == "auto" and params.get("logprobs") and not in_store(req):
+        check_gives(profile)  # it will be sent: refused now
     wrapped = schema is not None and profile.structured == "json_schema" and not schema.is_object
     return Prepared(
         req,
@@ -222,6 +220,13 @@ def request_hash(req: Request) -> str:
     blob = json.dumps(keyed, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     req.__dict__["_hash"] = key = "sha256:" + hashlib.sha256(blob.encode()).hexdigest()
     return key
+
+
+def in_store(req: Request) -> bool:
+    """Whether ``req`` would be answered from the replay store (nothing counted, nothing
+    read)."""
+    mode, store = SESSION.replay_state()
+    return mode in ("replay", "auto") and request_hash(req) in store
 
 
 def set_draw(req: Request, draw: int) -> None:

@@ -19,7 +19,7 @@ from ..replay.recording import make_record as make_recording
 from ..replay.store import ReplayMissError
 from ..stream import Result
 from . import budget, telemetry
-from .prepare import Prepared, canonical_request, request_hash
+from .prepare import Prepared, canonical_request, in_store, request_hash
 from .record import make_record, signed_block
 from .state import SESSION, Entry
 from .turn import Turn
@@ -167,8 +167,7 @@ def recording_for(prep: Prepared) -> dict[str, Any] | None:
 
 def will_replay(prep: Prepared) -> bool:
     """Whether ``prep`` would be answered from the store (nothing counted, nothing read)."""
-    mode, store = SESSION.replay_state()
-    return mode in ("replay", "auto") and request_hash(prep.request) in store
+    return in_store(prep.request)
 
 
 def note_used(key: str) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 
-from browser_lab import WAIT_MS
+from browser_lab import WAIT_MS, record_frames
 from dialect_server import Reply, chunk, sse
 from test_browser import open_chat_notebook
 
@@ -192,22 +192,6 @@ CONTROL_IDLE = """() => { const k = window.jupyterapp.shell.currentWidget.sessio
     }); }"""
 
 
-# in every painted frame of the live grid: whether each column shows the answer's first word
-COLUMN_FRAMES = """() => {
-    window.columnFrames = [];
-    const tick = () => {
-        const grid = document.querySelector(".jp-ChatCompare-grid");
-        if (grid) {
-            window.columnFrames.push(
-                Array.from(grid.children).map(c => (c.innerText || "").includes("word0"))
-            );
-        }
-        requestAnimationFrame(tick);
-    };
-    requestAnimationFrame(tick);
-}"""
-
-
 def test_the_cell_stays_busy_while_the_comparison_streams(server, nb, shots):
     text = " ".join(f"word{i}" for i in range(80))
     server.script(reply(text, 40, 0.15), reply(text, 40, 0.15))
@@ -218,7 +202,12 @@ def test_the_cell_stays_busy_while_the_comparison_streams(server, nb, shots):
         "jupyter_chat.compare('Same prompt', models=['local', 'openai:gpt-test'])",
     )
     nb.page.evaluate(CONTROL_IDLE)
-    nb.page.evaluate(COLUMN_FRAMES)
+    # in every painted frame of the live grid: whether each column shows the answer's first word
+    frames = record_frames(
+        nb.page,
+        ".jp-ChatCompare-grid",
+        "g => Array.from(g.children).map(c => (c.innerText || '').includes('word0'))",
+    )
     nb.run(1, wait=False)
     cell = nb.cell(1)
     cell.get_by_text("word3", exact=False).first.wait_for(timeout=WAIT_MS)
@@ -240,9 +229,8 @@ def test_the_cell_stays_busy_while_the_comparison_streams(server, nb, shots):
     nb.wait_idle()
     assert "Idle" in nb.page.evaluate(STATUS)["bar"]
     # each update replaces a column's output: no painted frame lost the text it had shown
-    frames = nb.page.evaluate("() => window.columnFrames")
     for col in (0, 1):
-        had = [f[col] for f in frames if len(f) > col]
+        had = [f[col] for f in frames() if len(f) > col]
         since = next(i for i, has in enumerate(had) if has)
         assert len(had) - since > 20 and all(had[since:]), (col, had)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from browser_lab import WAIT_MS
+from browser_lab import WAIT_MS, record_frames
 from dialect_server import Reply, chunk, sse
 from test_browser import open_chat_notebook
 
@@ -108,17 +108,6 @@ ANSWER = (
 )
 
 
-FRAMES = """() => {
-    window.chatFrames = [];
-    const tick = () => {
-        const a = document.querySelector(".jp-ChatPanel-answer");
-        if (a) window.chatFrames.push((a.innerText || "").length);
-        requestAnimationFrame(tick);
-    };
-    requestAnimationFrame(tick);
-}"""
-
-
 def test_the_panel_renders_markdown_scrolls_and_follows_the_stream(server, nb, shots):
     pieces = [ANSWER[i : i + 40] for i in range(0, len(ANSWER), 40)]
     server.script(
@@ -126,7 +115,8 @@ def test_the_panel_renders_markdown_scrolls_and_follows_the_stream(server, nb, s
     )
     box = panel_notebook(nb, "panel-md.ipynb", "p = jupyter_chat.panel(model='local')\np")
     box.fill("Write a long answer")
-    nb.page.evaluate(FRAMES)  # the answer's text length in every frame painted from now on
+    # the answer's text length in every frame painted from now on
+    frames = record_frames(nb.page, ".jp-ChatPanel-answer", "a => (a.innerText || '').length")
     box.press("Enter")
     panel = nb.cell(1).locator(PANEL)
     transcript = panel.locator(".jp-ChatPanel-transcript")
@@ -161,7 +151,7 @@ def test_the_panel_renders_markdown_scrolls_and_follows_the_stream(server, nb, s
     held, own = answer.evaluate("a => [a.offsetHeight, a.firstElementChild.offsetHeight]")
     assert abs(held - own) <= 2  # once finished, held at its own height: no blank under it
     # each update replaces the answer's output: no frame painted it without its text
-    lengths = nb.page.evaluate("() => window.chatFrames")
+    lengths = frames()
     shown = lengths.index(next(n for n in lengths if n > 20))
     assert len(lengths) - shown > 50 and min(lengths[shown:]) > 20, lengths
     client, scroll = transcript.evaluate("el => [el.clientHeight, el.scrollHeight]")
